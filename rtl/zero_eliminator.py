@@ -1,0 +1,86 @@
+"""Zero eliminator: compacts the valid lanes of a row into the low lanes, keeping their order."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Shape, Signal, Value
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .params import check_lanes
+from .prefix_sum import PrefixSum
+
+__all__ = ["ZeroEliminator"]
+
+
+class ZeroEliminator(wiring.Component):
+    """Moves the valid elements of a row to lanes ``0 .. count-1``, in their original order.
+
+    Combinational. SpAtten's structure: a :class:`~prunesim.rtl.prefix_sum.PrefixSum` counts, for
+    every lane, the invalid lanes below it (how far its element must move down); then
+    ``log2(lanes)`` shift layers move an element by ``2**j`` in layer ``j`` when bit ``j`` of its
+    distance is set. Valid elements never collide: their distances never decrease from lane to
+    lane by more than their gaps, so their order is kept at every layer.
+
+    Parameters
+    ----------
+    elem_shape : shape-like
+        Shape of one element.
+    lanes : int
+        Elements per row, a power of two >= 1.
+
+    Members
+    -------
+    i_data : ``In(ArrayLayout(elem_shape, lanes))``
+        The row.
+    i_valid : ``In(lanes)``
+        Bit ``i`` set when lane ``i`` holds an element to keep.
+    o_data : ``Out(ArrayLayout(elem_shape, lanes))``
+        The kept elements in lanes ``0 .. o_count-1``; the lanes above are zero.
+    o_count : ``Out(range(lanes + 1))``
+        Number of kept elements.
+    """
+
+    def __init__(self, elem_shape, lanes: int) -> None:
+        self.lanes = check_lanes(lanes)
+        self.elem_shape = elem_shape
+        super().__init__({
+            "i_data": In(data.ArrayLayout(elem_shape, lanes)),
+            "i_valid": In(lanes),
+            "o_data": Out(data.ArrayLayout(elem_shape, lanes)),
+            "o_count": Out(range(lanes + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        lanes = self.lanes
+        width = Shape.cast(self.elem_shape).width
+        m.submodules.gaps = gaps = PrefixSum(lanes)
+        m.d.comb += gaps.i_flags.eq(~self.i_valid)
+
+        # Each lane carries (element, valid, remaining distance) through the layers.
+        elems = [Value.cast(self.i_data[i]) for i in range(lanes)]
+        valid = [self.i_valid[i] for i in range(lanes)]
+        dist = [gaps.o_sums[i] for i in range(lanes)]
+        layer = 0
+        while (1 << layer) < lanes:
+            step = 1 << layer
+            n_elems, n_valid, n_dist = [], [], []
+            for i in range(lanes):
+                e = Signal(width, name=f"l{layer}_elem{i}")
+                v = Signal(name=f"l{layer}_valid{i}")
+                d = Signal.like(gaps.o_sums[i], name=f"l{layer}_dist{i}")
+                with m.If(valid[i] & ~dist[i][layer]):  # stays in this layer
+                    m.d.comb += [e.eq(elems[i]), v.eq(1), d.eq(dist[i])]
+                if i + step < lanes:  # the element from lane i + step moves down here
+                    with m.If(valid[i + step] & dist[i + step][layer]):
+                        m.d.comb += [e.eq(elems[i + step]), v.eq(1), d.eq(dist[i + step])]
+                n_elems.append(e)
+                n_valid.append(v)
+                n_dist.append(d)
+            elems, valid, dist = n_elems, n_valid, n_dist
+            layer += 1
+
+        for i in range(lanes):
+            m.d.comb += self.o_data[i].eq(Mux(valid[i], elems[i], 0))
+        m.d.comb += self.o_count.eq(lanes - gaps.o_total)
+        return m
