@@ -36,6 +36,18 @@ whole active FIFO. A draw from ``m`` elements takes the element at position
 reset and carries over from frame to frame.
 
 A final filter pass over the buffered frame keeps the selected elements in index order.
+
+Cycle model
+-----------
+:meth:`QuickSelectEngine.run` also returns the RTL's latency, exact when the output is always
+ready: the cycles from the frame's last input beat being accepted to its last output beat being
+transferred,
+
+    ``(3 + o_1) + sum_{r >= 2} (ceil(m_r / lanes) + 3 + o_r) + ceil(n / lanes) + 3 + o_f``
+
+where ``m_r`` is the size of round ``r``'s active set and each ``o`` is 1 when a re-packer's last
+input row overflows into a second output row (one more cycle to flush), else 0: ``o_r`` for the
+two partition re-packers of round ``r``, ``o_f`` for the output re-packer of the filter pass.
 """
 
 from __future__ import annotations
@@ -120,13 +132,16 @@ class TopKRun:
 
     ``indices``/``scores`` are the kept elements (as :func:`topk_reference`), ``rounds`` the number
     of quick-select rounds, ``pivots`` the pivot of each round, ``round_sizes`` the size of the
-    active set in each round, and ``threshold``/``eq_keep``/``mode`` the filter the rounds decided
-    on (``mode`` is ``"none"``, ``"all"`` or ``"threshold"``).
+    active set in each round, ``threshold``/``eq_keep``/``mode`` the filter the rounds decided
+    on (``mode`` is ``"none"``, ``"all"`` or ``"threshold"``), and ``cycles`` the RTL's latency
+    from the last input beat to the last output beat when the output is always ready (see the
+    module's cycle model).
     """
 
     indices: torch.Tensor
     scores: torch.Tensor
     rounds: int
+    cycles: int = 0
     pivots: list[int] = field(default_factory=list)
     round_sizes: list[int] = field(default_factory=list)
     threshold: int = 0
@@ -153,6 +168,20 @@ class QuickSelectEngine:
         self.max_n = max_n
         self.width = width
         self.state = PIVOT_SEED
+
+    def _rows(self, m: int) -> int:
+        return -(-m // self.lanes)
+
+    def _overflows(self, elements, selected) -> bool:
+        """Whether a re-packer fed the ``selected`` elements of ``elements``, one row of ``lanes``
+        at a time, needs a second cycle to flush after the last row: it holds back up to ``lanes``
+        elements (a full row is held until it is known not to be the last)."""
+        elements = list(elements)
+        last_row = (len(elements) - 1) // self.lanes * self.lanes
+        before = sum(1 for x in elements[:last_row] if selected(x))
+        in_last = sum(1 for x in elements[last_row:] if selected(x))
+        held = 0 if before == 0 else (before - 1) % self.lanes + 1
+        return held + in_last > self.lanes
 
     def reset(self) -> None:
         """Return the pivot generator to its reset state, as the RTL's ``rst`` does."""
@@ -186,6 +215,13 @@ class QuickSelectEngine:
             lt = [x for x in active if x < pivot]
             gt = [x for x in active if x > pivot]
             n_eq = len(active) - len(lt) - len(gt)
+            overflow = self._overflows(active, lambda x, p=pivot: x < p) or self._overflows(
+                active, lambda x, p=pivot: x > p
+            )
+            if run.rounds == 1:
+                run.cycles += 3 + overflow
+            else:
+                run.cycles += self._rows(len(active)) + 3 + overflow
             if target == 0:
                 run.mode = "none"
                 break
@@ -216,6 +252,8 @@ class QuickSelectEngine:
                 elif x == run.threshold and eq_left > 0:
                     kept.append(i)
                     eq_left -= 1
+        kept_set = set(kept)
+        run.cycles += self._rows(n) + 3 + self._overflows(range(n), kept_set.__contains__)
         run.indices = torch.tensor(kept, dtype=torch.int64)
         run.scores = torch.tensor([values[i] for i in kept], dtype=torch.int64)
         return run

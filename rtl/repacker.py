@@ -49,7 +49,9 @@ class Repacker(wiring.Component):
     o : ``Out(stream.Signature(row_layout(elem_shape, lanes)))``
         Full rows.
     busy : ``Out(1)``
-        Elements are held or a row waits to be sent: the packet is not finished yet.
+        Beats of the current packet remain to be sent after this cycle's transfer (if any): a
+        consumer that sees ``busy`` low has, counting the beat it takes in this cycle, the whole
+        packet.
     """
 
     def __init__(self, elem_shape, lanes: int) -> None:
@@ -94,7 +96,7 @@ class Repacker(wiring.Component):
         can_send = ~self.o.valid | self.o.ready
         m.d.comb += [
             self.i.ready.eq(can_send & ~flush),
-            self.busy.eq(flush | self.o.valid | (held_count != 0)),
+            self.busy.eq(flush | (held_count != 0) | (self.o.valid & ~self.o.ready)),
         ]
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)

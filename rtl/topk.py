@@ -89,16 +89,21 @@ class TopK(wiring.Component):
        (see :mod:`prunesim.golden.topk`) whether the k-th largest is found or which FIFO is the
        next active set; the next pivot is the element at a pseudo-random position of that FIFO
        (16-bit xorshift, stepped once per draw, state kept across frames). A round over ``m``
-       elements takes ``ceil(m/lanes) + 7`` cycles.
+       elements takes ``ceil(m/lanes) + 3`` cycles, one more when a re-packer's last row
+       overflows into a second row.
     3. *Filter*: one pass over the frame buffer keeps elements above the threshold and the first
        ``target - |R|`` elements equal to it (prefix sum over the equal flags plus a running
-       count), zero-eliminates and re-packs them into full output rows: ``ceil(n/lanes) + 3``
-       cycles to the last output beat when the output does not stall.
+       count), zero-eliminates and re-packs them into full output rows.
 
-    So a frame whose quick-select takes rounds of ``m_1 = n, m_2, ..., m_R`` elements finishes
-    ``sum_{r >= 2} (ceil(m_r/lanes) + 7) + ceil(n/lanes) + 13`` cycles after its last input beat
-    (see ``prunesim bench topk`` for measured figures). The input is not ready from the last input
-    beat of a frame until the frame's last output beat.
+    Latency, from the frame's last input beat accepted to its last output beat, output always
+    ready, for rounds over ``m_1 = n, m_2, ..., m_R`` elements::
+
+        (3 + o_1) + sum_{r >= 2} (ceil(m_r/lanes) + 3 + o_r) + ceil(n/lanes) + 3 + o_f
+
+    with each ``o`` 0 or 1 (a re-packer overflow). :class:`prunesim.golden.topk.QuickSelectEngine`
+    computes it exactly; with random pivots the rounds stream about ``2.4 n`` elements after the
+    first, so the mean is about ``3.4 n/lanes + 3.5 R``; ``prunesim bench topk`` measures it.
+    The input is not ready from the last input beat of a frame until the frame's last output beat.
 
     The internal register ``qs_rounds`` holds the number of quick-select rounds of the latest frame
     (the golden model :class:`prunesim.golden.topk.QuickSelectEngine` predicts it).
@@ -148,8 +153,12 @@ class TopK(wiring.Component):
         m.submodules.fifo_l = fifo_l = memory.Memory(shape=row_shape, depth=rows, init=[])
         m.submodules.fifo_r = fifo_r = memory.Memory(shape=row_shape, depth=rows, init=[])
         buf_w, buf_r = frame_buf.write_port(), frame_buf.read_port()
-        l_w, l_r = fifo_l.write_port(), fifo_l.read_port()
-        r_w, r_r = fifo_r.write_port(), fifo_r.read_port()
+        # The FIFOs' reads see a write to the same row in the same cycle: the next pivot can be
+        # read while a round's last row is being written.
+        l_w = fifo_l.write_port()
+        l_r = fifo_l.read_port(transparent_for=(l_w,))
+        r_w = fifo_r.write_port()
+        r_r = fifo_r.read_port(transparent_for=(r_w,))
 
         m.submodules.split_lt = split_lt = ZeroEliminator(unsigned(width), lanes)
         m.submodules.split_gt = split_gt = ZeroEliminator(unsigned(width), lanes)
@@ -229,6 +238,7 @@ class TopK(wiring.Component):
             m.d.comb += [port.addr.eq(wr_row), port.data.eq(pack.o.payload.data), port.en.eq(write)]
             with m.If(write):
                 m.d.sync += wr_row.eq(wr_row + 1)
+        # The round's last FIFO write happens in this cycle at the latest.
         partition_idle = ~s1_valid & ~s2_valid & ~pack_lt.busy & ~pack_gt.busy
 
         # ---- Filter datapath: F1 decides what to keep, F2 feeds the output repacker. ----
@@ -299,6 +309,21 @@ class TopK(wiring.Component):
                 active_n.eq(size),
             ]
 
+        def issue_round_row(row, remaining):
+            """Read ``row`` of the active FIFO into S1; go back to DECIDE after the last one."""
+            count, last = rows_of(remaining)
+            m.d.sync += [
+                s1_valid.eq(1),
+                s1_count.eq(count),
+                s1_last.eq(last),
+                rd_row.eq(row + 1),
+                rd_left.eq(remaining - count),
+            ]
+            with m.If(last):
+                m.next = "DECIDE"
+            with m.Else():
+                m.next = "ROUND"
+
         def start_filter(mode, keep_equal=0):
             return [keep_mode.eq(mode), eq_keep.eq(keep_equal), eq_seen.eq(0),
                     rd_row.eq(0), rd_left.eq(frame_n)]
@@ -367,26 +392,18 @@ class TopK(wiring.Component):
                         m.next = "PIVOT"
 
             with m.State("PIVOT"):
+                # Take the pivot and read the active FIFO's first row.
                 chosen = Mux(source == _Source.FIFO_L, Value.cast(l_r.data), Value.cast(r_r.data))
+                m.d.comb += fifo_addr.eq(0)
                 m.d.sync += [
                     pivot.eq(chosen.word_select(pivot_lane, width)),
                     n_lt.eq(0), n_eq.eq(0), n_gt.eq(0),
                     l_wr_row.eq(0), r_wr_row.eq(0),
-                    rd_row.eq(0), rd_left.eq(active_n),
                 ]
-                m.next = "ROUND"
+                issue_round_row(0, active_n)
 
             with m.State("ROUND"):
-                count, last = rows_of(rd_left)
-                m.d.sync += [
-                    s1_valid.eq(1),
-                    s1_count.eq(count),
-                    s1_last.eq(last),
-                    rd_row.eq(rd_row + 1),
-                    rd_left.eq(rd_left - count),
-                ]
-                with m.If(last):
-                    m.next = "DECIDE"
+                issue_round_row(rd_row, rd_left)
 
             with m.State("FILTER"):
                 count, last = rows_of(rd_left)
