@@ -165,14 +165,12 @@ def test_repacker(lanes, stalls):
         (TopK, (True, 1, 1), "width must be an integer >= 1, not True"),
     ],
 )
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_bad_parameters(block, args, message):
     with pytest.raises(ValueError) as info:
         block(*args)
     assert str(info.value) == message
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_topk_signature_matches_contract():
     """Port names, directions and payload layouts exactly as the contract states."""
     dut = TopK(width=10, lanes=8, max_n=200)

@@ -1,0 +1,1 @@
+"""RTL benchmarks run from the CLI (``prunesim bench ...``)."""

@@ -1,0 +1,440 @@
+"""The ``prunesim`` command line.
+
+``main(argv)`` returns the exit status: 0 on success, 2 for bad input (a one-line
+``prunesim: error: ...`` message on stderr, no traceback, no file written), 1 when something the
+command needs is missing. Generated files are written whole or not at all (a temporary file in
+the same folder, then a rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import itertools
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from prunesim import __version__
+
+__all__ = ["BLOCKS", "Block", "IntOption", "main", "port_table", "write_atomic"]
+
+PROG = "prunesim"
+
+
+class CLIError(Exception):
+    """An error reported as one line ``prunesim: error: <message>``, exit status ``status``."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks that `prunesim verilog` can emit.
+
+
+@dataclass(frozen=True)
+class IntOption:
+    """An integer constructor parameter of a block, exposed as a command-line option."""
+
+    param: str  # the constructor's keyword argument, e.g. "max_n"
+    default: int
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.param.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Block:
+    """An RTL block: where its component class lives and which parameters the CLI exposes.
+
+    The class is imported only when the block is built, so ``--help`` and ``list`` work without
+    loading Amaranth.
+    """
+
+    name: str
+    summary: str  # one line, for `prunesim list`
+    description: str  # for `prunesim verilog <name> --help`
+    module: str  # e.g. "prunesim.rtl.topk"
+    cls: str  # e.g. "TopK"
+    options: tuple[IntOption, ...]
+
+    def defaults(self) -> dict[str, int]:
+        return {option.param: option.default for option in self.options}
+
+    def build(self, **params: Any) -> Any:
+        """Construct the component; its constructor raises ValueError/TypeError for bad values."""
+        component_class = getattr(importlib.import_module(self.module), self.cls)
+        return component_class(**params)
+
+    def describe(self, params: dict[str, Any]) -> str:
+        return f"{self.name}: " + " ".join(f"{key}={value}" for key, value in params.items())
+
+
+#: Block name -> how to build it. A new block (e.g. the progressive-quantization datapath as
+#: "pq") is one more entry here; `verilog`, `list` and `report` pick it up.
+BLOCKS: dict[str, Block] = {
+    "topk": Block(
+        name="topk",
+        summary="SpAtten's top-k engine: keeps the k largest of a frame of scores",
+        description=(
+            "SpAtten's top-k engine (prunesim.rtl.topk.TopK): takes a frame of up to MAX_N\n"
+            "scores, LANES per beat, and emits the k largest with their indices, in index\n"
+            "order.\n\n"
+            "example:\n"
+            "  prunesim verilog topk --width 12 --lanes 8 --max-n 512 --output topk.v"
+        ),
+        module="prunesim.rtl.topk",
+        cls="TopK",
+        options=(
+            IntOption("width", 16, "bits per score"),
+            IntOption("lanes", 16, "scores per beat, a power of two (the engine's parallelism)"),
+            IntOption("max_n", 1024, "largest frame, >= LANES (sizes the buffers)"),
+        ),
+    ),
+}
+
+#: Blocks (with their default parameters) whose Verilog `prunesim report` writes.
+REPORT_BLOCKS: tuple[str, ...] = ("topk",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (temporary file in the folder, then rename).
+
+    Creates the parent folders. Raises :class:`CLIError` if the file cannot be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port of a generated Verilog module."""
+
+    name: str
+    direction: str  # "input" or "output"
+    width: int
+
+
+def port_table(component: Any, verilog: str | None = None) -> list[Port]:
+    """The ports of ``component`` as Verilog names them, from its signature.
+
+    Stream members flatten to ``<port>__payload``/``__valid``/``__ready``; arrays to
+    ``<port>__0``, ... . If ``verilog`` is given, the ``clk`` and ``rst`` inputs of the ``sync``
+    domain that it declares come first.
+    """
+    from amaranth.hdl import Shape
+    from amaranth.lib.wiring import In
+
+    ports: list[Port] = []
+    if verilog is not None:
+        for name in ("clk", "rst"):
+            if re.search(rf"^\s*input\s+(?:wire\s+)?{name}\s*;", verilog, re.MULTILINE):
+                ports.append(Port(name, "input", 1))
+    for path, member in component.signature.members.flatten():
+        if not member.is_port:
+            continue
+        direction = "input" if member.flow == In else "output"
+        width = Shape.cast(member.shape).width
+        base = "__".join(str(part) for part in path)
+        for index in itertools.product(*(range(n) for n in member.dimensions)):
+            name = "__".join([base, *(str(i) for i in index)])
+            ports.append(Port(name, direction, width))
+    return ports
+
+
+def _to_verilog(block: Block, params: dict[str, Any]) -> tuple[Any, str]:
+    """Build ``block`` and convert it; bad parameters become a :class:`CLIError`."""
+    try:
+        component = block.build(**params)
+        from prunesim.rtl.verilog import to_verilog
+
+        verilog = to_verilog(component, name=block.name)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(_one_line(exc)) from None
+    return component, verilog
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument parsing.
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``prunesim: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {_one_line(message)} (see `{self.prog} --help`)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+_BENCH_SIMULATORS = ("icarus", "verilator")
+
+
+def _simulator_list(text: str) -> str:
+    """Validate a comma-separated list of simulators; return it normalised (no blanks/repeats)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no simulator named in {text!r}")
+    for name in names:
+        if name not in _BENCH_SIMULATORS:
+            raise argparse.ArgumentTypeError(
+                f"unknown simulator {name!r} (choose from {', '.join(_BENCH_SIMULATORS)})"
+            )
+    return ",".join(dict.fromkeys(names))
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        formatter_class=_Formatter,
+        description=(
+            "Co-design toolkit for accelerators of pruned neural networks: generates the\n"
+            "Verilog of the RTL blocks, benchmarks them on HDL simulators, writes reports."
+        ),
+        epilog="Run `prunesim <command> --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="command", required=True)
+
+    # prunesim verilog <block>
+    verilog = commands.add_parser(
+        "verilog",
+        help="write the Verilog of one RTL block",
+        formatter_class=_Formatter,
+        description=(
+            "Build one RTL block with the given parameters and write its Verilog module.\n"
+            "Bad parameter values are reported in one line (exit status 2) and nothing\n"
+            "is written. `prunesim list` shows the blocks."
+        ),
+    )
+    blocks = verilog.add_subparsers(dest="block", metavar="block", required=True)
+    for block in BLOCKS.values():
+        sub = blocks.add_parser(
+            block.name,
+            help=block.summary,
+            description=block.description,
+            formatter_class=_Formatter,
+        )
+        for option in block.options:
+            sub.add_argument(
+                option.flag,
+                dest=option.param,
+                type=int,
+                default=option.default,
+                metavar=option.param.upper(),
+                help=option.help,
+            )
+        sub.add_argument(
+            "-o",
+            "--output",
+            type=Path,
+            default=Path("build/verilog") / f"{block.name}.v",
+            metavar="FILE",
+            help="Verilog file to write (its folder is created)",
+        )
+        sub.set_defaults(handler=_cmd_verilog, block_spec=block)
+
+    # prunesim report
+    report = commands.add_parser(
+        "report",
+        help="write the Verilog of the default blocks and summarise it (the main job)",
+        formatter_class=_Formatter,
+        description=(
+            "Write the Verilog of each block with its default parameters into OUT/verilog/\n"
+            "and print a summary: file, size in lines, and the module's ports with their\n"
+            "widths. Later versions add benchmark tables and the analytic simulator's\n"
+            "results."
+        ),
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build"),
+        metavar="OUT",
+        help="output folder",
+    )
+    report.set_defaults(handler=_cmd_report)
+
+    # prunesim bench <block>
+    bench = commands.add_parser(
+        "bench",
+        help="run an RTL block's cocotb benchmark on HDL simulators",
+        formatter_class=_Formatter,
+        description=(
+            "Run a block's generated Verilog on Icarus Verilog and/or Verilator with cocotb,\n"
+            "check every output against the golden model and measure cycles."
+        ),
+    )
+    benches = bench.add_subparsers(dest="block", metavar="block", required=True)
+    bench_topk = benches.add_parser(
+        "topk",
+        help="benchmark the top-k engine",
+        formatter_class=_Formatter,
+        description=(
+            "Benchmark the top-k engine: for a grid of parameter sets, build the Verilog,\n"
+            "stream random frames through it on each simulator, compare each result with\n"
+            "the golden model and report the cycles per frame.\n\n"
+            "example:\n"
+            "  prunesim bench topk --sims icarus --frames 8 --quick"
+        ),
+    )
+    bench_topk.add_argument(
+        "--sims",
+        type=_simulator_list,
+        default="icarus,verilator",
+        metavar="LIST",
+        help="comma-separated simulators to run on (icarus, verilator)",
+    )
+    bench_topk.add_argument(
+        "--frames",
+        type=_positive_int,
+        default=32,
+        metavar="F",
+        help="random frames per parameter set",
+    )
+    bench_topk.add_argument("--seed", type=int, default=1, metavar="S", help="random seed")
+    bench_topk.add_argument(
+        "--quick",
+        action="store_true",
+        help="a reduced parameter grid, for smoke tests",
+    )
+    bench_topk.add_argument(
+        "--build-dir",
+        default="build/bench",
+        metavar="DIR",
+        help="folder for the generated Verilog and simulator builds",
+    )
+    bench_topk.set_defaults(handler=_cmd_bench, bench_module="prunesim.bench.topk")
+
+    # prunesim list
+    listing = commands.add_parser(
+        "list",
+        help="list the blocks that `prunesim verilog` can emit",
+        formatter_class=_Formatter,
+        description="List the RTL blocks that `prunesim verilog` can emit, with their defaults.",
+    )
+    listing.set_defaults(handler=_cmd_list)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands.
+
+
+def _cmd_verilog(args: argparse.Namespace) -> int:
+    block: Block = args.block_spec
+    params = {option.param: getattr(args, option.param) for option in block.options}
+    _, verilog = _to_verilog(block, params)
+    write_atomic(args.output, verilog)
+    print(f"wrote {args.output} ({block.describe(params)})")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    out_dir: Path = args.out / "verilog"
+    for name in REPORT_BLOCKS:
+        block = BLOCKS[name]
+        params = block.defaults()
+        component, verilog = _to_verilog(block, params)
+        path = out_dir / f"{block.name}.v"
+        write_atomic(path, verilog)
+        lines = len(verilog.splitlines())
+        print(f"{path}: {lines} lines ({block.describe(params)})")
+        ports = port_table(component, verilog)
+        name_width = max(len("port"), *(len(port.name) for port in ports))
+        print(f"  {'port':<{name_width}}  {'dir':<6}  width")
+        for port in ports:
+            print(f"  {port.name:<{name_width}}  {port.direction:<6}  {port.width}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        module = importlib.import_module(args.bench_module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if args.bench_module == missing or args.bench_module.startswith(missing + "."):
+            raise CLIError(f"{args.bench_module} is not installed", status=1) from None
+        raise
+    args.sim_list = args.sims.split(",")
+    result = module.main(args)
+    return int(result or 0)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in BLOCKS)
+    for block in BLOCKS.values():
+        print(f"{block.name:<{width}}  {block.summary}")
+        defaults = " ".join(f"{option.flag} {option.default}" for option in block.options)
+        print(f"{'':<{width}}  defaults: {defaults}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``prunesim`` command line; return the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CLIError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

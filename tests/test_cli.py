@@ -1,0 +1,172 @@
+"""The ``prunesim`` command line, run as a subprocess (``python -m prunesim``)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prunesim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], pattern: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("prunesim: error: "), lines[0]
+    assert re.search(pattern, lines[0], re.IGNORECASE), lines[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "explains"),
+    [
+        ([], "pruned neural networks"),
+        (["verilog"], "Verilog"),
+        (["verilog", "topk"], "--max-n"),
+        (["report"], "summary"),
+        (["bench"], "Icarus Verilog"),
+        (["bench", "topk"], "--quick"),
+        (["list"], "blocks"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_help(tmp_path, command, explains):
+    result = run_cli(*command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: prunesim")
+    assert explains in result.stdout
+    assert result.stderr == ""
+
+
+def test_list(tmp_path):
+    result = run_cli("list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^topk\s", result.stdout, re.MULTILINE)
+    assert "--max-n 1024" in result.stdout
+
+
+def test_no_command(tmp_path):
+    assert_one_line_error(run_cli(cwd=tmp_path), "required")
+
+
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        (["--lanes", "3"], r"lanes"),
+        (["--lanes", "0"], r"lanes"),
+        (["--width", "0"], r"width"),
+        (["--lanes", "16", "--max-n", "8"], r"max[_-]n"),
+        (["--width", "abc"], r"--width.*'abc'"),
+        (["--lanes", "2.5"], r"--lanes.*'2\.5'"),
+        (["--max-n", ""], r"--max-n"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_verilog_topk_bad_values(tmp_path, options, names):
+    output = tmp_path / "out" / "topk.v"
+    result = run_cli("verilog", "topk", *options, "--output", str(output), cwd=tmp_path)
+    assert_one_line_error(result, names)
+    assert not output.exists()
+    assert not output.parent.exists() or not any(output.parent.iterdir())
+    assert not (tmp_path / "build").exists()
+
+
+def test_verilog_topk(tmp_path):
+    output = tmp_path / "out" / "topk.v"
+    result = run_cli(
+        "verilog",
+        "topk",
+        "--width",
+        "8",
+        "--lanes",
+        "4",
+        "--max-n",
+        "64",
+        "--output",
+        str(output),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"wrote {output} (topk: width=8 lanes=4 max_n=64)"
+    assert "module topk(" in output.read_text()
+    assert [path.name for path in output.parent.iterdir()] == ["topk.v"]  # no temporary left
+
+
+def test_verilog_topk_defaults(tmp_path):
+    result = run_cli("verilog", "topk", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = Path("build/verilog/topk.v")
+    assert result.stdout.strip() == f"wrote {output} (topk: width=16 lanes=16 max_n=1024)"
+    assert "module topk(" in (tmp_path / output).read_text()
+
+
+def test_verilog_topk_replaces_whole_file(tmp_path):
+    output = tmp_path / "topk.v"
+    output.write_text("stale\n")
+    result = run_cli(
+        "verilog", "topk", "--lanes", "4", "--max-n", "16", "-o", str(output), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    text = output.read_text()
+    assert "stale" not in text and "module topk(" in text
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["topk.v"]
+
+
+def test_verilog_output_is_a_folder(tmp_path):
+    folder = tmp_path / "here"
+    folder.mkdir()
+    result = run_cli("verilog", "topk", "--output", str(folder), cwd=tmp_path)
+    assert_one_line_error(result, r"cannot write .*here")
+    assert list(folder.iterdir()) == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["here"]
+
+
+def test_report(tmp_path):
+    result = run_cli("report", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    verilog = tmp_path / "out" / "verilog" / "topk.v"
+    text = verilog.read_text()
+    assert "module topk(" in text
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"{Path('out/verilog/topk.v')}: {len(text.splitlines())} lines "
+        "(topk: width=16 lanes=16 max_n=1024)"
+    )
+    ports = {}
+    for line in lines[2:]:
+        name, direction, width = line.split()
+        ports[name] = (direction, int(width))
+    assert ports["clk"] == ("input", 1)
+    assert ports["rst"] == ("input", 1)
+    # Every port listed is a port of the generated module, with that width.
+    for name, (direction, width) in ports.items():
+        bits = rf"\[{width - 1}:0\]\s+" if width > 1 else ""
+        assert re.search(
+            rf"^\s*{direction}\s+(?:wire\s+|reg\s+)?{bits}{name}\s*;", text, re.MULTILINE
+        ), name
+
+
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        (["--sims", "modelsim"], r"--sims.*modelsim"),
+        (["--sims", ","], r"--sims"),
+        (["--frames", "0"], r"--frames"),
+        (["--seed", "x"], r"--seed"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_bench_topk_bad_values(tmp_path, options, names):
+    result = run_cli("bench", "topk", *options, cwd=tmp_path)
+    assert_one_line_error(result, names)
+    assert list(tmp_path.iterdir()) == []
