@@ -12,7 +12,8 @@ __all__ = ["Repacker", "row_layout"]
 
 
 def row_layout(elem_shape, lanes: int) -> data.StructLayout:
-    """Layout of a row of up to ``lanes`` elements: ``data``, ``count`` (valid low lanes), ``last``."""
+    """Layout of a row of up to ``lanes`` elements: ``data``, ``count`` (the valid low lanes) and
+    ``last``."""
     return data.StructLayout({
         "data": data.ArrayLayout(elem_shape, lanes),
         "count": range(lanes + 1),

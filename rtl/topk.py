@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -38,7 +36,8 @@ def topk_layout(width: int, lanes: int, max_n: int) -> data.StructLayout:
 
 
 def _xorshift16(state):
-    """One step of the pivot generator, as :func:`prunesim.golden.topk.xorshift16` (a net of XORs)."""
+    """One step of the pivot generator (a net of XORs), as :func:`~prunesim.golden.topk.xorshift16`.
+    """
     state = state ^ (state << 7)[:16]
     state = state ^ (state >> 9)
     state = state ^ (state << 8)[:16]

@@ -1,0 +1,262 @@
+"""SpAtten's progressive-quantization datapath: Q.K, fixed-point softmax and the LSB decision."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from prunesim.golden.pq import PQParams
+
+from .dot_product import DotProduct
+from .fixed_exp import ExpUnit
+from .reciprocal import Reciprocal
+
+__all__ = ["ProgressiveAttention", "key_lsb_layout", "key_msb_layout", "prob_layout"]
+
+
+def key_msb_layout(d: int, msb_bits: int) -> data.StructLayout:
+    """Payload of :attr:`ProgressiveAttention.i_key_msb`: one key's MSB plane."""
+    return data.StructLayout({"data": data.ArrayLayout(signed(msb_bits), d), "last": 1})
+
+
+def key_lsb_layout(d: int, lsb_bits: int) -> data.StructLayout:
+    """Payload of :attr:`ProgressiveAttention.i_key_lsb`: one key's LSB plane."""
+    return data.StructLayout({"data": data.ArrayLayout(unsigned(lsb_bits), d), "last": 1})
+
+
+def prob_layout(prob_bits: int) -> data.StructLayout:
+    """Payload of :attr:`ProgressiveAttention.o_prob`: one key's attention probability."""
+    return data.StructLayout({"prob": unsigned(prob_bits), "last": 1})
+
+
+class ProgressiveAttention(wiring.Component):
+    """Attention probabilities of one query with keys fetched MSB plane first, LSB plane on demand.
+
+    Contract
+    --------
+    A frame starts with one :attr:`i_query` beat (``threshold`` and ``scale`` are sampled with
+    it), then the frame's ``n`` keys (``1 <= n <= max_n``) on :attr:`i_key_msb`, one key per beat,
+    ``last = 1`` on the ``n``-th. After the last MSB beat, :attr:`o_decision` carries exactly one
+    beat: ``need_lsb``. Only when ``need_lsb = 1``, :attr:`i_key_lsb` takes the same ``n`` keys'
+    LSB planes in the same order. Then :attr:`o_prob` carries ``n`` beats, one probability per key
+    in key order, ``last = 1`` on the ``n``-th; they come from the full-precision keys when
+    ``need_lsb = 1``, otherwise from the MSB keys. Every stream follows Amaranth's stream rules;
+    any pattern of input gaps and output backpressure gives the same result; frames follow each
+    other without a reset (the next query is accepted once the frame's last probability and its
+    decision have been taken).
+
+    Arithmetic (bit-exact with :mod:`prunesim.golden.pq`, which documents it in full): key values
+    are ``msb * 2**lsb_bits`` (MSB pass) or ``msb * 2**lsb_bits + lsb`` (full pass); scores
+    ``s_i = sum_j q_j k_ij`` are exact; logits are ``s_i * scale / 2**scale_shift``. The softmax
+    is fixed point: ``exp(l_i - l_max)`` as a power of two whose fraction comes from a 65-entry
+    table with linear interpolation, the sum ``S`` of the exponentials, one reciprocal per frame
+    (a restoring divider) and one multiply per probability, rounded and saturated at
+    ``2**prob_bits - 1``; every probability is within 4 units of the exact softmax times
+    ``2**prob_bits``. ``need_lsb = 1`` exactly when ``threshold * S > 2**(prob_bits + EB)``, that is
+    when the MSB pass's maximum probability ``2**EB / S`` is below ``threshold / 2**prob_bits``;
+    ``threshold = 0`` never asks for the LSBs.
+
+    Timing
+    ------
+    One key per cycle on either key stream when nothing stalls (``d`` multipliers and an adder
+    tree). Cycles from the query beat to the last probability, with no stalls:
+    ``3 n + b`` without the LSB pass and ``5 n + b'`` with it (passes: MSB keys, the exponent sum,
+    [LSB keys, the exponent sum again,] the output); :meth:`frame_cycles` gives ``b`` and ``b'``
+    (``3 n + 44`` and ``5 n + 53`` for the default parameters); the tests check it against the
+    RTL and ``prunesim bench pq`` measures it.
+
+    Parameters
+    ----------
+    d, q_bits, msb_bits, lsb_bits, prob_bits, max_n, scale_shift : int
+        As :class:`prunesim.golden.pq.PQParams`, which checks their ranges.
+
+    Members
+    -------
+    threshold : ``In(unsigned(prob_bits))``
+        Decision threshold on the MSB pass's maximum probability, in units of ``2**-prob_bits``.
+    scale : ``In(unsigned(16))``
+        Logit scale (``logit = score * scale / 2**scale_shift``).
+    i_query : ``In(stream.Signature(ArrayLayout(signed(q_bits), d)))``
+        The query; one beat starts a frame.
+    i_key_msb : ``In(stream.Signature(key_msb_layout(d, msb_bits)))``
+        The keys' MSB planes.
+    o_decision : ``Out(stream.Signature(StructLayout({"need_lsb": 1})))``
+        Whether the LSB planes are needed.
+    i_key_lsb : ``In(stream.Signature(key_lsb_layout(d, lsb_bits)))``
+        The keys' LSB planes, only when asked for.
+    o_prob : ``Out(stream.Signature(prob_layout(prob_bits)))``
+        One probability per key.
+    """
+
+    def __init__(self, d: int = 64, q_bits: int = 12, msb_bits: int = 8, lsb_bits: int = 4,
+                 prob_bits: int = 12, max_n: int = 1024, scale_shift: int = 32) -> None:
+        self.params = PQParams(d=d, q_bits=q_bits, msb_bits=msb_bits, lsb_bits=lsb_bits,
+                               prob_bits=prob_bits, max_n=max_n, scale_shift=scale_shift)
+        self.params.validate()
+        super().__init__({
+            "threshold": In(unsigned(prob_bits)),
+            "scale": In(unsigned(16)),
+            "i_query": In(stream.Signature(data.ArrayLayout(signed(q_bits), d))),
+            "i_key_msb": In(stream.Signature(key_msb_layout(d, msb_bits))),
+            "o_decision": Out(stream.Signature(data.StructLayout({"need_lsb": 1}))),
+            "i_key_lsb": In(stream.Signature(key_lsb_layout(d, lsb_bits))),
+            "o_prob": Out(stream.Signature(prob_layout(prob_bits))),
+        })
+
+    def frame_cycles(self, n: int, need_lsb: bool) -> int:
+        """Cycles from the query beat accepted to the frame's last probability transferred.
+
+        Holds when every key beat is valid as soon as the block is ready for it (the LSB beats
+        from the cycle the decision appears) and the output is always ready:
+        ``3 n + 17 + R`` without the LSB pass, ``5 n + 26 + R`` with it, where
+        ``R = prob_bits + G + 1`` cycles of the reciprocal (``G = LOGN + 4`` guard bits;
+        ``R = 27`` for the default parameters: ``3 n + 44`` and ``5 n + 53``).
+        """
+        divide = self.params.prob_bits + self.params.G + 1
+        return (5 * n + 26 + divide) if need_lsb else (3 * n + 17 + divide)
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        d, n_max = p.d, p.max_n
+        eb, g = p.EB, p.G
+        count_shape = range(n_max + 1)
+
+        # ---- Frame registers ----
+        query = Signal(data.ArrayLayout(signed(p.q_bits), d))
+        threshold = Signal(unsigned(p.prob_bits))
+        scale = Signal(unsigned(16))
+        n_keys = Signal(count_shape)
+        full_pass = Signal()                   # the scores include the LSB planes
+
+        # ---- Score buffer ----
+        score_shape = signed(p.SB)
+        m.submodules.scores = scores = Memory(shape=score_shape, depth=n_max, init=[])
+        sc_w, sc_r = scores.write_port(), scores.read_port()
+
+        # ---- Scores: DotProduct (2 stages), then the buffer write and the running maximum ----
+        operand_shape = signed(max(p.msb_bits, p.lsb_bits + 1))
+        m.submodules.dot = dot = DotProduct(d, signed(p.q_bits), operand_shape)
+        key_in = Signal()                      # a key beat (MSB or LSB) is accepted this cycle
+        key_index = Signal(count_shape)
+        with m.If(full_pass):
+            m.d.comb += [dot.i_b[j].eq(self.i_key_lsb.payload.data[j]) for j in range(d)]
+        with m.Else():
+            m.d.comb += [dot.i_b[j].eq(self.i_key_msb.payload.data[j]) for j in range(d)]
+        m.d.comb += [dot.i_valid.eq(key_in), dot.i_a.eq(query)]
+        k1_index, k2_index = Signal(range(n_max)), Signal(range(n_max))
+        m.d.sync += k2_index.eq(k1_index)
+        with m.If(key_in):
+            m.d.sync += [k1_index.eq(key_index), key_index.eq(key_index + 1)]
+        # LSB pass: the MSB score of the same key is read while its LSB part is summed.
+        new_score = Signal(score_shape)
+        m.d.comb += new_score.eq(Mux(full_pass, sc_r.data + dot.o_sum, dot.o_sum << p.lsb_bits))
+        s_max = Signal(score_shape)
+        with m.If(dot.o_valid):
+            m.d.sync += s_max.eq(Mux((k2_index == 0) | (new_score > s_max), new_score, s_max))
+        m.d.comb += [sc_w.addr.eq(k2_index), sc_w.data.eq(new_score), sc_w.en.eq(dot.o_valid)]
+        score_busy = key_in | dot.busy
+
+        # ---- Exponentials over the buffer: read, v = (s_max - s) * scale, ExpUnit ----
+        x_advance = Signal()                   # the pass moves this cycle
+        x_issue, x_last_issue = Signal(), Signal()
+        x_index = Signal(count_shape)
+        x1_valid, x1_last = Signal(), Signal()
+        x2_valid, x2_last = Signal(), Signal()
+        x2_v = Signal(unsigned(p.SB + 16))
+        m.submodules.exp = exp = ExpUnit(p, len(x2_v))
+        with m.If(x_advance):
+            m.d.sync += [
+                x1_valid.eq(x_issue), x1_last.eq(x_last_issue),
+                x2_valid.eq(x1_valid), x2_last.eq(x1_last),
+                x2_v.eq((s_max - sc_r.data).as_unsigned() * scale),
+            ]
+        m.d.comb += [exp.en.eq(x_advance), exp.i_valid.eq(x2_valid), exp.i_last.eq(x2_last),
+                     exp.i_v.eq(x2_v)]
+        exp_busy = x1_valid | x2_valid | exp.busy
+        m.d.comb += [sc_r.addr.eq(Mux(x_issue, x_index, k1_index)), sc_r.en.eq(x_advance)]
+        with m.If(x_advance & x_issue):
+            m.d.sync += x_index.eq(x_index + 1)
+
+        # ---- Sum, reciprocal, probabilities ----
+        summing = Signal()                     # exponentials go into the sum (else to o_prob)
+        exp_sum = Signal(eb + p.LOGN + 1)
+        with m.If(x_advance & exp.o_valid & summing):
+            m.d.sync += exp_sum.eq(exp_sum + exp.o_exp)
+        m.submodules.reciprocal = reciprocal = Reciprocal(
+            numerator_log2=eb + p.prob_bits + g, divisor_bits=len(exp_sum), divisor_min_log2=eb)
+        m.d.comb += reciprocal.divisor.eq(exp_sum)
+
+        prob_max = (1 << p.prob_bits) - 1
+        rounded = (exp.o_exp * reciprocal.quotient + (1 << (eb + g - 1))) >> (eb + g)
+        with m.If(self.o_prob.valid & self.o_prob.ready):
+            m.d.sync += self.o_prob.valid.eq(0)
+        with m.If(x_advance & ~summing):
+            m.d.sync += [
+                self.o_prob.valid.eq(exp.o_valid),
+                self.o_prob.payload.prob.eq(Mux(rounded > prob_max, prob_max, rounded)),
+                self.o_prob.payload.last.eq(exp.o_last),
+            ]
+        m.d.comb += x_advance.eq(summing | ~self.o_prob.valid | self.o_prob.ready)
+
+        need_lsb = Signal()
+        decision_pending = Signal()
+        m.d.comb += [self.o_decision.valid.eq(decision_pending),
+                     self.o_decision.payload.need_lsb.eq(need_lsb)]
+        with m.If(self.o_decision.valid & self.o_decision.ready):
+            m.d.sync += decision_pending.eq(0)
+
+        with m.FSM(name="pq_fsm"):
+            with m.State("QUERY"):
+                m.d.comb += self.i_query.ready.eq(~decision_pending)
+                with m.If(self.i_query.valid & self.i_query.ready):
+                    m.d.sync += [query.eq(self.i_query.payload), threshold.eq(self.threshold),
+                                 scale.eq(self.scale), full_pass.eq(0), key_index.eq(0)]
+                    m.next = "MSB_KEYS"
+            with m.State("MSB_KEYS"):
+                m.d.comb += [self.i_key_msb.ready.eq(1), key_in.eq(self.i_key_msb.valid)]
+                with m.If(self.i_key_msb.valid & self.i_key_msb.payload.last):
+                    m.d.sync += n_keys.eq(key_index + 1)
+                    m.next = "SCORES_DRAIN"
+            with m.State("SCORES_DRAIN"):
+                with m.If(~score_busy):
+                    m.d.sync += [x_index.eq(0), summing.eq(1), exp_sum.eq(0)]
+                    m.next = "SUM"
+            with m.State("SUM"):
+                m.d.comb += [x_issue.eq(1), x_last_issue.eq(x_index == n_keys - 1)]
+                with m.If(x_last_issue):
+                    m.next = "SUM_DRAIN"
+            with m.State("SUM_DRAIN"):
+                with m.If(~exp_busy):
+                    with m.If(full_pass):
+                        m.d.comb += reciprocal.start.eq(1)
+                        m.next = "RECIPROCAL"
+                    with m.Else():
+                        m.next = "DECIDE"
+            with m.State("DECIDE"):
+                lsb_needed = threshold * exp_sum > (1 << (p.prob_bits + eb))
+                m.d.sync += [need_lsb.eq(lsb_needed), decision_pending.eq(1)]
+                with m.If(lsb_needed):
+                    m.d.sync += [full_pass.eq(1), key_index.eq(0)]
+                    m.next = "LSB_KEYS"
+                with m.Else():
+                    m.d.comb += reciprocal.start.eq(1)
+                    m.next = "RECIPROCAL"
+            with m.State("LSB_KEYS"):
+                m.d.comb += [self.i_key_lsb.ready.eq(1), key_in.eq(self.i_key_lsb.valid)]
+                with m.If(self.i_key_lsb.valid & self.i_key_lsb.payload.last):
+                    m.next = "SCORES_DRAIN"
+            with m.State("RECIPROCAL"):
+                with m.If(~reciprocal.busy):
+                    m.d.sync += [x_index.eq(0), summing.eq(0)]
+                    m.next = "PROBS"
+            with m.State("PROBS"):
+                m.d.comb += [x_issue.eq(1), x_last_issue.eq(x_index == n_keys - 1)]
+                with m.If(x_advance & x_last_issue):
+                    m.next = "PROBS_DRAIN"
+            with m.State("PROBS_DRAIN"):
+                with m.If(self.o_prob.valid & self.o_prob.ready & self.o_prob.payload.last):
+                    m.next = "QUERY"
+        return m
