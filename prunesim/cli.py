@@ -104,10 +104,32 @@ BLOCKS: dict[str, Block] = {
             IntOption("max_n", 1024, "largest frame, >= LANES (sizes the buffers)"),
         ),
     ),
+    "pq": Block(
+        name="pq",
+        summary="SpAtten's progressive-quantization datapath: Q.K, softmax, LSB decision",
+        description=(
+            "SpAtten's progressive-quantization datapath (prunesim.rtl.pq.ProgressiveAttention):\n"
+            "one query against up to MAX_N keys fetched MSB plane first; fixed-point softmax;\n"
+            "asks for the keys' LSB planes when the attention is flat.\n\n"
+            "example:\n"
+            "  prunesim verilog pq --d 64 --msb-bits 6 --lsb-bits 4 --output pq.v"
+        ),
+        module="prunesim.rtl.pq",
+        cls="ProgressiveAttention",
+        options=(
+            IntOption("d", 64, "head dimension (multipliers)"),
+            IntOption("q_bits", 12, "bits per query element (signed)"),
+            IntOption("msb_bits", 8, "bits of a key element's MSB plane (signed)"),
+            IntOption("lsb_bits", 4, "bits of a key element's LSB plane (unsigned)"),
+            IntOption("prob_bits", 12, "bits per output probability (2..16)"),
+            IntOption("max_n", 1024, "most keys per query (sizes the score buffer)"),
+            IntOption("scale_shift", 32, "logit = score * scale / 2**SCALE_SHIFT (0..32)"),
+        ),
+    ),
 }
 
 #: Blocks (with their default parameters) whose Verilog `prunesim report` writes.
-REPORT_BLOCKS: tuple[str, ...] = ("topk",)
+REPORT_BLOCKS: tuple[str, ...] = ("topk", "pq")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,6 +257,34 @@ def _simulator_list(text: str) -> str:
     return ",".join(dict.fromkeys(names))
 
 
+def _add_bench(benches, name: str, *, help: str, description: str, frames: int) -> None:
+    """Add ``prunesim bench <name>``, run by ``prunesim.bench.<name>.main(args)``."""
+    sub = benches.add_parser(name, help=help, formatter_class=_Formatter, description=description)
+    sub.add_argument(
+        "--sims",
+        type=_simulator_list,
+        default="icarus,verilator",
+        metavar="LIST",
+        help="comma-separated simulators to run on (icarus, verilator)",
+    )
+    sub.add_argument(
+        "--frames",
+        type=_positive_int,
+        default=frames,
+        metavar="F",
+        help="random frames per configuration",
+    )
+    sub.add_argument("--seed", type=int, default=1, metavar="S", help="random seed")
+    sub.add_argument("--quick", action="store_true", help="a reduced grid, for smoke tests")
+    sub.add_argument(
+        "--build-dir",
+        default="build/bench",
+        metavar="DIR",
+        help="folder for the generated Verilog and simulator builds",
+    )
+    sub.set_defaults(handler=_cmd_bench, bench_module=f"prunesim.bench.{name}")
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog=PROG,
@@ -318,10 +368,10 @@ def _build_parser() -> _Parser:
         ),
     )
     benches = bench.add_subparsers(dest="block", metavar="block", required=True)
-    bench_topk = benches.add_parser(
+    _add_bench(
+        benches,
         "topk",
         help="benchmark the top-k engine",
-        formatter_class=_Formatter,
         description=(
             "Benchmark the top-k engine: for a grid of parameter sets, build the Verilog,\n"
             "stream random frames through it on each simulator, compare each result with\n"
@@ -329,34 +379,21 @@ def _build_parser() -> _Parser:
             "example:\n"
             "  prunesim bench topk --sims icarus --frames 8 --quick"
         ),
+        frames=32,
     )
-    bench_topk.add_argument(
-        "--sims",
-        type=_simulator_list,
-        default="icarus,verilator",
-        metavar="LIST",
-        help="comma-separated simulators to run on (icarus, verilator)",
+    _add_bench(
+        benches,
+        "pq",
+        help="benchmark the progressive-quantization datapath",
+        description=(
+            "Benchmark the progressive-quantization datapath (d = 64): cycles per frame for\n"
+            "n in {64, 256, 1024}, with and without the LSB pass, on each simulator, every\n"
+            "result checked against the golden model, and the block's cycle formula.\n\n"
+            "example:\n"
+            "  prunesim bench pq --sims verilator --frames 2 --quick"
+        ),
+        frames=3,
     )
-    bench_topk.add_argument(
-        "--frames",
-        type=_positive_int,
-        default=32,
-        metavar="F",
-        help="random frames per parameter set",
-    )
-    bench_topk.add_argument("--seed", type=int, default=1, metavar="S", help="random seed")
-    bench_topk.add_argument(
-        "--quick",
-        action="store_true",
-        help="a reduced parameter grid, for smoke tests",
-    )
-    bench_topk.add_argument(
-        "--build-dir",
-        default="build/bench",
-        metavar="DIR",
-        help="folder for the generated Verilog and simulator builds",
-    )
-    bench_topk.set_defaults(handler=_cmd_bench, bench_module="prunesim.bench.topk")
 
     # prunesim list
     listing = commands.add_parser(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from prunesim.rtl.pq import ProgressiveAttention
 from prunesim.rtl.topk import TopK
 from prunesim.rtl.verilog import to_verilog
 from prunesim.synth import synthesize
@@ -21,3 +22,12 @@ def test_topk_verilog_synthesizes(tmp_path, width, lanes, max_n):
     rows = -(-max_n // lanes)
     assert result.flip_flops >= 3 * rows * lanes * width
     assert result.total > result.flip_flops
+
+
+@pytest.mark.rtl
+def test_pq_verilog_synthesizes(tmp_path):
+    path = tmp_path / "pq.v"
+    path.write_text(to_verilog(ProgressiveAttention(d=4, msb_bits=4, lsb_bits=4, max_n=16), "pq"))
+    result = synthesize(path, "pq")
+    assert result.latches == 0
+    assert result.flip_flops > 0 and result.total > result.flip_flops
