@@ -36,6 +36,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], pattern: str
         (["report"], "summary"),
         (["bench"], "Icarus Verilog"),
         (["bench", "topk"], "--quick"),
+        (["verilog", "pq"], "--scale-shift"),
+        (["bench", "pq"], "LSB pass"),
         (["list"], "blocks"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
@@ -52,6 +54,7 @@ def test_list(tmp_path):
     result = run_cli("list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.search(r"^topk\s", result.stdout, re.MULTILINE)
+    assert re.search(r"^pq\s", result.stdout, re.MULTILINE)
     assert "--max-n 1024" in result.stdout
 
 
@@ -79,6 +82,36 @@ def test_verilog_topk_bad_values(tmp_path, options, names):
     assert not output.exists()
     assert not output.parent.exists() or not any(output.parent.iterdir())
     assert not (tmp_path / "build").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        (["--d", "0"], r"\bd must be"),
+        (["--prob-bits", "20"], r"prob_bits"),
+        (["--scale-shift", "40"], r"scale_shift"),
+        (["--lsb-bits", "0"], r"lsb_bits"),
+        (["--q-bits", "x"], r"--q-bits.*'x'"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_verilog_pq_bad_values(tmp_path, options, names):
+    output = tmp_path / "pq.v"
+    result = run_cli("verilog", "pq", *options, "--output", str(output), cwd=tmp_path)
+    assert_one_line_error(result, names)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verilog_pq(tmp_path):
+    output = tmp_path / "pq.v"
+    result = run_cli("verilog", "pq", "--d", "4", "--max-n", "16", "--output", str(output),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = output.read_text()
+    assert "module pq(" in text
+    for port in ("threshold", "scale", "i_query__payload", "i_key_msb__valid", "o_decision__ready",
+                 "i_key_lsb__payload", "o_prob__payload"):
+        assert re.search(rf"^\s*(input|output)\s.*\b{port};", text, re.MULTILINE), port
 
 
 def test_verilog_topk(tmp_path):
@@ -134,26 +167,38 @@ def test_verilog_output_is_a_folder(tmp_path):
 def test_report(tmp_path):
     result = run_cli("report", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    verilog = tmp_path / "out" / "verilog" / "topk.v"
-    text = verilog.read_text()
-    assert "module topk(" in text
-    lines = result.stdout.splitlines()
-    assert lines[0] == (
-        f"{Path('out/verilog/topk.v')}: {len(text.splitlines())} lines "
-        "(topk: width=16 lanes=16 max_n=1024)"
-    )
-    ports = {}
-    for line in lines[2:]:
-        name, direction, width = line.split()
-        ports[name] = (direction, int(width))
-    assert ports["clk"] == ("input", 1)
-    assert ports["rst"] == ("input", 1)
-    # Every port listed is a port of the generated module, with that width.
-    for name, (direction, width) in ports.items():
-        bits = rf"\[{width - 1}:0\]\s+" if width > 1 else ""
-        assert re.search(
-            rf"^\s*{direction}\s+(?:wire\s+|reg\s+)?{bits}{name}\s*;", text, re.MULTILINE
-        ), name
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in result.stdout.splitlines():
+        if not line.startswith(" "):
+            current = line
+            sections[current] = []
+        else:
+            sections[current].append(line)
+    expected = {
+        "topk": "topk: width=16 lanes=16 max_n=1024",
+        "pq": "pq: d=64 q_bits=12 msb_bits=8 lsb_bits=4 prob_bits=12 max_n=1024 scale_shift=32",
+    }
+    assert len(sections) == len(expected)
+    for block, description in expected.items():
+        verilog = tmp_path / "out" / "verilog" / f"{block}.v"
+        text = verilog.read_text()
+        assert f"module {block}(" in text
+        header = f"{Path('out/verilog') / (block + '.v')}: {len(text.splitlines())} lines "
+        header += f"({description})"
+        assert header in sections, sorted(sections)
+        ports = {}
+        for line in sections[header][1:]:
+            name, direction, width = line.split()
+            ports[name] = (direction, int(width))
+        assert ports["clk"] == ("input", 1)
+        assert ports["rst"] == ("input", 1)
+        # Every port listed is a port of the generated module, with that width.
+        for name, (direction, width) in ports.items():
+            bits = rf"\[{width - 1}:0\]\s+" if width > 1 else ""
+            assert re.search(
+                rf"^\s*{direction}\s+(?:wire\s+|reg\s+)?{bits}{name}\s*;", text, re.MULTILINE
+            ), name
 
 
 @pytest.mark.parametrize(
