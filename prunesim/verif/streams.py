@@ -218,6 +218,16 @@ class _Driver:
         self._prob = prob
         self._gen = iter(gen) if gen is not None else None
 
+    @property
+    def stall_prob(self) -> float:
+        """The stall probability per cycle (idle for sources, not-ready for sinks)."""
+        return self._prob
+
+    @property
+    def patterned(self) -> bool:
+        """Whether a generator, not the probability, decides the stalls."""
+        return self._gen is not None
+
     def _stall(self) -> bool:
         if self._gen is not None:
             return next(self._gen, False)
@@ -267,9 +277,7 @@ class StreamSource(_Driver):
         on_transfer: Callable[[Beat], None] | None = None,
         name: str = "source",
     ) -> None:
-        super().__init__(
-            clk, valid, ready, payload, period_steps=period_steps, rng=rng, name=name
-        )
+        super().__init__(clk, valid, ready, payload, period_steps=period_steps, rng=rng, name=name)
         self._set_pattern(idle_prob, idle_gen)
         self.junk_when_idle = junk_when_idle
         self.on_transfer = on_transfer
@@ -362,10 +370,12 @@ class StreamSink(_Driver):
     """Drives ``ready`` of a stream and collects the transferred beats.
 
     Backpressure: each cycle ``ready`` is low with probability ``backpressure_prob`` (seeded
-    ``rng``), or as told by a generator of bools (``True`` = not ready). ``ready`` does not look
-    at ``valid``. The sink checks the stream rules on every cycle and fails the running cocotb
-    test (raises :class:`AssertionError` in its coroutine) when, after a cycle with valid high and
-    ready low, valid drops or the payload changes. Received beats queue up for :meth:`recv`;
+    ``rng``), or as told by a generator of bools (``True`` = not ready); ``ready`` then does not
+    look at ``valid``. Or ``ready`` waits for ``valid`` (see :meth:`set_backpressure`).
+
+    The sink checks the stream rules on every cycle and fails the running cocotb test (raises
+    :class:`AssertionError` in its coroutine) when, after a cycle with valid high and ready low,
+    valid drops or the payload changes. Received beats queue up for :meth:`recv`;
     ``on_transfer`` (called in the ``ReadOnly`` phase of the transfer's cycle, so it may read but
     not write signals) sees each beat first.
 
@@ -386,14 +396,14 @@ class StreamSink(_Driver):
         on_transfer: Callable[[Beat], None] | None = None,
         name: str = "sink",
     ) -> None:
-        super().__init__(
-            clk, valid, ready, payload, period_steps=period_steps, rng=rng, name=name
-        )
+        super().__init__(clk, valid, ready, payload, period_steps=period_steps, rng=rng, name=name)
         self._set_pattern(backpressure_prob, backpressure_gen)
         self.on_transfer = on_transfer
         self._received: deque[Beat] = deque()
         self._arrived = Event()
         self._hold: int | None = None
+        self._held = 0  # cycles the held beat has been offered
+        self._after_valid: int | None = None
         self._ready_driven = 1
         self.transfers = 0
         self.ready.value = 1
@@ -404,14 +414,38 @@ class StreamSink(_Driver):
         valid, ready, payload = _stream_handles(dut, name)
         return cls(clk, valid, ready, payload, name=name, **kwargs)
 
-    def set_backpressure(self, prob: float = 0.0, gen: Iterable[bool] | None = None) -> None:
-        """Not-ready probability per cycle, or an iterable of bools (``True`` = not ready)."""
+    def set_backpressure(
+        self,
+        prob: float = 0.0,
+        gen: Iterable[bool] | None = None,
+        *,
+        after_valid: int | None = None,
+    ) -> None:
+        """Not-ready probability per cycle, or an iterable of bools (``True`` = not ready).
+
+        ``after_valid = d`` overrides both: ready stays low until a beat has been offered
+        (valid high) for ``d + 1`` cycles, then takes it. A producer whose valid waits for ready
+        (a stream rule violation) deadlocks there and the test times out.
+        """
+        if after_valid is not None and after_valid < 0:
+            raise ValueError(f"after_valid must be a non-negative integer, not {after_valid!r}")
         self._set_pattern(prob, gen)
+        self._after_valid = after_valid
+
+    @property
+    def patterned(self) -> bool:
+        return self._gen is not None or self._after_valid is not None
+
+    @property
+    def after_valid(self) -> int | None:
+        """The delay of ready after valid, when ready waits for valid; else ``None``."""
+        return self._after_valid
 
     def set_reset(self, active: bool) -> None:
         """Enter or leave the design's reset: drops received beats and the stability check."""
         self.in_reset = active
         self._hold = None
+        self._held = 0
         if active:
             self._received.clear()
 
@@ -433,7 +467,10 @@ class StreamSink(_Driver):
         valid, ready, payload = self.valid, self.ready, self.payload
         while True:
             await edge
-            rdy = 0 if self._stall() else 1
+            if self._after_valid is None:
+                rdy = 0 if self._stall() else 1
+            else:
+                rdy = 1 if self._hold is not None and self._held > self._after_valid else 0
             if rdy != self._ready_driven:
                 ready.value = rdy
                 self._ready_driven = rdy
@@ -441,7 +478,7 @@ class StreamSink(_Driver):
             if self.in_reset:
                 continue
             if valid.value:
-                raw = payload.value.to_unsigned()
+                raw = int(payload.value)
                 hold = self._hold
                 if hold is not None and raw != hold:
                     raise AssertionError(
@@ -450,6 +487,7 @@ class StreamSink(_Driver):
                     )
                 if rdy:
                     self._hold = None
+                    self._held = 0
                     beat = Beat(raw, cycle=self._next_edge())
                     self.transfers += 1
                     if self.on_transfer is not None:
@@ -458,6 +496,7 @@ class StreamSink(_Driver):
                     self._arrived.set()
                 else:
                     self._hold = raw
+                    self._held += 1
             elif self._hold is not None:
                 raise AssertionError(
                     f"{self.name}: valid dropped before the transfer of payload {self._hold:#x} "

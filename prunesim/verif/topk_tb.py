@@ -10,14 +10,21 @@ build_and_run`. The design parameters arrive as JSON in ``PRUNESIM_TB_PARAMS``
 ``random_frames`` (int)
     Frames of :func:`random_frames` (default 100).
 ``adversarial_max_frames`` (int)
-    Cap on the frames of :func:`adversarial` (default: all of them).
+    Cap on the frames of :func:`adversarial` (default: all of them); a capped run still covers
+    every score kind, ``n``, class of ``k`` and traffic pattern (:func:`capped_runs`).
 ``back_to_back_frames`` (int)
     Frames of :func:`back_to_back` per pattern (default 12).
+``check_latency`` (bool)
+    Check the latency of frames whose output never stalls against the golden cycle model
+    (default true).
 
 Every frame's output is compared with :func:`prunesim.golden.topk.topk_reference` (indices,
-scores and beat structure) and the ``qs_rounds`` register with
-:class:`prunesim.golden.topk.QuickSelectEngine` (one engine per DUT, reset with ``rst``). A
-mismatching frame is written to ``failing_frame_<test>.json`` in the run folder for replay.
+scores and beat structure: every beat but the last full, one ``last`` per frame), the
+``qs_rounds`` register with :class:`prunesim.golden.topk.QuickSelectEngine` (one engine per DUT,
+reset with ``rst``) and, for frames whose output never stalls, the latency with the engine's cycle
+model. Input beats carry random junk in the lanes above ``count`` and ``k`` is junk except with a
+frame's first beat. A mismatching frame is written to ``failing_frame_<test>.json`` in the run
+folder (with its seed) for replay.
 
 The ``bench`` test runs only when ``PRUNESIM_TOPK_BENCH`` holds its JSON settings
 (``cases``: list of ``[n, k]``, ``frames`` per case, ``seed``); it writes per-frame cycles and
@@ -27,6 +34,7 @@ rounds, total simulated cycles and wall time to the file named by ``PRUNESIM_TOP
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
@@ -67,6 +75,7 @@ class Frame:
     rounds: int
     pivots: list[int]
     round_sizes: list[int]
+    golden_cycles: int | None  # the engine's exact latency, when the output is always ready
     out_beats: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -92,7 +101,7 @@ class TB:
         self.name = name
         self.seed = seed
         self.rng = random.Random(seed)
-        self.log = dut._log
+        self.log = logging.getLogger(f"cocotb.topk_tb.{name}")
         self.in_codec = LayoutCodec(scores_layout(self.width, self.lanes))
         self.out_codec = LayoutCodec(topk_layout(self.width, self.lanes, self.max_n))
         self.last_shift = self.out_codec.offset("last")
@@ -114,18 +123,33 @@ class TB:
         self.period_steps = get_sim_steps(PERIOD_NS, "ns")
         self.clock = Clock(dut.clk, PERIOD_NS, unit="ns")
         self.source = StreamSource.from_dut(
-            dut, "i_scores", dut.clk, period_steps=self.period_steps,
+            dut,
+            "i_scores",
+            dut.clk,
+            period_steps=self.period_steps,
             rng=random.Random(self.rng.getrandbits(64)),
         )
         self.sink = StreamSink.from_dut(
-            dut, "o_topk", dut.clk, period_steps=self.period_steps,
-            rng=random.Random(self.rng.getrandbits(64)), on_transfer=self._on_output,
+            dut,
+            "o_topk",
+            dut.clk,
+            period_steps=self.period_steps,
+            rng=random.Random(self.rng.getrandbits(64)),
+            on_transfer=self._on_output,
         )
         self.engine = QuickSelectEngine(self.lanes, self.max_n, self.width)
         self.frames_checked = 0
+        self.failure_file = f"failing_frame_{name}.json"
+        if os.path.exists(self.failure_file):  # from an earlier run
+            os.unlink(self.failure_file)
+        self.check_latency = bool(tb_config().get("check_latency", True))
         self.log.info(
             "%s: width=%d lanes=%d max_n=%d seed=%d",
-            name, self.width, self.lanes, self.max_n, seed,
+            name,
+            self.width,
+            self.lanes,
+            self.max_n,
+            seed,
         )
 
     # -- set-up --------------------------------------------------------------------------------
@@ -152,9 +176,11 @@ class TB:
         self.sink.set_reset(False)
         self.engine.reset()
 
-    def set_traffic(self, idle: float, backpressure: float) -> None:
+    def set_traffic(self, idle: float, backpressure: float, after_valid: int | None = None) -> None:
+        """Input gap and output not-ready probabilities; ``after_valid`` makes the output's
+        ready wait for valid instead (see :meth:`StreamSink.set_backpressure`)."""
         self.source.set_idle(idle)
-        self.sink.set_backpressure(backpressure)
+        self.sink.set_backpressure(backpressure, after_valid=after_valid)
 
     async def cycles(self, n: int) -> None:
         for _ in range(n):
@@ -168,7 +194,7 @@ class TB:
     def _on_output(self, beat: Beat) -> None:
         # Called in ReadOnly of the transfer cycle: sample qs_rounds with the frame's last beat.
         if (beat.payload >> self.last_shift) & 1:
-            beat.tag = self.qs_rounds.value.to_unsigned()
+            beat.tag = int(self.qs_rounds.value)
 
     def send_frame(self, scores: Sequence[int], k: int, label: str = "") -> Frame:
         """Queue a frame on the input (junk in unused lanes, ``k`` valid only with the first
@@ -179,7 +205,7 @@ class TB:
         rng, width = self.rng, self.width
         beats = []
         for start in range(0, n, lanes):
-            chunk = list(scores[start:start + lanes])
+            chunk = list(scores[start : start + lanes])
             count = len(chunk)
             chunk += [rng.getrandbits(width) for _ in range(lanes - count)]
             last = start + lanes >= n
@@ -192,20 +218,37 @@ class TB:
         if run.indices.tolist() != ref_indices.tolist():  # the golden models disagree
             raise AssertionError(f"QuickSelectEngine and topk_reference disagree on {label}")
         frame = Frame(
-            scores=list(scores), k=k, label=label, beats=beats,
-            ref_indices=ref_indices.tolist(), ref_scores=ref_scores.tolist(),
-            rounds=run.rounds, pivots=list(run.pivots), round_sizes=list(run.round_sizes),
+            scores=list(scores),
+            k=k,
+            label=label,
+            beats=beats,
+            ref_indices=ref_indices.tolist(),
+            ref_scores=ref_scores.tolist(),
+            rounds=run.rounds,
+            pivots=list(run.pivots),
+            round_sizes=list(run.round_sizes),
+            golden_cycles=self._exact_cycles(run),
         )
         self.source.send_all(beats)
         return frame
+
+    def _exact_cycles(self, run: Any) -> int | None:
+        """The golden latency if this frame's output will never stall, else ``None``."""
+        if not self.check_latency:
+            return None
+        if self.sink.stall_prob == 0.0 and not self.sink.patterned:
+            return getattr(run, "cycles", None)
+        return None
 
     def _cycle_budget(self, frame: Frame) -> float:
         """Generous bound on the cycles a frame may take (a hang fails instead of waiting)."""
         lanes = self.lanes
         work = sum(math.ceil(m / lanes) + 16 for m in frame.round_sizes)
         work += 4 * math.ceil(frame.n / lanes) + 2 * math.ceil(max(1, frame.k) / lanes) + 200
-        slow_in = 1.0 / max(0.05, 1.0 - self.source._prob)
-        slow_out = 1.0 / max(0.05, 1.0 - self.sink._prob)
+        slow_in = 1.0 / max(0.05, 1.0 - self.source.stall_prob)
+        slow_out = 1.0 / max(0.05, 1.0 - self.sink.stall_prob)
+        if self.sink.after_valid is not None:
+            slow_out = self.sink.after_valid + 2.0
         return 4 * work * slow_in * slow_out
 
     async def recv_frame(self, frame: Frame, check: bool = True) -> FrameResult:
@@ -227,6 +270,11 @@ class TB:
             raise AssertionError(
                 f"{frame.label}: no last output beat within {int(budget)} cycles "
                 f"(n={frame.n}, k={frame.k}, {len(self.sink)} beats queued)"
+                + (
+                    "; the output's ready waits for valid here: does valid wait for ready?"
+                    if self.sink.after_valid is not None
+                    else ""
+                )
             ) from None
         indices: list[int] = []
         scores: list[int] = []
@@ -259,6 +307,11 @@ class TB:
                     f"qs_rounds {rounds} != golden {frame.rounds} "
                     f"(pivots {frame.pivots}, round sizes {frame.round_sizes})"
                 )
+            if frame.golden_cycles is not None and result.cycles != frame.golden_cycles:
+                errors.append(
+                    f"{result.cycles} cycles from the last input beat to the last output beat, "
+                    f"golden cycle model says {frame.golden_cycles} (output always ready)"
+                )
             if errors:
                 self._dump(frame, "; ".join(errors), result)
                 raise AssertionError(
@@ -287,17 +340,30 @@ class TB:
 
     def _dump(self, frame: Frame, error: str, result: FrameResult | None = None) -> None:
         record = {
-            "test": self.name, "seed": self.seed, "error": error,
+            "test": self.name,
+            "seed": self.seed,
+            "error": error,
             "params": {"width": self.width, "lanes": self.lanes, "max_n": self.max_n},
-            "label": frame.label, "n": frame.n, "k": frame.k, "scores": frame.scores,
-            "expected_indices": frame.ref_indices, "golden_rounds": frame.rounds,
-            "golden_pivots": frame.pivots, "out_beats": frame.out_beats,
-            "idle_prob": self.source._prob, "backpressure_prob": self.sink._prob,
+            "label": frame.label,
+            "n": frame.n,
+            "k": frame.k,
+            "scores": frame.scores,
+            "expected_indices": frame.ref_indices,
+            "golden_rounds": frame.rounds,
+            "golden_pivots": frame.pivots,
+            "out_beats": frame.out_beats,
+            "golden_cycles": frame.golden_cycles,
+            "idle_prob": self.source.stall_prob,
+            "backpressure_prob": self.sink.stall_prob,
         }
         if result is not None:
-            record.update(got_indices=result.indices, got_scores=result.scores,
-                          got_rounds=result.rounds)
-        with open(f"failing_frame_{self.name}.json", "w") as f:
+            record.update(
+                got_indices=result.indices,
+                got_scores=result.scores,
+                got_rounds=result.rounds,
+                got_cycles=result.cycles,
+            )
+        with open(self.failure_file, "w") as f:
             json.dump(record, f)
 
 
@@ -324,8 +390,10 @@ def gen_scores(rng: random.Random, n: int, width: int, kind: str) -> list[int]:
         return [rng.choice(values) for _ in range(n)]
     if kind == "ties":  # one value dominates, the rest close to it
         base = rng.getrandbits(width)
-        return [base if rng.random() < 0.7 else min(top, max(0, base + rng.randint(-2, 2)))
-                for _ in range(n)]
+        return [
+            base if rng.random() < 0.7 else min(top, max(0, base + rng.randint(-2, 2)))
+            for _ in range(n)
+        ]
     if kind == "equal":
         return [rng.getrandbits(width)] * n
     if kind == "ascending":
@@ -387,21 +455,21 @@ async def random_frames(dut: Any) -> None:
         k = _random_k(rng, n, tb.max_n)
         kind = rng.choice(kinds)
         idle, bp = rng.choice(_TRAFFIC)
-        tb.set_traffic(idle, bp)
-        label = f"random frame {i} ({kind}, idle {idle}, backpressure {bp})"
+        after_valid = rng.randint(0, 3) if rng.random() < 0.1 else None
+        tb.set_traffic(idle, bp, after_valid)
+        output = f"ready {after_valid} cycles after valid" if after_valid is not None else bp
+        label = f"random frame {i} ({kind}, idle {idle}, backpressure {output})"
         await tb.run_frame(gen_scores(rng, n, tb.width, kind), k, label)
         if rng.random() < 0.2:
             await tb.cycles(rng.randint(0, 5))
     await tb.expect_quiet()
-    dut._log.info("random_frames: %d frames checked", tb.frames_checked)
+    tb.log.info("random_frames: %d frames checked", tb.frames_checked)
 
 
 def adversarial_cases(width: int, lanes: int, max_n: int) -> list[tuple[str, int, int]]:
     """(score kind, n, k) of the adversarial test, deduplicated."""
-    ns = {1, max_n, lanes, 2 * lanes}
-    ns |= {m for m in (lanes + 1, 2 * lanes - 1, max_n - 1, 3 * lanes - 1) if 1 <= m <= max_n}
-    if max_n % lanes == 0 and max_n > 1:
-        ns.add(max_n - 1)
+    candidates = (1, max_n, max_n - 1, lanes, lanes + 1, 2 * lanes - 1, 2 * lanes, 3 * lanes - 1)
+    ns = {m for m in candidates if 1 <= m <= max_n}
     cases = []
     seen = set()
     kinds = ["equal", "ascending", "descending", "ramp", "two", "max", "zero"]
@@ -410,12 +478,41 @@ def adversarial_cases(width: int, lanes: int, max_n: int) -> list[tuple[str, int
             for k in (0, 1, n // 2, n, n + 1, max_n):
                 if not 0 <= k <= max_n:
                     continue
-                key = (kind if n > 1 else "single", n, min(k, n + 1))
+                key = (kind if n > 1 else "single", n, k)
                 if key in seen:
                     continue
                 seen.add(key)
                 cases.append((kind, n, k))
     return cases
+
+
+def _k_class(n: int, k: int, max_n: int) -> str:
+    for name, value in (("0", 0), ("1", 1), ("n", n), ("n+1", n + 1), ("max_n", max_n)):
+        if k == value:
+            return name
+    return "n/2"
+
+
+def capped_runs(runs: list, limit: int, rng: random.Random, max_n: int) -> list:
+    """``limit`` of the adversarial ``((kind, n, k), traffic)`` runs that still cover every score
+    kind, every ``n``, every class of ``k`` and both traffic patterns; the rest drawn at random."""
+    order = list(runs)
+    rng.shuffle(order)
+    keys = (
+        lambda run: ("kind", run[0][0]),
+        lambda run: ("n", run[0][1]),
+        lambda run: ("k", _k_class(run[0][1], run[0][2], max_n)),
+        lambda run: ("traffic", run[1]),
+    )
+    chosen: list = []
+    covered: set = set()
+    for key in keys:
+        for run in order:
+            if key(run) not in covered and run not in chosen:
+                chosen.append(run)
+                covered.update(other(run) for other in keys)
+    rest = [run for run in order if run not in chosen]
+    return chosen + rest[: max(0, limit - len(chosen))]
 
 
 @cocotb.test()
@@ -428,13 +525,13 @@ async def adversarial(dut: Any) -> None:
     limit = tb_config().get("adversarial_max_frames")
     runs = [(case, traffic) for case in cases for traffic in ((0.0, 0.0), (0.4, 0.4))]
     if limit is not None and len(runs) > int(limit):
-        runs = tb.rng.sample(runs, int(limit))
+        runs = capped_runs(runs, int(limit), tb.rng, tb.max_n)
     for (kind, n, k), (idle, bp) in runs:
         tb.set_traffic(idle, bp)
         scores = gen_scores(tb.rng, n, tb.width, kind)
         await tb.run_frame(scores, k, f"adversarial {kind} n={n} k={k} idle/bp={idle}")
     await tb.expect_quiet()
-    dut._log.info("adversarial: %d frames checked", tb.frames_checked)
+    tb.log.info("adversarial: %d frames checked", tb.frames_checked)
 
 
 @cocotb.test()
@@ -450,17 +547,23 @@ async def reset_mid_frame(dut: Any) -> None:
     async def clean_frame(label: str) -> None:
         tb.set_traffic(0.2, 0.2)
         await tb.run_frame(gen_scores(rng, max_n, width, "uniform"), clean_k, label)
-        await tb.run_frame(gen_scores(rng, rng.randint(1, max_n), width, "few"),
-                           rng.randint(0, max_n), label + " (second)")
+        await tb.run_frame(
+            gen_scores(rng, rng.randint(1, max_n), width, "few"),
+            rng.randint(0, max_n),
+            label + " (second)",
+        )
 
     for attempt, cycles in enumerate((1, 3)):
         # 1. during the input: some beats accepted, not the last.
         tb.set_traffic(0.3, 0.0)
+        before = tb.source.transfers
         frame = tb.send_frame(gen_scores(rng, n_big, width, "uniform"), clean_k, "aborted input")
         beats = len(frame.beats)
-        target = max(1, beats // 2) if beats > 1 else 0
-        while tb.source.transfers < target and beats > 1:
+        target = before + rng.randint(1, max(1, beats - 2)) if beats > 1 else before
+        while tb.source.transfers < target:
             await RisingEdge(dut.clk)
+        if beats > 1 and frame.beats[-1].cycle is not None:
+            raise AssertionError("the aborted frame's last beat was accepted before the reset")
         await tb.reset(cycles)
         await tb.expect_quiet(4)
         await clean_frame(f"after reset during input #{attempt}")
@@ -474,41 +577,47 @@ async def reset_mid_frame(dut: Any) -> None:
         await tb.expect_quiet(4)
         await clean_frame(f"after reset during rounds #{attempt}")
 
-        # 3. during the output: the first output beat transferred, not the last.
+        # 3. during the output: the first output beat transferred, not the last (when an output
+        # can have two beats at all, max_n > lanes).
         k_out = min(max_n, 3 * lanes)
         tb.set_traffic(0.0, 0.6)
         frame = tb.send_frame(gen_scores(rng, n_big, width, "uniform"), k_out, "aborted output")
         first = await tb.sink.recv()
-        if (first.payload >> tb.last_shift) & 1:
+        if (first.payload >> tb.last_shift) & 1 and k_out > lanes:
             raise AssertionError("aborted-output frame produced a single beat")
         await tb.reset(cycles)
         await tb.expect_quiet(4)
         await clean_frame(f"after reset during output #{attempt}")
     await tb.expect_quiet()
-    dut._log.info("reset_mid_frame: %d frames checked", tb.frames_checked)
+    tb.log.info("reset_mid_frame: %d frames checked", tb.frames_checked)
 
 
 @cocotb.test()
 async def back_to_back(dut: Any) -> None:
     """Frames queued back to back: the next frame's first beat waits on the input with no idle
-    cycle; without and with backpressure."""
+    cycle; the output always ready, randomly not ready, and ready only after valid."""
     tb = TB(dut, _seed("back_to_back"), "back_to_back")
     await tb.start()
     rng = tb.rng
     count = int(tb_config().get("back_to_back_frames", 12))
-    for idle, bp in ((0.0, 0.0), (0.0, 0.5)):
-        tb.set_traffic(idle, bp)
+    for bp, after_valid in ((0.0, None), (0.5, None), (0.0, 1)):
+        tb.set_traffic(0.0, bp, after_valid)
         frames = []
         for i in range(count):
             n = _random_n(rng, tb.lanes, tb.max_n)
             k = _random_k(rng, n, tb.max_n)
             kind = rng.choice(["uniform", "few", "ties"])
-            frames.append(tb.send_frame(gen_scores(rng, n, tb.width, kind), k,
-                                        f"back-to-back frame {i} (bp {bp}, {kind})"))
+            frames.append(
+                tb.send_frame(
+                    gen_scores(rng, n, tb.width, kind),
+                    k,
+                    f"back-to-back frame {i} (bp {bp}, after_valid {after_valid}, {kind})",
+                )
+            )
         for frame in frames:
             await tb.recv_frame(frame)
         await tb.expect_quiet()
-    dut._log.info("back_to_back: %d frames checked", tb.frames_checked)
+    tb.log.info("back_to_back: %d frames checked", tb.frames_checked)
 
 
 @cocotb.test(skip=BENCH_ENV not in os.environ)
