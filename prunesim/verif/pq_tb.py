@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """cocotb tests of :class:`prunesim.rtl.pq.ProgressiveAttention` (the generated Verilog, top module
 ``pq``).
 
@@ -41,18 +42,19 @@ folder (with its seed and the whole frame) for replay.
 The ``bench`` test runs only when ``PRUNESIM_PQ_BENCH`` holds its JSON settings (``cases``: list
 of ``[n, need_lsb]``, ``frames`` per case, ``seed``): frames with no stalls, ``need_lsb`` forced
 by the frame (a flat frame with the maximum threshold needs the LSBs, a random one with threshold
-0 never does); it writes per-frame cycles, the formula's value, total simulated cycles and wall
-time to the file named by ``PRUNESIM_PQ_BENCH_OUT``.
+0 never does); it writes per-frame cycles, the formula's value, total simulated cycles, wall
+time and the part of it spent preparing frames (golden model, packing) to the file named by
+``PRUNESIM_PQ_BENCH_OUT``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import random
 import time
-import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,7 +62,7 @@ from typing import Any
 
 import cocotb
 import torch
-from amaranth.hdl import UnusedElaboratable, signed
+from amaranth.hdl import signed
 from amaranth.lib import data
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
@@ -71,9 +73,6 @@ from prunesim.golden.pq import PQParams, attend
 from prunesim.rtl.pq import ProgressiveAttention, key_lsb_layout, key_msb_layout, prob_layout
 from prunesim.verif.runner import tb_config, tb_params
 from prunesim.verif.streams import Beat, LayoutCodec, StreamSink, StreamSource
-
-# The TB builds a ProgressiveAttention only to call frame_cycles() on it.
-warnings.filterwarnings("ignore", category=UnusedElaboratable)
 
 BENCH_ENV = "PRUNESIM_PQ_BENCH"
 BENCH_OUT_ENV = "PRUNESIM_PQ_BENCH_OUT"
@@ -177,7 +176,8 @@ class TB:
     def __init__(self, dut: Any, seed: int, name: str) -> None:
         self.params = PQParams(**tb_params({}))
         p = self.params
-        self.model = ProgressiveAttention(**_param_dict(p))  # for frame_cycles() only
+        # For frame_cycles() only; never elaborated (hence the linter comment on line 1).
+        self.model = ProgressiveAttention(**_param_dict(p))
         self.dut = dut
         self.name = name
         self.seed = seed
@@ -280,7 +280,7 @@ class TB:
         if self.rng.random() < stall_free_prob:
             return NO_STALLS
         preset = self.rng.choice(TRAFFIC_PRESETS)
-        return Traffic(**{**preset.__dict__, "eager_lsb": self.rng.random() < 0.5})
+        return dataclasses.replace(preset, eager_lsb=self.rng.random() < 0.5)
 
     async def cycles(self, n: int) -> None:
         for _ in range(n):
@@ -457,10 +457,20 @@ class TB:
                     f"{len(bad)} probabilities differ, first at key {bad[0]}: got "
                     f"{_short(probs)}, golden {_short(frame.ref_probs)}"
                 )
+            if (
+                frame.golden_cycles is not None
+                and frame.decision
+                and frame.lsb_beats[0].cycle != frame.decision_cycle
+            ):
+                errors.append(
+                    f"first LSB beat taken at edge {frame.lsb_beats[0].cycle}, the decision "
+                    f"(always ready) at edge {frame.decision_cycle}: with no stalls the LSB pass "
+                    f"starts in the cycle the decision appears"
+                )
             if frame.golden_cycles is not None and result.cycles != frame.golden_cycles:
                 errors.append(
                     f"{result.cycles} cycles from the query to the last probability, "
-                    f"frame_cycles({n}, {result.need_lsb}) = {frame.golden_cycles} (no stalls)"
+                    f"frame_cycles({n}, {frame.ref_need_lsb}) = {frame.golden_cycles} (no stalls)"
                 )
             if errors:
                 self._dump(frame, "; ".join(errors), result)
@@ -515,7 +525,7 @@ class TB:
             "error": error,
             "params": _param_dict(self.params),
             "label": frame.label,
-            "traffic": frame.traffic.__dict__,
+            "traffic": dataclasses.asdict(frame.traffic),
             "n": frame.n,
             "q": frame.q,
             "msb": frame.msb,
@@ -665,9 +675,13 @@ async def random_frames(dut: Any) -> None:
     for i in range(frames):
         n = random_n(rng, p.max_n, max_n_prob)
         kind = rng.choice(KINDS)
+        if i == 0 and p.max_n > 1:  # both decisions come up, whatever the seed
+            n, kind = max(2, n), "flat"
         q, msb, lsb = gen_frame(rng, p, n, kind)
         scale = random_scale(rng)
         threshold = random_threshold(rng, p, q, msb, scale)
+        if i < 2:
+            threshold = (1 << p.prob_bits) - 1 if i == 0 else 0
         tb.set_traffic(tb.random_traffic())
         label = f"random frame {i} ({kind}, {tb.traffic.describe()})"
         await tb.run_frame(q, msb, lsb, threshold, scale, label)
@@ -677,7 +691,7 @@ async def random_frames(dut: Any) -> None:
     tb.log.info(
         "random_frames: %d frames checked, %d with the LSB pass", tb.frames_checked, tb.lsb_frames
     )
-    if frames >= 10 and not 0 < tb.lsb_frames < tb.frames_checked:
+    if frames >= 2 and p.max_n > 1 and not 0 < tb.lsb_frames < tb.frames_checked:
         raise AssertionError(f"only one decision exercised: {tb.lsb_frames} of {frames} frames")
 
 
@@ -686,6 +700,9 @@ def edge_cases(p: PQParams) -> list[tuple[str, int, str, str, str, bool | None]]
     ``edges`` test (the expectation is checked on the golden model: the case is what it says)."""
     top = p.max_n
     mid = max(2, top // 2)
+    flat_n = 1 << (top.bit_length() - 1)  # the largest power of two <= max_n
+    if flat_n == 1 or flat_n > 1 << p.prob_bits:
+        flat_n = 2
     cases = [
         ("n=1 flat, max threshold (never needs the LSBs)", 1, "flat", "max", "random", False),
         ("n=1 extreme, scale 65535", 1, "extreme", "max", "max", False),
@@ -701,8 +718,13 @@ def edge_cases(p: PQParams) -> list[tuple[str, int, str, str, str, bool | None]]
         ("just above the decision boundary", mid, "near", "above", "random", None),
         ("peaked, threshold 0", mid, "peaked", "zero", "max", False),
         ("flat n=2, max threshold", 2, "flat", "max", "max", True),
+        # S = n 2^EB exactly: the threshold 2^prob_bits / n gives threshold * S = 2^(prob_bits +
+        # EB), which must not ask for the LSBs (the comparison is strict); one more must.
+        ("flat, threshold * S = 2^(prob_bits + EB)", flat_n, "flat", "below", "random", False),
+        ("flat, threshold * S just above", flat_n, "flat", "above", "random", True),
     ]
-    return [case for case in cases if case[1] <= top]
+    # A single key never needs the LSBs (its probability is 1).
+    return [(*case[:5], case[5] and case[1] > 1) for case in cases if case[1] <= top]
 
 
 @cocotb.test()
@@ -763,8 +785,14 @@ async def back_to_back(dut: Any) -> None:
             threshold = random_threshold(rng, p, q, msb, scale)
             label = f"back-to-back frame {i} ({kind}, {traffic.describe()})"
             frames.append(tb.send_frame(q, msb, lsb, threshold, scale, label))
+        ends = []
         for frame in frames:
             await tb.recv_frame(frame)
+            ends.append(frame.prob_beats[-1]["cycle"])
+        gaps = [f.query_beat.cycle - end for f, end in zip(frames[1:], ends, strict=False)]
+        tb.log.info(
+            "%s: cycles from a last probability to the next query: %s", traffic.describe(), gaps
+        )
         await tb.expect_quiet()
     tb.log.info(
         "back_to_back: %d frames checked, %d with the LSB pass", tb.frames_checked, tb.lsb_frames
@@ -781,7 +809,7 @@ async def reset_mid_frame(dut: Any) -> None:
     rng, p = tb.rng, tb.params
     top = (1 << p.prob_bits) - 1
     config = tb_config()
-    n_big = max(2, min(p.max_n, int(config.get("reset_n", p.max_n))))
+    n_big = min(p.max_n, max(2, int(config.get("reset_n", p.max_n))))
     lengths = [int(c) for c in config.get("reset_lengths", [1, 3])]
 
     async def clean_frames(label: str) -> None:
@@ -800,8 +828,18 @@ async def reset_mid_frame(dut: Any) -> None:
         while source.transfers < target:
             await RisingEdge(dut.clk)
 
-    if p.max_n < 2:
-        raise AssertionError("reset_mid_frame needs max_n >= 2")
+    if p.max_n < 2:  # one key per frame: no frame is ever cut inside a key stream
+        for attempt, cycles in enumerate(lengths):
+            tb.set_traffic(NO_STALLS)
+            q, msb, lsb = gen_frame(rng, p, 1, "random")
+            tb.send_frame(q, msb, lsb, top, random_scale(rng), "aborted frame")
+            await wait_transfers(tb.msb_src, tb.msb_src.transfers + 1)
+            await tb.cycles(rng.randint(0, 10))
+            await tb.reset(cycles)
+            await tb.expect_quiet(4)
+            await clean_frames(f"after a reset while computing #{attempt}")
+        tb.log.info("reset_mid_frame: %d frames checked", tb.frames_checked)
+        return
     for attempt, cycles in enumerate(lengths):
         # 1. During the MSB keys: some accepted, not the last.
         tb.set_traffic(Traffic(0.3, 0.3, 0.3, 0.0, 0.0))
@@ -861,6 +899,7 @@ async def bench(dut: Any) -> None:
     top = (1 << p.prob_bits) - 1
     frames = int(settings.get("frames", 3))
     sim_start, wall_start = tb.now(), time.perf_counter()
+    prepare_seconds = 0.0  # golden model and beat packing, done while the simulator waits
     cases = []
     for n, need_lsb in settings["cases"]:
         n, need_lsb = int(n), bool(need_lsb)
@@ -871,9 +910,12 @@ async def bench(dut: Any) -> None:
             kind = "flat" if need_lsb else "random"
             q, msb, lsb = gen_frame(rng, p, n, kind)
             threshold = top if need_lsb else 0
-            frame = tb.send_frame(
+            t0 = time.perf_counter()
+            frame = tb.make_frame(
                 q, msb, lsb, threshold, random_scale(rng), f"bench n={n} lsb={need_lsb} #{i}"
             )
+            prepare_seconds += time.perf_counter() - t0
+            tb.send(frame)
             if frame.ref_need_lsb != need_lsb:
                 raise AssertionError(f"bench frame n={n}: golden need_lsb {frame.ref_need_lsb}")
             result = await tb.recv_frame(frame)
@@ -891,6 +933,7 @@ async def bench(dut: Any) -> None:
         "cases": cases,
         "total_cycles": tb.now() - sim_start,
         "wall_seconds": time.perf_counter() - wall_start,
+        "prepare_seconds": prepare_seconds,
     }
     tmp = f"{out_path}.tmp"
     with open(tmp, "w") as f:
