@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from prunesim import __version__
+from prunesim.files import write_text_atomic
 
 __all__ = ["BLOCKS", "Block", "IntOption", "main", "port_table", "write_atomic"]
 
@@ -137,35 +136,14 @@ REPORT_BLOCKS: tuple[str, ...] = ("topk", "pq")
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (temporary file in the folder, then rename).
+    """Write ``text`` to ``path`` whole or not at all (:func:`prunesim.files.write_text_atomic`).
 
-    Creates the parent folders. Raises :class:`CLIError` if the file cannot be written.
+    Raises :class:`CLIError` if the file cannot be written.
     """
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_text_atomic(path, text)
     except OSError as exc:
         raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
 
 
 @dataclass(frozen=True)

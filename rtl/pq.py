@@ -109,7 +109,9 @@ class ProgressiveAttention(wiring.Component):
         """Cycles from the query beat accepted to the frame's last probability transferred.
 
         Holds when every key beat is valid as soon as the block is ready for it (the LSB beats
-        from the cycle the decision appears) and the output is always ready:
+        from the cycle the decision appears) and the output is always ready (the next query is
+        then accepted one cycle after the last probability, so frames repeat every
+        ``frame_cycles + 1`` cycles):
         ``3 n + 17 + R`` without the LSB pass, ``5 n + 26 + R`` with it, where
         ``R = prob_bits + G + 1`` cycles of the reciprocal (``G = LOGN + 4`` guard bits;
         ``R = 27`` for the default parameters: ``3 n + 44`` and ``5 n + 53``).

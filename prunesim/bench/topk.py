@@ -20,10 +20,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from prunesim.files import write_text_atomic
 
 __all__ = [
     "WIDTH",
@@ -182,8 +183,8 @@ def run_bench(
     progress: TextIO | None = sys.stderr,
 ) -> BenchResult:
     """Run the grid on every simulator. Raises what :func:`build_and_run` raises."""
+    from prunesim.bench.common import run_bench_testcase
     from prunesim.rtl.topk import TopK
-    from prunesim.verif.runner import build_and_run
     from prunesim.verif.topk_tb import BENCH_ENV, BENCH_OUT_ENV
 
     result = BenchResult(sims=list(sims), frames=frames, seed=seed)
@@ -198,21 +199,18 @@ def run_bench(
             label = f"[{step}/{total}] {sim} lanes={lanes}"
             if progress is not None:
                 print(f"{label}: {len(cases)} (n, k) x {frames} frames ...", file=progress)
-            out_path = Path(build_dir).resolve() / "topk" / f"bench-{sim}-lanes{lanes}.json"
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            settings = {"cases": cases, "frames": frames, "seed": seed}
-            with _removed(out_path):
-                run = build_and_run(
-                    TopK,
-                    block="topk",
-                    sim=sim,
-                    test_module="prunesim.verif.topk_tb",
-                    params=params,
-                    testcase="bench",
-                    build_root=build_dir,
-                    extra_env={BENCH_ENV: json.dumps(settings), BENCH_OUT_ENV: str(out_path)},
-                )
-                record = json.loads(out_path.read_text())
+            run, record = run_bench_testcase(
+                TopK,
+                block="topk",
+                sim=sim,
+                test_module="prunesim.verif.topk_tb",
+                params=params,
+                settings={"cases": cases, "frames": frames, "seed": seed},
+                bench_env=BENCH_ENV,
+                out_env=BENCH_OUT_ENV,
+                build_dir=build_dir,
+                out_name=f"bench-{sim}-lanes{lanes}.json",
+            )
             for case in record["cases"]:
                 result.cases[sim].append(
                     CaseResult(lanes, case["n"], case["k"], case["cycles"], case["rounds"])
@@ -237,19 +235,6 @@ def run_bench(
                     file=progress,
                 )
     return result
-
-
-class _removed:
-    """Delete a file before and after the block (a stale result must never be read)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 def format_report(result: BenchResult) -> str:
@@ -299,19 +284,6 @@ def format_report(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark for ``prunesim bench topk``; print the report; return the exit status.
 
@@ -334,7 +306,7 @@ def main(args: argparse.Namespace) -> int:
 
     print(format_report(result))
     json_path = build_dir / "topk_bench.json"
-    _write_json(json_path, result.to_dict())
+    write_text_atomic(json_path, json.dumps(result.to_dict(), indent=1))
     print(f"results: {json_path}")
 
     status = 0
