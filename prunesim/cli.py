@@ -423,7 +423,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if args.bench_module == missing or args.bench_module.startswith(missing + "."):
             raise CLIError(f"{args.bench_module} is not installed", status=1) from None
         raise
-    args.sim_list = args.sims.split(",")
     result = module.main(args)
     return int(result or 0)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prunesim.files import write_text_atomic
 from prunesim.verif.runner import build_and_run
 
-__all__ = ["run_bench_testcase"]
+__all__ = ["report_problems", "run_and_report", "run_bench_testcase"]
 
 
 def run_bench_testcase(
@@ -51,3 +54,46 @@ def run_bench_testcase(
     finally:
         out_path.unlink(missing_ok=True)
     return run, record
+
+
+def run_and_report(
+    args: Any,
+    block: str,
+    run_bench: Callable[..., Any],
+    format_report: Callable[[Any], str],
+) -> Any | None:
+    """The common part of ``prunesim bench <block>``: run, print the report, save the JSON.
+
+    Calls ``run_bench(sims, frames, seed, quick, build_dir)`` with the CLI's ``args`` (``sims``
+    comma-separated, ``frames``, ``seed``, ``quick``, ``build_dir``), prints
+    ``format_report(result)`` and writes ``result.to_dict()`` to ``<build_dir>/<block>_bench.json``.
+    Returns the result, or ``None`` after a one-line error on stderr when a simulator is missing
+    or the run fails (a build error, a mismatch with the golden model).
+    """
+    from prunesim.toolchain import ToolchainError
+
+    sims = [name.strip() for name in str(args.sims).split(",") if name.strip()]
+    build_dir = Path(args.build_dir)
+    try:
+        result = run_bench(sims, int(args.frames), int(args.seed), bool(args.quick), build_dir)
+    except ToolchainError as exc:
+        print(f"prunesim: error: {exc}", file=sys.stderr)
+        return None
+    except (AssertionError, RuntimeError) as exc:
+        print(f"prunesim: error: benchmark run failed:\n{exc}", file=sys.stderr)
+        return None
+    print(format_report(result))
+    json_path = build_dir / f"{block}_bench.json"
+    write_text_atomic(json_path, json.dumps(result.to_dict(), indent=1))
+    print(f"results: {json_path}")
+    return result
+
+
+def report_problems(title: str, problems: list[str]) -> int:
+    """Print ``problems`` under ``title`` on stderr; return 1 if there are any, else 0."""
+    if not problems:
+        return 0
+    print(f"prunesim: error: {title}:", file=sys.stderr)
+    for line in problems:
+        print(f"  {line}", file=sys.stderr)
+    return 1

@@ -21,14 +21,10 @@ simulator. The simulators must agree cycle for cycle. Results also go to
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
-
-from prunesim.files import write_text_atomic
 
 __all__ = [
     "PARAMS",
@@ -313,39 +309,18 @@ def format_report(result: BenchResult) -> str:
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark for ``prunesim bench pq``; print the report; return the exit status.
 
-    ``args`` has ``sims`` (comma-separated; or ``sim_list``, a list), ``frames``, ``seed``,
+    ``args`` has ``sims`` (comma-separated), ``frames``, ``seed``,
     ``quick`` and ``build_dir``. Returns 0 when every frame matched the golden model and the
     cycle formula and the simulators agree; 1 otherwise (a missing simulator, a failed build or
     check, a mismatch).
     """
-    from prunesim.toolchain import ToolchainError
+    from prunesim.bench.common import report_problems, run_and_report
 
-    sims = list(getattr(args, "sim_list", None) or [])
-    if not sims:
-        sims = [name.strip() for name in str(args.sims).split(",") if name.strip()]
-    build_dir = Path(args.build_dir)
-    try:
-        result = run_bench(sims, int(args.frames), int(args.seed), bool(args.quick), build_dir)
-    except ToolchainError as exc:
-        print(f"prunesim: error: {exc}", file=sys.stderr)
+    result = run_and_report(args, "pq", run_bench, format_report)
+    if result is None:
         return 1
-    except (AssertionError, RuntimeError) as exc:
-        print(f"prunesim: error: benchmark run failed:\n{exc}", file=sys.stderr)
-        return 1
-
-    print(format_report(result))
-    json_path = build_dir / "pq_bench.json"
-    write_text_atomic(json_path, json.dumps(result.to_dict(), indent=1))
-    print(f"results: {json_path}")
-
-    status = 0
-    for title, problems in (
-        ("the simulators disagree on cycle counts", result.mismatches()),
-        ("measured cycles differ from frame_cycles()", result.formula_misses()),
-    ):
-        if problems:
-            print(f"prunesim: error: {title}:", file=sys.stderr)
-            for line in problems:
-                print(f"  {line}", file=sys.stderr)
-            status = 1
+    status = report_problems("the simulators disagree on cycle counts", result.mismatches())
+    status |= report_problems(
+        "measured cycles differ from frame_cycles()", result.formula_misses()
+    )
     return status

@@ -16,15 +16,11 @@ go to ``<build_dir>/topk_bench.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
-
-from prunesim.files import write_text_atomic
 
 __all__ = [
     "WIDTH",
@@ -291,31 +287,12 @@ def main(args: argparse.Namespace) -> int:
     Returns 0 when every frame matched the golden models, the simulators agree and the target
     holds; 1 otherwise (a missing simulator, a failed build or check, a mismatch, a FAIL).
     """
-    from prunesim.toolchain import ToolchainError
+    from prunesim.bench.common import report_problems, run_and_report
 
-    sims = [name.strip() for name in str(args.sims).split(",") if name.strip()]
-    build_dir = Path(args.build_dir)
-    try:
-        result = run_bench(sims, int(args.frames), int(args.seed), bool(args.quick), build_dir)
-    except ToolchainError as exc:
-        print(f"prunesim: error: {exc}", file=sys.stderr)
+    result = run_and_report(args, "topk", run_bench, format_report)
+    if result is None:
         return 1
-    except (AssertionError, RuntimeError) as exc:
-        print(f"prunesim: error: benchmark run failed:\n{exc}", file=sys.stderr)
-        return 1
-
-    print(format_report(result))
-    json_path = build_dir / "topk_bench.json"
-    write_text_atomic(json_path, json.dumps(result.to_dict(), indent=1))
-    print(f"results: {json_path}")
-
-    status = 0
-    mismatches = result.mismatches()
-    if mismatches:
-        print("prunesim: error: the simulators disagree on cycle counts:", file=sys.stderr)
-        for line in mismatches:
-            print(f"  {line}", file=sys.stderr)
-        status = 1
+    status = report_problems("the simulators disagree on cycle counts", result.mismatches())
     case = result.target()
     if case is not None and case.mean > target_cycles(*TARGET):
         status = 1
