@@ -331,6 +331,7 @@ class TopK(wiring.Component):
             with m.State("LOAD"):
                 beat = self.i_scores.payload
                 accept = self.i_scores.valid & self.i_scores.ready
+                received = Mux(in_frame, frame_n, 0) + beat.count  # scores so far, this beat too
                 m.d.comb += [
                     self.i_scores.ready.eq(1),
                     buf_w.addr.eq(load_row),
@@ -344,7 +345,7 @@ class TopK(wiring.Component):
                         s1_count.eq(beat.count),
                         s1_last.eq(beat.last),
                         load_row.eq(load_row + 1),
-                        frame_n.eq(Mux(in_frame, frame_n, 0) + beat.count),
+                        frame_n.eq(received),
                         in_frame.eq(~beat.last),
                     ]
                     with m.If(~in_frame):
@@ -361,7 +362,7 @@ class TopK(wiring.Component):
                     with m.If(beat.last):
                         m.d.sync += [
                             load_row.eq(0),
-                            active_n.eq(Mux(in_frame, frame_n, 0) + beat.count),
+                            active_n.eq(received),
                         ]
                         m.next = "DECIDE"
 
