@@ -317,21 +317,35 @@ def _build_parser() -> _Parser:
     # prunesim report
     report = commands.add_parser(
         "report",
-        help="write the Verilog of the default blocks and summarise it (the main job)",
+        help="write the report: tables and figures of the simulator, Verilog of the blocks "
+        "(the main job)",
         formatter_class=_Formatter,
         description=(
-            "Write the Verilog of each block with its default parameters into OUT/verilog/\n"
-            "and print a summary: file, size in lines, and the module's ports with their\n"
-            "widths. Later versions add benchmark tables and the analytic simulator's\n"
-            "results."
+            "Write OUT/report.md with its figures (OUT/figures/*.png) and data\n"
+            "(OUT/data/*.json): SpAtten's published figures beside the simulator's, each\n"
+            "technique's own gain on BERT and GPT-2, the energy breakdown, the per-layer\n"
+            "schedule, the comparison with GPUs, CPUs and other accelerators, a roofline;\n"
+            "and the Verilog of the default blocks into BUILD/verilog/ with a port summary.\n"
+            "Nothing is written unless every section succeeds.\n\n"
+            "example:\n"
+            "  prunesim report --out reports --sections paper,ablation"
         ),
     )
     report.add_argument(
-        "--out",
+        "--out", type=Path, default=Path("reports"), metavar="OUT", help="report folder"
+    )
+    report.add_argument(
+        "--build",
         type=Path,
         default=Path("build"),
-        metavar="OUT",
-        help="output folder",
+        metavar="BUILD",
+        help="folder for generated sources (Verilog)",
+    )
+    report.add_argument(
+        "--sections",
+        default=None,
+        metavar="LIST",
+        help="comma-separated sections to build (default: all; see below)",
     )
     report.set_defaults(handler=_cmd_report)
 
@@ -373,12 +387,28 @@ def _build_parser() -> _Parser:
         frames=3,
     )
 
+    # prunesim simulate, prunesim compare
+    from prunesim.simcli import add_commands
+
+    add_commands(commands, _Formatter)
+
     # prunesim list
     listing = commands.add_parser(
         "list",
-        help="list the blocks that `prunesim verilog` can emit",
+        help="list the blocks, models, methods (with their options) and hardware",
         formatter_class=_Formatter,
-        description="List the RTL blocks that `prunesim verilog` can emit, with their defaults.",
+        description=(
+            "List what the commands accept: the RTL blocks of `prunesim verilog`, and the\n"
+            "models, methods (with every option and its default) and hardware presets of\n"
+            "`prunesim simulate` and `prunesim compare`."
+        ),
+    )
+    listing.add_argument(
+        "what",
+        nargs="?",
+        choices=LIST_SECTIONS,
+        default=None,
+        help="one section only (default: all)",
     )
     listing.set_defaults(handler=_cmd_list)
     return parser
@@ -398,21 +428,57 @@ def _cmd_verilog(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    out_dir: Path = args.out / "verilog"
-    for name in REPORT_BLOCKS:
-        block = BLOCKS[name]
-        params = block.defaults()
-        component, verilog = _to_verilog(block, params)
-        path = out_dir / f"{block.name}.v"
-        write_atomic(path, verilog)
-        lines = len(verilog.splitlines())
-        print(f"{path}: {lines} lines ({block.describe(params)})")
-        ports = port_table(component, verilog)
-        name_width = max(len("port"), *(len(port.name) for port in ports))
-        print(f"  {'port':<{name_width}}  {'dir':<6}  width")
-        for port in ports:
-            print(f"  {port.name:<{name_width}}  {port.direction:<6}  {port.width}")
+    from prunesim.report import check_sections, write_report
+
+    sections = None
+    if args.sections is not None:
+        sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+        try:
+            check_sections(sections)
+        except ValueError as exc:
+            raise CLIError(_one_line(exc)) from None
+    progress = _ProgressBar(len(sections) if sections else None)
+    try:
+        written = write_report(
+            args.out, args.build, sections, on_section=progress.section, on_step=progress.step
+        )
+    except ValueError as exc:
+        raise CLIError(_one_line(exc)) from None
+    except OSError as exc:
+        raise CLIError(f"cannot write the report: {exc.strerror or exc}") from None
+    finally:
+        progress.close()
+    for path in written:
+        if path.suffix in (".md", ".v"):
+            print(path)
+    print(f"{len(written)} files written; open {args.out / 'report.md'}")
     return 0
+
+
+class _ProgressBar:
+    """A progress bar on stderr (tqdm): one tick per report section, steps shown beside it."""
+
+    def __init__(self, total: int | None) -> None:
+        from tqdm import tqdm
+
+        from prunesim.report import SECTIONS
+
+        self._bar = tqdm(total=total or len(SECTIONS), unit="section", file=sys.stderr, leave=False)
+        self._started = False
+
+    def section(self, title: str) -> None:
+        if self._started:
+            self._bar.update(1)
+        self._started = True
+        self._bar.set_description(title)
+
+    def step(self, label: str) -> None:
+        self._bar.set_postfix_str(label)
+
+    def close(self) -> None:
+        if self._started:
+            self._bar.update(1)
+        self._bar.close()
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -427,12 +493,78 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
+LIST_SECTIONS = ("blocks", "models", "methods", "hardware")
+
+
+def _list_blocks() -> list[str]:
+    lines = []
     width = max(len(name) for name in BLOCKS)
     for block in BLOCKS.values():
-        print(f"{block.name:<{width}}  {block.summary}")
+        lines.append(f"{block.name:<{width}}  {block.summary}")
         defaults = " ".join(f"{option.flag} {option.default}" for option in block.options)
-        print(f"{'':<{width}}  defaults: {defaults}")
+        lines.append(f"{'':<{width}}  defaults: {defaults}")
+    return lines
+
+
+def _list_models() -> list[str]:
+    from prunesim.models import MODELS
+
+    width = max(len(name) for name in MODELS)
+    lines = []
+    for name, model in MODELS.items():
+        kind = "decoder" if model.decoder else "encoder"
+        lines.append(
+            f"{name:<{width}}  {kind}, {model.layers} layers, hidden {model.hidden}, "
+            f"{model.heads} heads (d {model.d}), FFN {model.ffn}, "
+            f"{model.params() / 1e6:.1f}M params"
+        )
+    return lines
+
+
+def _list_methods() -> list[str]:
+    from prunesim.sim.methods import METHODS
+
+    width = max(len(name) for name in METHODS)
+    lines = []
+    for name, method in METHODS.items():
+        lines.append(f"{name:<{width}}  {method.summary}")
+        options = " ".join(
+            f"{field}={getattr(method.options, field)}" for field in method.option_fields()
+        )
+        lines.append(f"{'':<{width}}  options: {options}")
+    return lines
+
+
+def _list_hardware() -> list[str]:
+    from prunesim.sim.hardware import hardware_names, load_hardware
+
+    names = hardware_names()
+    width = max(len(name) for name in names)
+    lines = []
+    for name in names:
+        hw = load_hardware(name)
+        lines.append(f"{name:<{width}}  {hw.kind}: {_one_line(hw.description)}")
+    return lines
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    sections = {
+        "blocks": ("RTL blocks (prunesim verilog, bench)", _list_blocks),
+        "models": ("models (--model)", _list_models),
+        "methods": ("methods (--method) and their options (--set NAME=VALUE)", _list_methods),
+        "hardware": ("hardware presets (--hw; or a path to a .yaml file)", _list_hardware),
+    }
+    chosen = [args.what] if args.what else list(sections)
+    out = []
+    for key in chosen:
+        title, lines = sections[key]
+        if len(chosen) > 1:
+            out.append(f"{title}:")
+            out += ["  " + line for line in lines()]
+            out.append("")
+        else:
+            out += lines()
+    print("\n".join(out).rstrip())
     return 0
 
 

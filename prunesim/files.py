@@ -7,19 +7,19 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_text_atomic"]
+__all__ = ["write_bytes_atomic", "write_text_atomic"]
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all: a temporary file in the same folder, then a
-    rename. Creates the parent folders; the file gets the usual permissions (``0o666`` less the
-    umask). Raises ``OSError`` if it cannot be written, leaving no temporary file behind."""
+def write_bytes_atomic(path: str | os.PathLike[str], content: bytes) -> None:
+    """Write ``content`` to ``path`` whole or not at all: a temporary file in the same folder,
+    then a rename. Creates the parent folders; the file gets the usual permissions (``0o666``
+    less the umask). Raises ``OSError`` if it cannot be written, leaving no temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600
@@ -28,3 +28,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """:func:`write_bytes_atomic` of ``text`` encoded as UTF-8."""
+    write_bytes_atomic(path, text.encode("utf-8"))

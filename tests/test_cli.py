@@ -50,12 +50,21 @@ def test_help(tmp_path, command, explains):
     assert result.stderr == ""
 
 
-def test_list(tmp_path):
-    result = run_cli("list", cwd=tmp_path)
+def test_list_blocks(tmp_path):
+    result = run_cli("list", "blocks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.search(r"^topk\s", result.stdout, re.MULTILINE)
     assert re.search(r"^pq\s", result.stdout, re.MULTILINE)
     assert "--max-n 1024" in result.stdout
+
+
+def test_list_all_sections(tmp_path):
+    result = run_cli("list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for title in ("RTL blocks", "models", "methods", "hardware presets"):
+        assert re.search(rf"^{title}\b.*:$", result.stdout, re.MULTILINE), title
+    for name in ("topk", "gpt2-small", "spatten-pq", "titan-xp"):
+        assert re.search(rf"^  {name}\s", result.stdout, re.MULTILINE), name
 
 
 def test_no_command(tmp_path):
@@ -104,13 +113,21 @@ def test_verilog_pq_bad_values(tmp_path, options, names):
 
 def test_verilog_pq(tmp_path):
     output = tmp_path / "pq.v"
-    result = run_cli("verilog", "pq", "--d", "4", "--max-n", "16", "--output", str(output),
-                     cwd=tmp_path)
+    result = run_cli(
+        "verilog", "pq", "--d", "4", "--max-n", "16", "--output", str(output), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     text = output.read_text()
     assert "module pq(" in text
-    for port in ("threshold", "scale", "i_query__payload", "i_key_msb__valid", "o_decision__ready",
-                 "i_key_lsb__payload", "o_prob__payload"):
+    for port in (
+        "threshold",
+        "scale",
+        "i_query__payload",
+        "i_key_msb__valid",
+        "o_decision__ready",
+        "i_key_lsb__payload",
+        "o_prob__payload",
+    ):
         assert re.search(rf"^\s*(input|output)\s.*\b{port};", text, re.MULTILINE), port
 
 
@@ -164,32 +181,26 @@ def test_verilog_output_is_a_folder(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["here"]
 
 
-def test_report(tmp_path):
-    result = run_cli("report", "--out", "out", cwd=tmp_path)
+def test_report_rtl_section(tmp_path):
+    result = run_cli("report", "--out", "out", "--build", "gen", "--sections", "rtl", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    sections: dict[str, list[str]] = {}
-    current = None
-    for line in result.stdout.splitlines():
-        if not line.startswith(" "):
-            current = line
-            sections[current] = []
-        else:
-            sections[current].append(line)
+    report = (tmp_path / "out" / "report.md").read_text()
     expected = {
         "topk": "topk: width=16 lanes=16 max_n=1024",
         "pq": "pq: d=64 q_bits=12 msb_bits=8 lsb_bits=4 prob_bits=12 max_n=1024 scale_shift=32",
     }
-    assert len(sections) == len(expected)
     for block, description in expected.items():
-        verilog = tmp_path / "out" / "verilog" / f"{block}.v"
+        verilog = tmp_path / "gen" / "verilog" / f"{block}.v"
         text = verilog.read_text()
         assert f"module {block}(" in text
-        header = f"{Path('out/verilog') / (block + '.v')}: {len(text.splitlines())} lines "
-        header += f"({description})"
-        assert header in sections, sorted(sections)
+        assert str(Path("gen/verilog") / f"{block}.v") in result.stdout
+        header = f"`{Path('gen/verilog') / (block + '.v')}`, {len(text.splitlines())} lines; "
+        header += description
+        assert header in report
+        table = report.split(header, 1)[1].split("\n\n", 2)[1]
         ports = {}
-        for line in sections[header][1:]:
-            name, direction, width = line.split()
+        for line in table.splitlines()[2:]:
+            name, direction, width = (cell.strip(" `") for cell in line.strip("|").split("|"))
             ports[name] = (direction, int(width))
         assert ports["clk"] == ("input", 1)
         assert ports["rst"] == ("input", 1)
@@ -199,6 +210,35 @@ def test_report(tmp_path):
             assert re.search(
                 rf"^\s*{direction}\s+(?:wire\s+|reg\s+)?{bits}{name}\s*;", text, re.MULTILINE
             ), name
+
+
+def test_report_whole(tmp_path):
+    result = run_cli("report", "--out", "out", "--build", "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    report = (out / "report.md").read_text()
+    from prunesim.report import SECTIONS
+
+    for section in SECTIONS:
+        assert f"## {section.title}" in report
+    figures = sorted(path.name for path in (out / "figures").iterdir())
+    assert figures == ["ablation.png", "energy.png", "roofline.png", "schedule.png"]
+    for name in figures:
+        assert f"](figures/{name})" in report
+        assert (out / "figures" / name).read_bytes().startswith(b"\x89PNG")
+    # Deterministic: a second run writes the same bytes.
+    again = run_cli("report", "--out", "again", "--build", "gen", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            twin = tmp_path / "again" / path.relative_to(out)
+            assert twin.read_bytes() == path.read_bytes(), path
+
+
+def test_report_unknown_section_writes_nothing(tmp_path):
+    result = run_cli("report", "--out", "out", "--sections", "rtl,nosuch", cwd=tmp_path)
+    assert_one_line_error(result, r"unknown section 'nosuch'.*paper")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

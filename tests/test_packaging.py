@@ -196,3 +196,36 @@ def test_every_package_folder_is_listed_in_pyproject():
             if "__pycache__" not in relative:
                 found.add(".".join([package, *relative]))
     assert found - listed == set(), "add these packages to [tool.setuptools] packages"
+
+
+def test_wheel_ships_the_hardware_presets(tmp_path):
+    # The hardware presets are data files (sim/hardware/*.yaml), shipped as package data: an
+    # editable install reads them from the checkout, so only a wheel shows a forgotten entry.
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("prunesim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    presets = sorted(path.name for path in (root / "sim" / "hardware").glob("*.yaml"))
+    assert presets
+    for preset in presets:
+        assert f"prunesim/sim/hardware/{preset}" in names

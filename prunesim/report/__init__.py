@@ -1,0 +1,166 @@
+"""``prunesim report``: a markdown page with tables and figures, built from independent sections.
+
+A section is a function ``build(ctx) -> str`` that returns its markdown and saves its figures
+and data through the :class:`ReportContext`; :data:`SECTIONS` lists them in page order. A later
+method adds its own module with its own section(s) and one entry in :data:`SECTIONS`, touching
+no other section. Output is deterministic (no dates, fixed figure metadata) and written whole:
+every file goes to a temporary name first and is renamed at the end.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prunesim.files import write_bytes_atomic
+
+__all__ = ["SECTIONS", "ReportContext", "Section", "check_sections", "write_report"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section: ``module:function`` is imported only when the section is built."""
+
+    key: str
+    title: str
+    target: str  # "prunesim.report.spatten:ablation"
+    summary: str
+
+    def build(self, ctx: ReportContext) -> str:
+        module, _, function = self.target.partition(":")
+        return getattr(importlib.import_module(module), function)(ctx)
+
+
+#: Sections in page order (``prunesim report --sections`` picks some).
+SECTIONS: tuple[Section, ...] = (
+    Section("rtl", "RTL blocks", "prunesim.report.rtl:blocks", "Verilog of the default blocks"),
+    Section(
+        "paper",
+        "SpAtten: ours beside the paper",
+        "prunesim.report.spatten:paper",
+        "each published figure of SpAtten beside the simulator's",
+    ),
+    Section(
+        "ablation",
+        "SpAtten: each technique's own gain",
+        "prunesim.report.spatten:ablation",
+        "DRAM, speed and energy of each technique alone, on BERT and GPT-2",
+    ),
+    Section(
+        "energy",
+        "SpAtten: where the energy goes",
+        "prunesim.report.spatten:energy",
+        "energy breakdown of dense and SpAtten",
+    ),
+    Section(
+        "schedule",
+        "SpAtten: per-layer token and head schedule",
+        "prunesim.report.spatten:schedule",
+        "tokens and heads kept per layer, schedule and released trace",
+    ),
+    Section(
+        "baselines",
+        "SpAtten against GPUs, CPUs and other accelerators",
+        "prunesim.report.spatten:baselines",
+        "speedup and energy saving over every baseline",
+    ),
+    Section(
+        "roofline",
+        "Roofline",
+        "prunesim.report.spatten:roofline",
+        "every workload on the rooflines of SpAtten and the TITAN Xp",
+    ),
+)
+
+
+@dataclass
+class ReportContext:
+    """Where a section writes: ``out`` (the report folder) and ``build`` (generated sources).
+
+    :meth:`figure` saves a matplotlib figure as ``figures/<name>.png`` and returns the markdown
+    that shows it; :meth:`data` saves JSON as ``data/<name>.json``. Files are staged and renamed
+    into place by :func:`write_report` once every section has succeeded.
+    """
+
+    out: Path
+    build: Path
+    progress: Callable[[str], None] = lambda label: None
+    staged: dict[Path, bytes] = field(default_factory=dict)
+
+    def figure(self, name: str, fig: Any, alt: str) -> str:
+        import io
+
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        self.staged[self.out / "figures" / f"{name}.png"] = buffer.getvalue()
+        return f"![{alt}](figures/{name}.png)"
+
+    def data(self, name: str, value: Any) -> str:
+        text = json.dumps(value, indent=1, sort_keys=True, default=float) + "\n"
+        self.staged[self.out / "data" / f"{name}.json"] = text.encode()
+        return f"data/{name}.json"
+
+    def write(self, path: Path, text: str) -> None:
+        """Stage ``text`` for ``path`` (e.g. generated Verilog under ``build``)."""
+        self.staged[path] = text.encode()
+
+
+def check_sections(keys: Sequence[str] | None) -> list[Section]:
+    """The sections named ``keys`` (all for None); ValueError names an unknown one."""
+    if keys is None:
+        return list(SECTIONS)
+    known = {section.key: section for section in SECTIONS}
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ValueError(f"unknown section {unknown[0]!r} (choose from {', '.join(known)})")
+    return [known[key] for key in keys]
+
+
+def write_report(
+    out: Path,
+    build: Path,
+    sections: Sequence[str] | None = None,
+    on_section: Callable[[str], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Build the sections, then write ``out/report.md``, its figures and data; return the paths.
+
+    ``on_section(title)`` is called before each section, ``on_step(label)`` for progress inside
+    one. Nothing is written unless every section succeeds. Raises ValueError for an unknown
+    section.
+    """
+    chosen = check_sections(sections)
+    ctx = ReportContext(out=out, build=build, progress=on_step or (lambda label: None))
+    parts = [
+        "# prunesim report",
+        "",
+        "Written by `prunesim report`. Every figure comes from the simulator's model "
+        "(`prunesim.sim`), the hardware files it names (`sim/hardware/*.yaml`, each number with "
+        "its source) and the paper figures of `../shared/reference/PAPERS.md`; the commands "
+        "under each table reproduce it.",
+        "",
+        "Contents: " + ", ".join(f"[{s.title}](#{_anchor(s.title)})" for s in chosen),
+        "",
+    ]
+    for section in chosen:
+        if on_section is not None:
+            on_section(section.title)
+        parts += [f"## {section.title}", "", section.build(ctx).rstrip(), ""]
+    ctx.staged[out / "report.md"] = "\n".join(parts).encode()
+    written = []
+    for path, content in sorted(ctx.staged.items()):
+        write_bytes_atomic(path, content)
+        written.append(path)
+    return written
+
+
+def _anchor(title: str) -> str:
+    keep = "".join(c for c in title.lower() if c.isalnum() or c in " -")
+    return keep.replace(" ", "-")

@@ -1,0 +1,288 @@
+"""The simulator's commands: ``prunesim simulate`` and ``prunesim compare`` (see ``--help``).
+
+Bad input (an unknown model, method or hardware, a bad option value, a broken hardware file or
+trace) becomes one line ``prunesim: error: ...`` with exit status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_commands"]
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _user_error(exc: Exception):
+    from prunesim.cli import CLIError
+
+    return CLIError(_one_line(exc))
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no name in {text!r}")
+    return list(dict.fromkeys(names))
+
+
+def _option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return key.strip().replace("-", "_"), value.strip()
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _nonnegative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--stage",
+        choices=("auto", "summarize", "generate"),
+        default="auto",
+        help="summarize TOKENS at once, or generate after a prompt (auto: generate for "
+        "decoders, summarize for encoders)",
+    )
+    sub.add_argument(
+        "--tokens",
+        type=_positive_int,
+        default=None,
+        metavar="L",
+        help="tokens to summarize (default 128)",
+    )
+    sub.add_argument(
+        "--prompt",
+        type=_nonnegative_int,
+        default=None,
+        metavar="P",
+        help="prompt tokens before generation (default 992)",
+    )
+    sub.add_argument(
+        "--generate",
+        type=_positive_int,
+        default=None,
+        metavar="G",
+        help="tokens to generate (default 32)",
+    )
+    sub.add_argument(
+        "--mode",
+        choices=("attention", "e2e"),
+        default="attention",
+        help="attention only, or end to end (QKV, projection, FFN, LM head too)",
+    )
+    sub.add_argument(
+        "--weight-bits",
+        type=_positive_int,
+        default=8,
+        metavar="B",
+        help="bits per weight in DRAM in e2e mode",
+    )
+    sub.add_argument(
+        "--set",
+        dest="options",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a method option, e.g. --set token_keep=0.4 (repeatable; "
+        "`prunesim list methods` shows them)",
+    )
+    sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def _stage(args: argparse.Namespace, model_name: str):
+    from prunesim.models import get_model
+    from prunesim.sim import Generate, Summarize, default_stage
+
+    stage_name = args.stage
+    model = get_model(model_name)
+    if stage_name == "auto":
+        if args.tokens is not None:
+            stage_name = "summarize"
+        elif args.prompt is not None or args.generate is not None:
+            stage_name = "generate"
+        else:
+            return default_stage(model)
+    if stage_name == "summarize":
+        if args.prompt is not None or args.generate is not None:
+            raise ValueError("--prompt and --generate are for --stage generate")
+        tokens = args.tokens or 128
+        if tokens > model.max_positions:
+            raise ValueError(
+                f"--tokens {tokens} exceeds {model.name}'s {model.max_positions} positions"
+            )
+        return Summarize(tokens)
+    if args.tokens is not None:
+        raise ValueError("--tokens is for --stage summarize")
+    if not model.decoder:
+        raise ValueError(f"{model.name} is an encoder: it cannot generate (use --stage summarize)")
+    prompt = 992 if args.prompt is None else args.prompt
+    generate = 32 if args.generate is None else args.generate
+    if prompt + generate > model.max_positions:
+        raise ValueError(
+            f"--prompt {prompt} + --generate {generate} exceeds {model.name}'s "
+            f"{model.max_positions} positions"
+        )
+    return Generate(prompt, generate)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from prunesim.sim import evaluate, load_hardware, make_workload
+    from prunesim.sim.tables import format_result
+
+    try:
+        hardware = load_hardware(args.hw)
+        if args.trace is not None:
+            if args.stage != "auto" or args.tokens or args.prompt is not None or args.generate:
+                raise ValueError(
+                    "a trace fixes the stage; drop --stage/--tokens/--prompt/--generate"
+                )
+            stage = None
+        else:
+            stage = _stage(args, args.model)
+        workload = make_workload(
+            args.model,
+            args.method,
+            stage=stage,
+            mode=args.mode,
+            weight_bits=args.weight_bits,
+            trace=args.trace,
+            **dict(args.options),
+        )
+        result = evaluate(workload, hardware)
+    except ValueError as exc:
+        raise _user_error(exc) from None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(format_result(result))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from prunesim.sim.compare import compare
+    from prunesim.sim.hardware import Accelerator, hardware_names, load_hardware
+    from prunesim.sim.tables import format_compare
+
+    hw_names = args.hw or hardware_names()
+    try:
+        targets = [load_hardware(name) for name in hw_names]
+        results = []
+        for model in args.model:
+            stage = _stage(args, model)
+            results += compare(
+                [model],
+                args.method,
+                targets,
+                stage=stage,
+                mode=args.mode,
+                weight_bits=args.weight_bits,
+                **dict(args.options),
+            )
+    except ValueError as exc:
+        raise _user_error(exc) from None
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+        return 0
+    accelerators = [t.name for t in targets if isinstance(t, Accelerator)]
+    print("\n\n".join(format_compare(r, accelerators) for r in results))
+    return 0
+
+
+def add_commands(commands: Any, formatter: type) -> None:
+    """Add ``simulate`` and ``compare`` to the ``prunesim`` subcommands."""
+    from prunesim.sim.methods import METHODS
+
+    methods = ", ".join(METHODS)
+    simulate = commands.add_parser(
+        "simulate",
+        help="estimate latency, DRAM traffic and energy of one model, method and hardware",
+        formatter_class=formatter,
+        description=(
+            "Estimate the latency, DRAM traffic, MACs and energy of a model pruned by a\n"
+            "method on a hardware target, layer by layer (the analytic simulator).\n"
+            f"Methods: {methods}.\n"
+            "`prunesim list` shows the models, methods, hardware and method options.\n\n"
+            "examples:\n"
+            "  prunesim simulate --model gpt2-small --method spatten --hw spatten\n"
+            "  prunesim simulate --model bert-base --method spatten-token --hw spatten \\\n"
+            "      --tokens 128 --set token_keep=0.4 --json\n"
+            "  prunesim simulate --model gpt2-small --hw my-accelerator.yaml \\\n"
+            "      --trace gpt2-small-wikitext2-per8.csv"
+        ),
+    )
+    simulate.add_argument("--model", default="gpt2-small", help="model name")
+    simulate.add_argument("--method", default="spatten", help="pruning method")
+    simulate.add_argument(
+        "--hw",
+        default="spatten",
+        metavar="HW",
+        help="hardware preset name or path to a hardware .yaml file",
+    )
+    simulate.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a SpAtten per-query trace (CSV) giving the exact work",
+    )
+    _add_workload_arguments(simulate)
+    simulate.set_defaults(handler=_cmd_simulate)
+
+    compare = commands.add_parser(
+        "compare",
+        help="the matrix of methods x hardware: speedup, DRAM and energy vs dense and baselines",
+        formatter_class=formatter,
+        description=(
+            "Simulate every method on every hardware target and compare each with the\n"
+            "dense model on the same target (speedup, DRAM reduction, energy saving) and\n"
+            "with the dense model on each baseline (every target that is not a SpAtten-class\n"
+            "accelerator: GPUs, CPUs, published accelerators).\n\n"
+            "example:\n"
+            "  prunesim compare --model gpt2-small,bert-base \\\n"
+            "      --method spatten-token,spatten-pq,spatten --hw spatten,titan-xp"
+        ),
+    )
+    compare.add_argument(
+        "--model",
+        type=_names,
+        default=["gpt2-small", "bert-base"],
+        metavar="LIST",
+        help="comma-separated model names",
+    )
+    compare.add_argument(
+        "--method",
+        type=_names,
+        default=[m for m in METHODS if m != "dense"],
+        metavar="LIST",
+        help="comma-separated methods (dense is always added)",
+    )
+    compare.add_argument(
+        "--hw",
+        type=_names,
+        default=None,
+        metavar="LIST",
+        help="comma-separated hardware names or files (default: every preset)",
+    )
+    _add_workload_arguments(compare)
+    compare.set_defaults(handler=_cmd_compare)

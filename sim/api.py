@@ -1,0 +1,133 @@
+"""``simulate``: a model, a method and a hardware target in, a :class:`SimResult` out."""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prunesim.models import TransformerConfig, get_model
+from prunesim.sim.engine import SimResult, evaluate
+from prunesim.sim.hardware import Hardware, load_hardware
+from prunesim.sim.methods import get_method
+from prunesim.sim.workload import Generate, Stage, Summarize, Workload
+
+__all__ = [
+    "DEFAULT_GENERATION",
+    "DEFAULT_SUMMARIZATION_TOKENS",
+    "default_stage",
+    "make_workload",
+    "simulate",
+    "trace_workload",
+]
+
+#: GPT-2's generation setting in SpAtten: a 992-token prompt, then 32 generated tokens.
+DEFAULT_GENERATION = Generate(prompt=992, generate=32)
+#: Tokens of a summarization (BERT). The paper's GLUE/SQuAD averages are under 100 tokens and
+#: not published per task; 128 (a usual fine-tuning sequence length) is our default, a parameter.
+DEFAULT_SUMMARIZATION_TOKENS = 128
+
+
+def default_stage(model: TransformerConfig) -> Stage:
+    """Generation (992 + 32) for decoders, summarization of 128 tokens for encoders."""
+    if model.decoder:
+        return DEFAULT_GENERATION
+    return Summarize(min(DEFAULT_SUMMARIZATION_TOKENS, model.max_positions))
+
+
+def _model(model: str | TransformerConfig) -> TransformerConfig:
+    return model if isinstance(model, TransformerConfig) else get_model(model)
+
+
+def trace_workload(model: TransformerConfig, path: str | PathLike[str]) -> Workload:
+    """The exact per-query work of a SpAtten trace file, checked against ``model``'s shape."""
+    from prunesim.sim.trace import load_trace
+
+    trace = load_trace(path)
+    rows = trace.rows
+    name = Path(path).name
+    if trace.layers > model.layers or trace.heads > model.heads:
+        raise ValueError(
+            f"{name}: {trace.layers} layers x {trace.heads} heads do not fit {model.name} "
+            f"({model.layers} x {model.heads})"
+        )
+    if np.any(rows.d != model.d):
+        raise ValueError(f"{name}: head dimension {int(rows.d[0])} is not {model.name}'s {model.d}")
+    layers = model.layers
+    count = np.bincount(rows.layer, minlength=layers)[:layers].astype(float)
+    steps = len(np.unique(rows.step))
+    keys = np.bincount(rows.layer, weights=rows.keys, minlength=layers)[:layers]
+    values = np.bincount(rows.layer, weights=rows.values, minlength=layers)[:layers]
+    safe = np.maximum(count, 1)
+    schedule = {
+        "tokens": (keys / safe).tolist(),
+        "values": (values / safe).tolist(),
+        "heads": (count / max(steps, 1)).tolist(),
+    }
+    return Workload(
+        model=model.name,
+        method="spatten (trace)",
+        stage=trace.stage,
+        layers=layers,
+        attention=rows,
+        schedule=schedule,
+        notes=[f"per-query work from the trace {name}"],
+    )
+
+
+def make_workload(
+    model: str | TransformerConfig,
+    method: str = "spatten",
+    *,
+    stage: Stage | None = None,
+    mode: str = "attention",
+    weight_bits: int = 8,
+    trace: str | PathLike[str] | None = None,
+    **options: Any,
+) -> Workload:
+    """The workload of ``model`` under ``method`` (see :func:`simulate` for the arguments)."""
+    config = _model(model)
+    if trace is not None:
+        if method != "spatten":
+            raise ValueError(
+                "a trace gives SpAtten's own per-query work; method must be spatten, "
+                f"not {method!r}"
+            )
+        if options:
+            raise ValueError(f"a trace fixes every option; drop {', '.join(sorted(options))}")
+        if mode != "attention":
+            raise ValueError("a trace holds attention only; use mode 'attention'")
+        return trace_workload(config, trace)
+    return get_method(method).workload(
+        config, stage or default_stage(config), mode=mode, weight_bits=weight_bits, **options
+    )
+
+
+def simulate(
+    model: str | TransformerConfig,
+    method: str = "spatten",
+    hardware: str | Hardware = "spatten",
+    *,
+    stage: Stage | None = None,
+    mode: str = "attention",
+    weight_bits: int = 8,
+    trace: str | PathLike[str] | None = None,
+    **options: Any,
+) -> SimResult:
+    """Simulate ``model`` pruned by ``method`` on ``hardware``.
+
+    ``model``: a name of :func:`prunesim.models.model_names` or a config; ``method``: a name of
+    :func:`prunesim.sim.methods.method_names`; ``hardware``: a preset name, a YAML path or a
+    loaded target. ``stage``: :class:`Summarize` or :class:`Generate` (default
+    :func:`default_stage`); ``mode``: ``"attention"`` or ``"e2e"`` (QKV/projection/FFN/LM head
+    too, weights at ``weight_bits``); ``trace``: a SpAtten trace CSV giving the exact per-query
+    work (method ``spatten`` only); other keyword arguments override the method's options
+    (e.g. ``token_keep=0.4``). Raises ValueError (or HardwareError, TraceError) for bad input.
+    """
+    target = hardware if not isinstance(hardware, str) else load_hardware(hardware)
+    workload = make_workload(
+        model, method, stage=stage, mode=mode, weight_bits=weight_bits, trace=trace, **options
+    )
+    return evaluate(workload, target)

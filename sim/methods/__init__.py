@@ -1,0 +1,123 @@
+"""Pruning methods: each turns a model and a stage into a workload, never seeing hardware.
+
+:data:`METHODS` maps a method name to a :class:`Method`: its options (a frozen dataclass whose
+fields are the knobs, with the paper's values as defaults) and its planner. ``dense`` and the
+SpAtten variants (``spatten-token`` ... ``spatten``) share SpAtten's planner with techniques
+switched off, so the ablation is one ``prunesim compare`` command. A later method is one module
+here and one entry in :data:`METHODS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prunesim.models import TransformerConfig
+from prunesim.sim.methods import spatten
+from prunesim.sim.methods.base import TransformerPlan, transformer_workload
+from prunesim.sim.workload import Stage, Workload
+
+__all__ = ["METHODS", "Method", "get_method", "method_names", "parse_option"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named method: ``options`` (a dataclass instance holding the defaults) and a planner."""
+
+    name: str
+    summary: str
+    options: Any
+    planner: Callable[[TransformerConfig, Stage, Any], TransformerPlan]
+
+    def option_fields(self) -> dict[str, dataclasses.Field]:
+        return {f.name: f for f in dataclasses.fields(self.options) if f.name != "notes"}
+
+    def with_options(self, overrides: Mapping[str, Any]) -> Any:
+        """The default options with ``overrides``; ValueError names an unknown or bad option."""
+        fields = self.option_fields()
+        unknown = sorted(set(overrides) - set(fields))
+        if unknown:
+            raise ValueError(
+                f"unknown option {unknown[0]!r} for method {self.name} "
+                f"(choose from {', '.join(fields)})"
+            )
+        hints = typing.get_type_hints(type(self.options))
+        values = {
+            name: parse_option(name, value, hints[name]) if isinstance(value, str) else value
+            for name, value in overrides.items()
+        }
+        options = dataclasses.replace(self.options, **values)
+        if hasattr(options, "validate"):
+            options.validate()
+        return options
+
+    def workload(
+        self,
+        model: TransformerConfig,
+        stage: Stage,
+        *,
+        mode: str = "attention",
+        weight_bits: int = 8,
+        **overrides: Any,
+    ) -> Workload:
+        """The workload of ``model`` in ``stage`` under this method with ``overrides``."""
+        options = self.with_options(overrides)
+        plan = self.planner(model, stage, options)
+        return transformer_workload(
+            model, stage, plan, method=self.name, mode=mode, weight_bits=weight_bits
+        )
+
+
+def _base_type(annotation: Any) -> tuple[type, bool]:
+    """(the scalar type, whether None is allowed) of a dataclass field annotation."""
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        scalars = [a for a in args if a is not type(None)]
+        return scalars[0], type(None) in args
+    return annotation, False
+
+
+def parse_option(name: str, text: str, annotation: Any) -> Any:
+    """Parse the command-line value ``text`` of option ``name``; ValueError names both."""
+    kind, optional = _base_type(annotation)
+    lowered = text.strip().lower()
+    if optional and lowered in ("none", "auto", ""):
+        return None
+    try:
+        if kind is bool:
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        return text
+    except ValueError:
+        expected = {bool: "true or false", int: "an integer", float: "a number"}.get(kind, "text")
+        raise ValueError(f"option {name} must be {expected}, not {text!r}") from None
+
+
+METHODS: dict[str, Method] = {
+    name: Method(name, summary, options, spatten.plan)
+    for name, (summary, options) in spatten.VARIANTS.items()
+}
+
+
+def method_names() -> list[str]:
+    return list(METHODS)
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``; ValueError lists the valid names."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r} (choose from {', '.join(METHODS)})") from None
+

@@ -1,0 +1,189 @@
+"""What every transformer method shares: from a per-layer plan to a :class:`Workload`.
+
+A method decides, per layer, which fraction of the tokens and heads survive, how many values each
+query keeps and the bits of every tensor (a :class:`TransformerPlan`); :func:`transformer_workload`
+turns the plan into attention rows (and linear rows in end-to-end mode) for a stage. Methods never
+see hardware.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from prunesim.models import TransformerConfig
+from prunesim.sim.workload import AttentionRows, Generate, LinearRows, Stage, Summarize, Workload
+
+__all__ = [
+    "MODES",
+    "TransformerPlan",
+    "UNQUANTIZED_BITS",
+    "check_fraction",
+    "transformer_workload",
+]
+
+#: Bits of an unquantized element: 32-bit float.
+UNQUANTIZED_BITS = 32
+#: Workload modes: attention only, or end to end (QKV, projection, FFN, LM head as well).
+MODES = ("attention", "e2e")
+
+
+def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> float:
+    """Return ``value`` if it is in (0, 1] (or [0, 1]), else raise ValueError naming ``name``."""
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not isinstance(value, int | float) or math.isnan(value) or not low_ok or value > 1:
+        interval = "[0, 1]" if allow_zero else "(0, 1]"
+        raise ValueError(f"{name} must be in {interval}, not {value!r}")
+    return float(value)
+
+
+@dataclass
+class TransformerPlan:
+    """Per-layer decisions of a method (lists have one entry per layer).
+
+    ``token_keep[l]``: fraction of the sequence's tokens alive at layer ``l`` (cascade: never
+    increasing); ``head_keep[l]``: fraction of the heads computed at layer ``l``; ``v_keep``:
+    fraction of each query's keys whose values are read (local V pruning); bits per element of
+    Q, K (the MSB plane when ``k_lsb_bits > 0``), V in DRAM; ``lsb_fraction``: fraction of the
+    queries that fetch the ``k_lsb_bits`` LSB plane and recompute.
+    """
+
+    token_keep: list[float]
+    head_keep: list[float]
+    v_keep: float = 1.0
+    q_bits: int = UNQUANTIZED_BITS
+    k_bits: int = UNQUANTIZED_BITS
+    k_lsb_bits: int = 0
+    v_bits: int = UNQUANTIZED_BITS
+    lsb_fraction: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _count(total: np.ndarray | int, keep: np.ndarray) -> np.ndarray:
+    """Survivors of ``total`` at fraction ``keep``: rounded, at least 1."""
+    return np.maximum(1, np.rint(np.asarray(total) * keep)).astype(np.int64)
+
+
+def transformer_workload(
+    model: TransformerConfig,
+    stage: Stage,
+    plan: TransformerPlan,
+    *,
+    method: str,
+    mode: str = "attention",
+    weight_bits: int = 8,
+    activation_bits: int = 16,
+) -> Workload:
+    """Attention rows (and linear rows when ``mode == "e2e"``) of ``model`` under ``plan``.
+
+    Summarization of ``T`` tokens: one row per (layer, surviving head) with
+    ``queries = keys = round(T x token_keep[l])`` (pruned tokens leave as queries too) and K/V
+    reuse. A decoder's prefill is counted like an encoder's (every query against every key; a
+    causal mask would skip about half of the Q.K work on hardware that exploits it).
+    Generation: step ``t`` attends over ``L_t = prompt + t + 1`` tokens; one row per (step,
+    layer, surviving head), one query, ``keys = round(L_t x token_keep[l])``, no reuse.
+    Values per query: ``round(keys x v_keep)``, at least 1. In end-to-end mode each layer adds
+    its linear layers for the tokens alive (summarization) or the one new token (generation),
+    weights at ``weight_bits``; generation adds the LM head once per step (as layer ``layers-1``).
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    layers = model.layers
+    token_keep = np.asarray(plan.token_keep, dtype=np.float64)
+    head_keep = np.asarray(plan.head_keep, dtype=np.float64)
+    if token_keep.shape != (layers,) or head_keep.shape != (layers,):
+        raise ValueError(f"a plan for {model.name} needs {layers} token and head keep ratios")
+    heads = _count(model.heads, head_keep)
+
+    if isinstance(stage, Summarize):
+        if stage.tokens < 1:
+            raise ValueError(f"tokens must be a positive integer, not {stage.tokens}")
+        steps = np.zeros(1, dtype=np.int64)
+        lengths = np.array([stage.tokens], dtype=np.int64)
+        reuse = True
+    elif isinstance(stage, Generate):
+        if stage.prompt < 0 or stage.generate < 1:
+            raise ValueError(
+                f"generation needs prompt >= 0 and generate >= 1, not {stage.prompt}, "
+                f"{stage.generate}"
+            )
+        steps = np.arange(stage.generate, dtype=np.int64)
+        lengths = stage.prompt + steps + 1
+        reuse = False
+    else:
+        raise TypeError(f"unknown stage {stage!r}")
+
+    # keys[s, l]: tokens alive at layer l of step s.
+    keys = _count(lengths[:, None], token_keep[None, :])
+    values = _count(keys, plan.v_keep)
+    rows_per = np.broadcast_to(heads[None, :], keys.shape).reshape(-1)
+    step_col = np.repeat(np.repeat(steps, layers), rows_per)
+    layer_col = np.repeat(np.tile(np.arange(layers), len(steps)), rows_per)
+    head_col = np.concatenate([np.arange(h) for h in rows_per]) if len(rows_per) else rows_per
+    keys_col = np.repeat(keys.reshape(-1), rows_per)
+    values_col = np.repeat(values.reshape(-1), rows_per)
+    n = len(keys_col)
+    queries_col = keys_col if reuse else np.ones(n, dtype=np.int64)
+    attention = AttentionRows(
+        step=step_col,
+        layer=layer_col,
+        head=head_col,
+        d=np.full(n, model.d),
+        queries=queries_col,
+        keys=keys_col,
+        values=values_col,
+        q_bits=np.full(n, plan.q_bits),
+        k_msb_bits=np.full(n, plan.k_bits),
+        k_lsb_bits=np.full(n, plan.k_lsb_bits),
+        v_bits=np.full(n, plan.v_bits),
+        lsb_fraction=np.full(n, plan.lsb_fraction if plan.k_lsb_bits else 0.0),
+        kv_reuse=np.full(n, reuse),
+    )
+
+    linear = LinearRows.empty()
+    if mode == "e2e":
+        linears = model.linears()
+        tokens = keys if reuse else np.ones_like(keys)
+        per_layer = len(linears)
+        step_l = np.repeat(np.repeat(steps, layers), per_layer)
+        layer_l = np.repeat(np.tile(np.arange(layers), len(steps)), per_layer)
+        tokens_l = np.repeat(tokens.reshape(-1), per_layer)
+        in_l = np.tile([lin.in_features for lin in linears], len(steps) * layers)
+        out_l = np.tile([lin.out_features for lin in linears], len(steps) * layers)
+        if not reuse:  # the LM head, once per generated token
+            head = model.lm_head()
+            step_l = np.concatenate([step_l, steps])
+            layer_l = np.concatenate([layer_l, np.full(len(steps), layers - 1)])
+            tokens_l = np.concatenate([tokens_l, np.ones(len(steps), dtype=np.int64)])
+            in_l = np.concatenate([in_l, np.full(len(steps), head.in_features)])
+            out_l = np.concatenate([out_l, np.full(len(steps), head.out_features)])
+        m = len(step_l)
+        linear = LinearRows(
+            step=step_l,
+            layer=layer_l,
+            tokens=tokens_l,
+            in_features=in_l,
+            out_features=out_l,
+            w_bits=np.full(m, weight_bits),
+            a_bits=np.full(m, activation_bits),
+        )
+
+    schedule = {
+        "tokens": keys.mean(axis=0).tolist(),
+        "heads": heads.astype(float).tolist(),
+        "values": values.mean(axis=0).tolist(),
+        "token_keep": token_keep.tolist(),
+        "head_keep": head_keep.tolist(),
+    }
+    return Workload(
+        model=model.name,
+        method=method,
+        stage=stage,
+        layers=layers,
+        attention=attention,
+        linear=linear,
+        schedule=schedule,
+        notes=list(plan.notes),
+    )

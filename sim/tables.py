@@ -1,0 +1,159 @@
+"""Text and markdown tables of simulation results (what the CLI prints, what reports embed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prunesim.sim.compare import CompareResult
+from prunesim.sim.engine import SimResult
+
+__all__ = ["format_compare", "format_result", "markdown_table", "text_table", "si"]
+
+
+def si(value: float | None, unit: str = "", digits: int = 3) -> str:
+    """``value`` with an SI prefix (``12.3 k``, ``4.56 m``); ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    prefixes = [
+        (1e12, "T"),
+        (1e9, "G"),
+        (1e6, "M"),
+        (1e3, "k"),
+        (1, ""),
+        (1e-3, "m"),
+        (1e-6, "u"),
+        (1e-9, "n"),
+        (1e-12, "p"),
+    ]
+    magnitude = abs(value)
+    if magnitude == 0:
+        return f"0 {unit}".rstrip()
+    for scale, prefix in prefixes:
+        if magnitude >= scale:
+            return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()
+    return f"{value:.{digits}g} {unit}".rstrip()
+
+
+def ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}x"
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: bool = True) -> str:
+    """A fixed-width table; the first column is left-aligned, the others right-aligned."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            str(cell).ljust(width) if i == 0 or not right else str(cell).rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(header), *(line(row) for row in rows)])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _count(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def format_result(result: SimResult) -> str:
+    """The totals, per-tensor bytes, energy breakdown and the per-layer table of one result."""
+    lines = [
+        f"{result.model} / {result.method} on {result.hardware}: {result.stage}, {result.mode}",
+        f"  time        {si(result.seconds, 's')}  ({result.cycles:,.0f} cycles; roofline bound "
+        f"{result.bound_cycles:,.0f})",
+        f"  work        {si(result.macs)}MAC = {si(result.ops)}op, {si(result.ops_per_s, 'op/s')}",
+        f"  DRAM        {si(result.dram_bytes, 'B')}",
+    ]
+    if result.dram_bytes_by_tensor:
+        parts = ", ".join(
+            f"{name} {si(value, 'B')}"
+            for name, value in result.dram_bytes_by_tensor.items()
+            if value
+        )
+        lines.append(f"              {parts}")
+    lines.append(f"  energy      {si(result.energy_j, 'J')}")
+    parts = ", ".join(
+        f"{name} {si(value, 'J')}" for name, value in result.energy_breakdown_j.items() if value
+    )
+    lines.append(f"              {parts}")
+    for note in result.notes:
+        lines.append(f"  note: {note}")
+    header = ["layer", "keys/query", "heads", "cycles", "time", "DRAM", "MACs", "energy"]
+    rows = [
+        [
+            str(layer.layer),
+            _count(layer.tokens),
+            _count(layer.heads),
+            f"{layer.cycles:,.0f}",
+            si(layer.seconds, "s"),
+            si(layer.dram_bytes, "B"),
+            si(layer.macs),
+            si(layer.energy_j, "J"),
+        ]
+        for layer in result.layers
+    ]
+    lines += ["", text_table(header, rows)]
+    return "\n".join(lines)
+
+
+def compare_rows(cr: CompareResult) -> tuple[list[str], list[list[str]]]:
+    header = ["method", "hardware", "time", "speedup", "DRAM", "DRAM cut", "energy", "energy cut"]
+    rows = []
+    for (method, hardware), entry in cr.entries.items():
+        r = entry.result
+        rows.append(
+            [
+                method,
+                hardware,
+                si(r.seconds, "s"),
+                ratio(entry.speedup),
+                si(r.dram_bytes, "B"),
+                ratio(entry.dram_reduction),
+                si(r.energy_j, "J"),
+                ratio(entry.energy_saving),
+            ]
+        )
+    return header, rows
+
+
+def baseline_rows(
+    cr: CompareResult, accelerators: Sequence[str]
+) -> tuple[list[str], list[list[str]]]:
+    header = ["method", "hardware"] + [f"vs {b}" for b in cr.baselines]
+    rows = []
+    for (method, hardware), entry in cr.entries.items():
+        if hardware not in accelerators:
+            continue
+        cells = [method, hardware]
+        for base in cr.baselines:
+            vs = entry.vs_baselines[base]
+            cells.append(f"{ratio(vs['speedup'])} / {ratio(vs['energy_saving'])}")
+        rows.append(cells)
+    return header, rows
+
+
+def format_compare(cr: CompareResult, accelerators: Sequence[str]) -> str:
+    """The techniques x hardware matrix, then the accelerators against every baseline."""
+    header, rows = compare_rows(cr)
+    lines = [
+        f"{cr.model}: {cr.stage}, {cr.mode}",
+        "speedup, DRAM cut and energy cut are against dense on the same hardware",
+        "",
+        text_table(header, rows),
+    ]
+    if cr.baselines and accelerators:
+        header, rows = baseline_rows(cr, accelerators)
+        lines += [
+            "",
+            "speedup / energy saving against the dense model on each baseline",
+            "",
+            text_table(header, rows),
+        ]
+    return "\n".join(lines)

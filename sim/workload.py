@@ -1,0 +1,246 @@
+"""The per-layer workload record: where a pruning method and a hardware model meet.
+
+A method (:mod:`prunesim.sim.methods`) turns a model and a stage into a :class:`Workload`; the cost
+model (:mod:`prunesim.sim.engine`) prices a workload on a hardware target. Neither side knows the
+other: everything the hardware needs is in these arrays, and nothing in them names a device.
+
+Attention work is a table of *attention rows*, struct-of-arrays (numpy), one row per (step, layer,
+head) in the order the hardware processes them. A row is ``queries`` queries of one head that share
+the same ``keys`` keys and ``values`` values:
+
+* summarization / prefill: one row per (layer, head), ``queries`` = tokens alive at that layer,
+  ``kv_reuse`` true (the keys and values are loaded once and reused by every query);
+* generation: one row per (step, layer, head), ``queries`` = 1, ``kv_reuse`` false.
+
+Bit widths are per element as stored in DRAM (32 = unquantized float). ``k_lsb_bits`` is the LSB
+plane that progressive quantization fetches for the fraction ``lsb_fraction`` of the row's queries
+(0 when progressive quantization is off).
+
+Linear work (QKV, output projection, FFN, LM head) is a table of *linear rows*, one per (step,
+layer, matrix): ``tokens`` rows times a ``in_features x out_features`` weight at ``w_bits``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ATTENTION_FIELDS",
+    "LINEAR_FIELDS",
+    "AttentionRows",
+    "LinearRows",
+    "Generate",
+    "Stage",
+    "Summarize",
+    "Workload",
+]
+
+
+@dataclass(frozen=True)
+class Summarize:
+    """Summarization (BERT) or a prompt's prefill: ``tokens`` tokens processed at once."""
+
+    tokens: int
+
+    @property
+    def name(self) -> str:
+        return "summarize"
+
+    def describe(self) -> str:
+        return f"summarize {self.tokens} tokens"
+
+
+@dataclass(frozen=True)
+class Generate:
+    """Generation: ``generate`` tokens one at a time after a ``prompt``-token prompt.
+
+    Step ``t`` (0-based) attends over ``prompt + t + 1`` tokens (the prompt, the tokens generated
+    so far and itself), the convention of the SpAtten authors' trace (993 keys at step 0 of a
+    992-token prompt). The prompt's own prefill is not part of this stage.
+    """
+
+    prompt: int
+    generate: int
+
+    @property
+    def name(self) -> str:
+        return "generate"
+
+    def describe(self) -> str:
+        return f"generate {self.generate} tokens after a {self.prompt}-token prompt"
+
+
+Stage = Summarize | Generate
+
+#: Attention row columns -> numpy dtype.
+ATTENTION_FIELDS: dict[str, type] = {
+    "step": np.int64,
+    "layer": np.int64,
+    "head": np.int64,
+    "d": np.int64,  # head dimension
+    "queries": np.int64,  # queries in this row (all share the keys/values below)
+    "keys": np.int64,  # keys each query attends to (after token pruning)
+    "values": np.int64,  # values each query reads (after local V pruning)
+    "q_bits": np.int64,
+    "k_msb_bits": np.int64,  # key bits fetched first (all of them without progressive quant.)
+    "k_lsb_bits": np.int64,  # key LSB bits fetched on a recompute (0: none)
+    "v_bits": np.int64,
+    "lsb_fraction": np.float64,  # fraction of the queries that fetch the LSBs, 0..1
+    "kv_reuse": np.bool_,  # keys/values loaded once per row and reused by its queries
+}
+
+#: Linear row columns -> numpy dtype.
+LINEAR_FIELDS: dict[str, type] = {
+    "step": np.int64,
+    "layer": np.int64,
+    "tokens": np.int64,  # activations rows multiplied by the weight
+    "in_features": np.int64,
+    "out_features": np.int64,
+    "w_bits": np.int64,  # weight bits in DRAM
+    "a_bits": np.int64,  # activation bits
+}
+
+
+def _columns(fields: dict[str, type], data: dict[str, Any], what: str) -> dict[str, np.ndarray]:
+    missing = sorted(set(fields) - set(data))
+    extra = sorted(set(data) - set(fields))
+    if missing or extra:
+        raise ValueError(f"{what}: missing columns {missing}, unknown columns {extra}")
+    columns = {
+        name: np.asarray(data[name], dtype=dtype).reshape(-1) for name, dtype in fields.items()
+    }
+    lengths = {len(column) for column in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"{what}: columns of different lengths {sorted(lengths)}")
+    return columns
+
+
+class _Rows:
+    _fields: dict[str, type] = {}
+    _what = "rows"
+
+    def __init__(self, **columns: Any) -> None:
+        for name, column in _columns(self._fields, columns, self._what).items():
+            column.setflags(write=False)
+            setattr(self, name, column)
+
+    def __len__(self) -> int:
+        return len(getattr(self, next(iter(self._fields))))
+
+    @classmethod
+    def empty(cls):
+        return cls(**{name: np.zeros(0, dtype) for name, dtype in cls._fields.items()})
+
+    @classmethod
+    def concat(cls, parts: list[_Rows]):
+        if not parts:
+            return cls.empty()
+        return cls(
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in cls._fields}
+        )
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self._fields}
+
+
+class AttentionRows(_Rows):
+    """Attention rows (see the module docstring); every column a read-only 1-D numpy array.
+
+    Invariants (checked): ``d, queries >= 1``; ``1 <= values <= keys``... except that a row may
+    read no values (``values == 0``) only when it has no keys; bit widths >= 1 (LSB bits >= 0);
+    ``0 <= lsb_fraction <= 1``.
+    """
+
+    _fields = ATTENTION_FIELDS
+    _what = "attention rows"
+
+    step: np.ndarray
+    layer: np.ndarray
+    head: np.ndarray
+    d: np.ndarray
+    queries: np.ndarray
+    keys: np.ndarray
+    values: np.ndarray
+    q_bits: np.ndarray
+    k_msb_bits: np.ndarray
+    k_lsb_bits: np.ndarray
+    v_bits: np.ndarray
+    lsb_fraction: np.ndarray
+    kv_reuse: np.ndarray
+
+    def __init__(self, **columns: Any) -> None:
+        super().__init__(**columns)
+        checks = {
+            "d >= 1": self.d >= 1,
+            "queries >= 1": self.queries >= 1,
+            "keys >= 1": self.keys >= 1,
+            "0 <= values <= keys": (self.values >= 0) & (self.values <= self.keys),
+            "q_bits >= 1": self.q_bits >= 1,
+            "k_msb_bits >= 1": self.k_msb_bits >= 1,
+            "k_lsb_bits >= 0": self.k_lsb_bits >= 0,
+            "v_bits >= 1": self.v_bits >= 1,
+            "0 <= lsb_fraction <= 1": (self.lsb_fraction >= 0) & (self.lsb_fraction <= 1),
+        }
+        for rule, ok in checks.items():
+            if not np.all(ok):
+                row = int(np.argmin(ok))
+                raise ValueError(f"attention row {row} breaks {rule}")
+
+    @property
+    def macs(self) -> np.ndarray:
+        """Multiply-accumulates per row: ``queries * d * (keys + values)`` (Q.K and prob.V)."""
+        return self.queries * self.d * (self.keys + self.values)
+
+
+class LinearRows(_Rows):
+    """Linear rows (see the module docstring); every column a read-only 1-D numpy array."""
+
+    _fields = LINEAR_FIELDS
+    _what = "linear rows"
+
+    step: np.ndarray
+    layer: np.ndarray
+    tokens: np.ndarray
+    in_features: np.ndarray
+    out_features: np.ndarray
+    w_bits: np.ndarray
+    a_bits: np.ndarray
+
+    def __init__(self, **columns: Any) -> None:
+        super().__init__(**columns)
+        for name in self._fields:
+            if name in ("step", "layer"):
+                continue
+            column = getattr(self, name)
+            if np.any(column < 1):
+                raise ValueError(f"linear row {int(np.argmin(column >= 1))} has {name} < 1")
+
+    @property
+    def macs(self) -> np.ndarray:
+        """Multiply-accumulates per row: ``tokens * in_features * out_features``."""
+        return self.tokens * self.in_features * self.out_features
+
+
+@dataclass
+class Workload:
+    """What a method asks of the hardware for one model and stage.
+
+    ``schedule`` holds per-layer facts for tables and plots (e.g. ``"tokens"``, ``"heads"``: one
+    value per layer, averaged over steps); the engine does not read it.
+    """
+
+    model: str
+    method: str
+    stage: Stage
+    layers: int
+    attention: AttentionRows
+    linear: LinearRows = field(default_factory=LinearRows.empty)
+    schedule: dict[str, list[float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def macs(self) -> int:
+        return int(self.attention.macs.sum() + self.linear.macs.sum())
