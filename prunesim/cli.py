@@ -386,6 +386,23 @@ def _build_parser() -> _Parser:
         ),
         frames=3,
     )
+    sim_bench = benches.add_parser(
+        "sim",
+        help="time the analytic simulator (a GPT-2-medium trace, the compare matrix)",
+        formatter_class=_Formatter,
+        description=(
+            "Time the analytic simulator: parsing and evaluating a GPT-2-medium generation\n"
+            "trace in the SpAtten authors' format (12,288 query rows; target under 1 s) and\n"
+            "the whole default `prunesim compare` matrix (target under 5 s). Prints best and\n"
+            "median of REPEAT runs; exit status 1 if a median misses its target.\n\n"
+            "example:\n"
+            "  prunesim bench sim --repeat 3"
+        ),
+    )
+    sim_bench.add_argument(
+        "--repeat", type=_positive_int, default=5, metavar="N", help="runs of each measurement"
+    )
+    sim_bench.set_defaults(handler=_cmd_bench, bench_module="prunesim.bench.sim")
 
     # prunesim simulate, prunesim compare
     from prunesim.simcli import add_commands

@@ -12,6 +12,7 @@ from prunesim.models import TransformerConfig, get_model
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.hardware import Hardware, load_hardware
 from prunesim.sim.methods import get_method
+from prunesim.sim.trace import Trace
 from prunesim.sim.workload import Generate, Stage, Summarize, Workload
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "default_stage",
     "make_workload",
     "simulate",
+    "trace_rows_workload",
     "trace_workload",
 ]
 
@@ -45,8 +47,13 @@ def trace_workload(model: TransformerConfig, path: str | PathLike[str]) -> Workl
     """The exact per-query work of a SpAtten trace file, checked against ``model``'s shape."""
     from prunesim.sim.trace import load_trace
 
-    trace = load_trace(path)
+    return trace_rows_workload(model, load_trace(path))
+
+
+def trace_rows_workload(model: TransformerConfig, trace: Trace) -> Workload:
+    """The workload of a loaded trace; ValueError if it does not fit ``model``'s shape."""
     rows = trace.rows
+    path = trace.path
     name = Path(path).name
     if trace.layers > model.layers or trace.heads > model.heads:
         raise ValueError(

@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from prunesim.sim.workload import AttentionRows, Generate
+from prunesim.sim.workload import AttentionRows, Generate, Workload
 
-__all__ = ["COLUMNS", "Trace", "TraceError", "load_trace"]
+__all__ = ["COLUMNS", "Trace", "TraceError", "format_trace", "load_trace"]
 
 #: The columns of the trace format, in the authors' order (files may order them differently).
 COLUMNS: tuple[str, ...] = (
@@ -507,3 +507,48 @@ def _build(
         topk=topk,
         lengths=parsed["sentence_length_L"],
     )
+
+
+def format_trace(workload: Workload, threshold: float = 0.05) -> str:
+    """A generation workload written in the trace format (what :func:`load_trace` reads back).
+
+    Every attention row becomes a trace row; ``sentence_length_L`` is the stage's sequence
+    length at the row's step. A row's ``lsb_fraction`` (0..1) becomes ``if_requant`` for the
+    same fraction of the rows, spread evenly (a golden-ratio sequence), so the expected LSB
+    traffic is kept; 32-bit widths are written as -1. No cascade top-k marks (``if_topk``
+    False) and no importance bookkeeping flags. Raises ValueError for a summarization workload.
+    """
+    if not isinstance(workload.stage, Generate):
+        raise ValueError("only a generation workload has the trace format's one query per row")
+    rows = workload.attention
+    n = len(rows)
+    lengths = workload.stage.prompt + rows.step + 1
+    spread = (np.arange(n) * 0.6180339887498949) % 1.0
+    requant = spread < rows.lsb_fraction
+
+    def bits(column: np.ndarray) -> np.ndarray:
+        return np.where(column >= UNQUANTIZED_BITS, -1, column)
+
+    columns = {
+        "iteration_id": rows.step,
+        "layer_id": rows.layer,
+        "head_id": rows.head,
+        "embedding_length_D": [f"{d}.0" for d in rows.d],
+        "sentence_length_L": lengths,
+        "key_fetch_num": rows.keys,
+        "quant_key_bit": bits(rows.k_msb_bits),
+        "quant_query_bit": bits(rows.q_bits),
+        "auto_requant_thres": [threshold] * n,
+        "if_requant": np.where(requant, "True", "False"),
+        "auto_requant_incre": rows.k_lsb_bits,
+        "value_fetch_num": rows.values,
+        "quant_value_bit": bits(rows.v_bits),
+        "if_accumulate_importance": ["False"] * n,
+        "if_rescale_previous_importance": ["False"] * n,
+        "if_topk": ["False"] * n,
+        "topk": [-1] * n,
+    }
+    lines = [",".join(COLUMNS)]
+    table = [[str(value) for value in columns[name]] for name in COLUMNS]
+    lines += [",".join(cells) for cells in zip(*table, strict=True)]
+    return "\n".join(lines) + "\n"

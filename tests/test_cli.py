@@ -38,6 +38,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], pattern: str
         (["bench", "topk"], "--quick"),
         (["verilog", "pq"], "--scale-shift"),
         (["bench", "pq"], "LSB pass"),
+        (["bench", "sim"], "compare"),
         (["list"], "blocks"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
@@ -254,4 +255,21 @@ def test_report_unknown_section_writes_nothing(tmp_path):
 def test_bench_topk_bad_values(tmp_path, options, names):
     result = run_cli("bench", "topk", *options, cwd=tmp_path)
     assert_one_line_error(result, names)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_sim(tmp_path):
+    result = run_cli("bench", "sim", "--repeat", "1", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["what", "size"]
+    assert [line.split()[0] for line in lines[1:]] == [
+        "trace",
+        "trace",
+        "trace",
+        "compare",
+    ]  # load, evaluate, both (with a target), the compare matrix (with a target)
+    verdicts = [line.split()[-1] for line in lines[1:] if "<" in line]
+    assert len(verdicts) == 2 and set(verdicts) <= {"PASS", "FAIL"}
+    assert (result.returncode == 0) == (set(verdicts) == {"PASS"})
     assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,120 @@
+"""``prunesim bench sim``: how fast the analytic simulator runs.
+
+Two targets (issue: under 1 s and under 5 s on a 2-core machine):
+
+* one GPT-2-medium generation trace in the SpAtten authors' format (24 layers x 16 heads x 32
+  steps = 12,288 query rows, written from the spatten method's workload): parse and validate
+  the CSV, then evaluate it on the ``spatten`` preset;
+* the full ``prunesim compare`` matrix with its defaults (GPT-2 small and BERT-base, every method,
+  every hardware preset).
+
+Each is timed ``--repeat`` times in this process; the table gives the best and the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["main", "run_bench"]
+
+TARGETS = {"trace": 1.0, "compare": 5.0}
+
+
+def _time(function: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
+    """``[(name, what, seconds per run, target or None), ...]``."""
+    from prunesim.sim import evaluate, load_hardware, make_workload
+    from prunesim.sim.compare import compare
+    from prunesim.sim.hardware import hardware_names
+    from prunesim.sim.methods import METHODS
+    from prunesim.sim.trace import format_trace, load_trace
+    from prunesim.sim.workload import Generate
+
+    spatten = load_hardware("spatten")
+    workload = make_workload("gpt2-medium", "spatten", stage=Generate(992, 32))
+    rows: list[tuple[str, str, list[float], float | None]] = []
+    with tempfile.TemporaryDirectory(prefix="prunesim-bench-") as folder:
+        path = Path(folder) / "gpt2-medium-trace.csv"
+        path.write_text(format_trace(workload))
+        what = f"{len(workload.attention):,} rows"
+        rows.append(("trace load", what, _time(lambda: load_trace(path), repeat), None))
+        trace = load_trace(path)
+        rows.append(
+            (
+                "trace evaluate",
+                what,
+                _time(lambda: evaluate(trace_workload(trace), spatten), repeat),
+                None,
+            )
+        )
+        rows.append(
+            (
+                "trace",
+                "load + evaluate",
+                _time(lambda: evaluate(trace_workload(load_trace(path)), spatten), repeat),
+                TARGETS["trace"],
+            )
+        )
+    hardware = [load_hardware(name) for name in hardware_names()]
+    methods = [m for m in METHODS if m != "dense"]
+    models = ["gpt2-small", "bert-base"]
+    cells = len(models) * len(hardware) * (len(methods) + 1)
+    rows.append(
+        (
+            "compare",
+            f"{len(models)} models x {len(methods) + 1} methods x {len(hardware)} hardware "
+            f"= {cells}",
+            _time(lambda: compare(models, methods, hardware_names()), repeat),
+            TARGETS["compare"],
+        )
+    )
+    return rows
+
+
+def trace_workload(trace):
+    from prunesim.models import get_model
+    from prunesim.sim.api import trace_rows_workload
+
+    return trace_rows_workload(get_model("gpt2-medium"), trace)
+
+
+def format_table(rows: list[tuple[str, str, list[float], float | None]]) -> str:
+    from prunesim.sim.tables import text_table
+
+    table = []
+    for name, what, times, target in rows:
+        best, median = min(times), statistics.median(times)
+        verdict = "" if target is None else ("PASS" if median < target else "FAIL")
+        table.append(
+            [
+                name,
+                what,
+                f"{best * 1e3:.1f}",
+                f"{median * 1e3:.1f}",
+                "" if target is None else f"< {target * 1e3:.0f}",
+                verdict,
+            ]
+        )
+    return text_table(["what", "size", "best ms", "median ms", "target ms", ""], table)
+
+
+def main(args: argparse.Namespace) -> int:
+    rows = run_bench(args.repeat)
+    print(format_table(rows))
+    failed = [
+        name for name, _, times, target in rows if target and statistics.median(times) >= target
+    ]
+    return 1 if failed else 0
