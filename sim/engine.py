@@ -288,7 +288,9 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
         scoring = np.maximum(qk, softmax) * (1.0 + f)
     else:
         keys_per_cycle = max(1, min(hw.qk_multipliers // int(d.max(initial=1)), hw.softmax_lanes))
-        scoring = pq_cycles(k, f, keys_per_cycle=keys_per_cycle)
+        # The datapath is sized for the longest row (its reciprocal grows with log2(max_n)).
+        max_n = max(1024, int(k.max(initial=1)))
+        scoring = pq_cycles(k, f, keys_per_cycle=keys_per_cycle, max_n=max_n)
     pruned_v = v < k
     topk = np.where(
         pruned_v,
