@@ -23,14 +23,15 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = ["pq_cycles", "topk_cycles"]
 
 _EULER_GAMMA = 0.5772156649015329
-_SHIFT = 8  # asymptotic series evaluated at x + 8 and shifted back: error < 1e-9 for x >= 0
+_SHIFT = 8  # asymptotic series evaluated at x + 8, shifted back: error < 1e-10 for x >= 0
 
 
 def _harmonic(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``H_x = psi(x + 1) + gamma`` (harmonic numbers, extended to reals) for ``x >= 0``."""
     y = x + _SHIFT
     inv2 = 1.0 / (y * y)
-    total = np.log(y) + _EULER_GAMMA + 0.5 / y - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 / 252))
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
+    total = np.log(y) + _EULER_GAMMA + 0.5 / y - series
     for j in range(1, _SHIFT + 1):
         total -= 1.0 / (x + j)
     return total
@@ -42,10 +43,18 @@ def _log_factorial(x: NDArray[np.float64]) -> NDArray[np.float64]:
     inv = 1.0 / z
     inv2 = inv * inv
     total = (z - 0.5) * np.log(z) - z + 0.5 * math.log(2 * math.pi)
-    total += inv * (1 / 12 - inv2 * (1 / 360 - inv2 / 1260))
+    total += inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
     for j in range(1, _SHIFT + 1):
         total -= np.log(x + j)
     return total
+
+
+def _show(value: Any) -> str:
+    """A bad element for a message: ``3``, ``2.5``, ``nan``, ``True`` (no numpy repr)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
 
 
 def _counts(name: str, value: ArrayLike, minimum: int) -> NDArray[np.float64]:
@@ -56,8 +65,19 @@ def _counts(name: str, value: ArrayLike, minimum: int) -> NDArray[np.float64]:
     array = array.astype(np.float64)
     bad = ~np.isfinite(array) | (array != np.floor(array)) | (array < minimum)
     if bad.any():
-        raise ValueError(f"{name} must be integers >= {minimum}, not {array[bad].flat[0]!r}")
+        raise ValueError(f"{name} must be integers >= {minimum}, not {_show(array[bad].flat[0])}")
     return array
+
+
+def _broadcast(
+    name_a: str, a: NDArray[np.float64], name_b: str, b: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    try:
+        return tuple(np.broadcast_arrays(a, b))  # type: ignore[return-value]
+    except ValueError:
+        raise ValueError(
+            f"{name_a} and {name_b} must broadcast together, not shapes {a.shape} and {b.shape}"
+        ) from None
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -68,7 +88,7 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-# ---- Top-k engine ---------------------------------------------------------------------------------
+# ---- Top-k engine ---------------------------------------------------------------------------
 
 
 def _overflow_rate(lanes: int) -> float:
@@ -85,7 +105,7 @@ def _round_overflow(s: NDArray[np.float64], lanes: int) -> NDArray[np.float64]:
 
 
 def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
-    r"""Expected latency of :class:`prunesim.rtl.topk.TopK` with ``lanes`` comparators per array.
+    """Expected latency of :class:`prunesim.rtl.topk.TopK` with ``lanes`` comparators per array.
 
     Contract
     --------
@@ -139,23 +159,29 @@ def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
     ``ceil(m/L) - m/L`` (summed with ``N_m``), a longer one by ``(L-1)/(2L)`` on average (its
     length mod ``L`` is close to uniform). Overflow: a re-packer that receives ``K`` elements
     overflows iff its last input row brings ``J`` of them with ``(K-1) mod L < J < K``; the
-    filter's ``K = min(k, n)`` gives ``phi`` exactly; a round splits into ``K_lt + K_gt =
-    m - 1``, so it needs ``m >= L+2``, and for long rounds ``(K-1) mod L`` is uniform and ``J``
-    uniform on ``0..s`` (a uniform pivot rank), which gives ``w1`` for the first round's known
-    ``s`` and ``p_L`` per later round (``s`` uniform). No fitted constant.
+    filter's ``K = min(k, n)`` gives ``phi`` exactly. A round splits into ``K_lt + K_gt =
+    m - 1``, so it needs ``m >= L+2``; in a long round ``(K_lt-1) mod L`` is uniform and
+    ``J_lt`` uniform on ``0..s`` (a uniform pivot rank), so each re-packer overflows with
+    probability ``s/(2L)`` and, their residues adding up to ``s-3 mod L``, both with
+    ``2 (s-2)+ / (L (s+1))``: ``w1`` for the first round's known ``s``, ``p_L`` (the mean over
+    ``s``) per later round. No fitted constant.
 
     Measured errors
     ---------------
-    Against Monte-Carlo means of :class:`prunesim.golden.topk.QuickSelectEngine` (2000 frames of
-    uniform 16-bit scores each, ``lanes`` 1..32, ``n`` 1..1024 including ``n`` not a multiple of
-    ``lanes``, ``k`` 0, 1, ``n//5``, ``n//2``, ``n-1``, ``n``, ``n+3``): worst 5.6 %, at ``n = 3``
-    (the first-round overflow term is an asymptotic one); worst 1.6 % for ``n >= 16``, within the
-    Monte-Carlo noise for ``n >= 100``. Against the RTL bench grid (``prunesim bench topk``,
-    lanes 4/8/16, ``n`` 128..1024, ``k = n/2, n/5``; Verilator, 200 frames, seed 1): worst 6.9 %,
-    within the sampling error of 200 frames (the cycles of one frame vary by about 30 %).
+    Against Monte-Carlo means of :class:`prunesim.golden.topk.QuickSelectEngine` (cycle-exact with
+    the RTL; 2000 frames of uniform 16-bit scores per point, 600 points: ``lanes`` 1..32, ``n``
+    1..1024 including ``lanes + 1``, ``2 lanes + 1`` and other non-multiples, ``k`` 0, 1,
+    ``n//5``, ``n//2``, ``n-1``, ``n``, ``n+3``): worst 5.9 %, at ``n = 4``, ``lanes = 2``
+    (``w1``, an asymptotic term, says 1 cycle where the truth is 0.5); at most 2.8 % for
+    ``n >= 16`` and 2.0 % for ``n >= 100``, there within the Monte-Carlo noise. For
+    ``n <= lanes + 1`` the formula is exact (the mean over all orderings of distinct scores).
+    Against the RTL on the grid of ``prunesim bench topk`` (lanes 4/8/16, ``n`` 128..1024,
+    ``k = n//2, n//5``; Verilator, 200 frames per point, seed 1): worst 6.9 %, all within the
+    sampling error of 200 frames (one frame's cycles vary by about 30 %; with 1000 frames of
+    the same stimulus the golden model puts the worst at 1.7 %).
     """
     lanes = _positive_int("lanes", lanes)
-    n_arr, k_arr = np.broadcast_arrays(_counts("n", n, 1), _counts("k", k, 0))
+    n_arr, k_arr = _broadcast("n", _counts("n", n, 1), "k", _counts("k", k, 0))
     L = float(lanes)
     s = np.mod(n_arr - 1, L) + 1  # occupancy of the frame's last input row
 
@@ -181,9 +207,7 @@ def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
     short_rounding = np.zeros_like(nn)
     for m in range(2, lanes + 2):
         u = m - 2
-        interior = np.maximum(
-            np.minimum(above - 1, u) - np.maximum(0, u - below + 1) + 1, 0
-        )
+        interior = np.maximum(np.minimum(above - 1, u) - np.maximum(0, u - below + 1) + 1, 0)
         boundary = ((above <= u) & (u < above + below)).astype(np.float64)
         boundary += (below <= u) & (u < above + below)
         rounds_m = np.where(
@@ -205,8 +229,10 @@ def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
     ss = np.where(select, s, 1.0)
     spare = nn - kk - ss  # ln((spare + j)!) counts from j = -spare on
     log_p = (  # at j = 0
-        _log_factorial(nn - kk) - _log_factorial(np.maximum(spare, 0))
-        - _log_factorial(nn) + _log_factorial(nn - ss)
+        _log_factorial(nn - kk)
+        - _log_factorial(np.maximum(spare, 0))
+        - _log_factorial(nn)
+        + _log_factorial(nn - ss)
     )
     filter_overflow = np.zeros_like(nn)
     for j in range(1, lanes + 1):
@@ -220,7 +246,7 @@ def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
     return cycles + np.where(select, later + filter_overflow, 0.0)
 
 
-# ---- Progressive-quantization datapath ------------------------------------------------------------
+# ---- Progressive-quantization datapath ------------------------------------------------------
 
 
 def pq_cycles(
@@ -272,7 +298,7 @@ def pq_cycles(
         )
     n_arr = _counts("n", n, 1)
     if (n_arr > max_n).any():
-        raise ValueError(f"n must be <= max_n ({max_n}), not {n_arr[n_arr > max_n].flat[0]!r}")
+        raise ValueError(f"n must be <= max_n ({max_n}), not {_show(n_arr[n_arr > max_n].flat[0])}")
     fraction = np.asarray(need_lsb)
     if fraction.dtype != np.bool_ and not np.issubdtype(fraction.dtype, np.number):
         raise ValueError(f"need_lsb must be booleans or fractions in [0, 1], not {need_lsb!r}")
@@ -280,9 +306,9 @@ def pq_cycles(
     bad = ~((fraction >= 0) & (fraction <= 1))
     if bad.any():
         raise ValueError(
-            f"need_lsb must be booleans or fractions in [0, 1], not {fraction[bad].flat[0]!r}"
+            f"need_lsb must be booleans or fractions in [0, 1], not {_show(fraction[bad].flat[0])}"
         )
-    n_arr, fraction = np.broadcast_arrays(n_arr, fraction)
+    n_arr, fraction = _broadcast("n", n_arr, "need_lsb", fraction)
     passes = np.ceil(n_arr / kpc)
     divide = prob_bits + logn + 5
     return 3 * passes + 17 + divide + fraction * (2 * passes + 9)
