@@ -480,7 +480,13 @@ class _ProgressBar:
 
         from prunesim.report import SECTIONS
 
-        self._bar = tqdm(total=total or len(SECTIONS), unit="section", file=sys.stderr, leave=False)
+        self._bar = tqdm(
+            total=total or len(SECTIONS),
+            unit="section",
+            file=sys.stderr,
+            leave=False,
+            disable=None,  # shown on a terminal only, not in logs
+        )
         self._started = False
 
     def section(self, title: str) -> None:
