@@ -229,6 +229,22 @@ def _layer_results(
     return results
 
 
+def _result(
+    workload: Workload, hw: Hardware, *, notes: tuple[str, ...] | list[str] = (), **fields: Any
+) -> SimResult:
+    """A :class:`SimResult` of ``workload`` on ``hw``: names, stage, mode and the workload's notes
+    filled in, then ``notes`` and the cost ``fields``."""
+    return SimResult(
+        model=workload.model,
+        method=workload.method,
+        hardware=hw.name,
+        stage=workload.stage.describe(),
+        mode="end-to-end" if len(workload.linear) else "attention",
+        notes=[*workload.notes, *notes],
+        **fields,
+    )
+
+
 def _schedule_value(schedule: dict[str, list[float]], key: str, layer: int) -> float | None:
     values = schedule.get(key)
     if values is None or layer >= len(values):
@@ -364,12 +380,9 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
     macs = workload.macs
     bound = max(2 * macs / (2 * multipliers), total_bytes / bpc)
     seconds_per_cycle = 1e-9 / hw.clock_ghz
-    return SimResult(
-        model=workload.model,
-        method=workload.method,
-        hardware=hw.name,
-        stage=workload.stage.describe(),
-        mode="end-to-end" if len(lin) else "attention",
+    return _result(
+        workload,
+        hw,
         cycles=total_cycles,
         seconds=total_cycles * seconds_per_cycle,
         dram_bytes=total_bytes,
@@ -381,7 +394,6 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
         layers=_layer_results(
             workload, cyc_layer, seconds_per_cycle, dram_layer, att_macs + lin_macs, energy_layer
         ),
-        notes=list(workload.notes),
     )
 
 
@@ -468,12 +480,9 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
     macs = workload.macs
     bound_seconds = max(2 * macs / peak, total_bytes / bw)
     share = sec_layer / total_seconds if total_seconds > 0 else sec_layer * 0
-    return SimResult(
-        model=workload.model,
-        method=workload.method,
-        hardware=hw.name,
-        stage=workload.stage.describe(),
-        mode="end-to-end" if len(lin) else "attention",
+    return _result(
+        workload,
+        hw,
         cycles=total_seconds * cycles_per_second,
         seconds=total_seconds,
         dram_bytes=total_bytes,
@@ -493,8 +502,7 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
             att_macs + lin_macs,
             share * energy_j,
         ),
-        notes=list(workload.notes)
-        + [f"{hw.name}: eager PyTorch at {hw.dtype}, {hw.kernel_overhead_us} us per kernel"],
+        notes=[f"{hw.name}: eager PyTorch at {hw.dtype}, {hw.kernel_overhead_us} us per kernel"],
     )
 
 
@@ -511,12 +519,9 @@ def _published(workload: Workload, hw: Published) -> SimResult:
     energy = 2 * macs / (hw.gops_per_j * 1e9)
     cycles_per_second = hw.clock_ghz * 1e9
     share = att_macs / macs if macs else att_macs * 0
-    return SimResult(
-        model=workload.model,
-        method=workload.method,
-        hardware=hw.name,
-        stage=workload.stage.describe(),
-        mode="attention",
+    return _result(
+        workload,
+        hw,
         cycles=seconds * cycles_per_second,
         seconds=seconds,
         dram_bytes=None,
@@ -533,7 +538,7 @@ def _published(workload: Workload, hw: Published) -> SimResult:
             att_macs,
             share * energy,
         ),
-        notes=list(workload.notes) + [f"{hw.name}: published throughput and efficiency"],
+        notes=[f"{hw.name}: published throughput and efficiency"],
     )
 
 

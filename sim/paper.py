@@ -23,6 +23,7 @@ from pathlib import Path
 from prunesim.sim.api import make_workload
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.hardware import load_hardware
+from prunesim.sim.methods.spatten import ALL_OFF
 from prunesim.sim.workload import Generate, Summarize
 
 __all__ = [
@@ -40,15 +41,6 @@ __all__ = [
 #: after 992 (the paper's setting).
 BERT = ("bert-base", Summarize(128))
 GPT2 = ("gpt2-small", Generate(992, 32))
-
-#: Options of each technique alone or combined (the rest switched off), for the DRAM ablation.
-_OFF = dict(
-    token_pruning=False,
-    head_pruning=False,
-    v_pruning=False,
-    quantization=False,
-    progressive=False,
-)
 
 
 @dataclass(frozen=True)
@@ -103,7 +95,20 @@ def _dram_ratio(model_stage, reference: dict, pruned: dict) -> float:
 
 
 def _opts(**on) -> dict:
-    return {**_OFF, **on}
+    """Options with only the techniques ``on`` switched on."""
+    return {**ALL_OFF, **on}
+
+
+def _versus(baseline: str, ours: str) -> tuple[list[float], list[float]]:
+    """Speedups and energy savings of spatten on ``ours`` over dense on ``baseline``, for BERT
+    and GPT-2."""
+    speedups, savings = [], []
+    for model, stage in (BERT, GPT2):
+        result = run(model, stage, "spatten", ours)
+        reference = run(model, stage, "dense", baseline)
+        speedups.append(reference.seconds / result.seconds)
+        savings.append(reference.energy_j / result.energy_j)
+    return speedups, savings
 
 
 def _geomean(values: list[float]) -> float:
@@ -238,12 +243,7 @@ def reproductions(progress: Callable[[str], None] | None = None) -> list[Reprodu
         ("jetson-nano", 1095, 406),
         ("raspberry-pi-4", 5071, 1910),
     ):
-        speedups, savings = [], []
-        for model, stage in (BERT, GPT2):
-            ours = run(model, stage, "spatten", "spatten")
-            ref = run(model, stage, "dense", base)
-            speedups.append(ref.seconds / ours.seconds)
-            savings.append(ref.energy_j / ours.energy_j)
+        speedups, savings = _versus(base, "spatten")
         rows.append(
             Reproduction(
                 f"speedup_{base}",
@@ -268,12 +268,7 @@ def reproductions(progress: Callable[[str], None] | None = None) -> list[Reprodu
             )
         )
     for base, speed, energy in (("a3", 1.6, 1.4), ("mnnfast", 3.0, 3.2)):
-        speedups, savings = [], []
-        for model, stage in (BERT, GPT2):
-            ours = run(model, stage, "spatten", "spatten-eighth")
-            ref = run(model, stage, "dense", base)
-            speedups.append(ref.seconds / ours.seconds)
-            savings.append(ref.energy_j / ours.energy_j)
+        speedups, savings = _versus(base, "spatten-eighth")
         rows.append(
             Reproduction(
                 f"speedup_{base}",

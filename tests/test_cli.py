@@ -1,30 +1,10 @@
 """The ``prunesim`` command line, run as a subprocess (``python -m prunesim``)."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prunesim", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], pattern: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("prunesim: error: "), lines[0]
-    assert re.search(pattern, lines[0], re.IGNORECASE), lines[0]
+from cli_helpers import assert_one_line_error, run_cli
 
 
 @pytest.mark.parametrize(

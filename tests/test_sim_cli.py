@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_one_line_error, run_cli
 
 from prunesim.models import model_names
 from prunesim.sim import Summarize, hardware_names, method_names, simulate
@@ -19,30 +19,10 @@ SPATTEN_YAML = Path(__file__).parent.parent / "sim" / "hardware" / "spatten.yaml
 TOP_LEVEL = ("cycles", "seconds", "dram_bytes", "macs", "energy_j", "energy_breakdown_j", "layers")
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prunesim", *(str(arg) for arg in args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def assert_ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return result.stdout
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], pattern: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("prunesim: error: "), lines[0]
-    assert re.search(pattern, lines[0], re.IGNORECASE), lines[0]
-    assert result.stdout == ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from prunesim.sim.methods.base import (
 )
 from prunesim.sim.workload import Generate, Stage
 
-__all__ = ["SpAttenOptions", "cascade_schedule", "plan"]
+__all__ = ["ALL_OFF", "VARIANTS", "SpAttenOptions", "cascade_schedule", "plan"]
 
 
 @dataclass(frozen=True)
@@ -175,35 +175,36 @@ def plan(model: TransformerConfig, stage: Stage, options: SpAttenOptions) -> Tra
     )
 
 
-#: Variants for the ablation: dense plus each technique alone, and all of them.
-_OFF = dict(
+#: Every technique switched off: with these options SpAtten's planner gives the dense model.
+ALL_OFF: dict[str, bool] = dict(
     token_pruning=False,
     head_pruning=False,
     v_pruning=False,
     quantization=False,
     progressive=False,
 )
+#: Variants for the ablation: dense plus each technique alone, and all of them.
 VARIANTS: dict[str, tuple[str, SpAttenOptions]] = {
-    "dense": ("no pruning, 32-bit float Q/K/V", SpAttenOptions(**_OFF)),
+    "dense": ("no pruning, 32-bit float Q/K/V", SpAttenOptions(**ALL_OFF)),
     "spatten-token": (
         "cascade token pruning only",
-        replace(SpAttenOptions(**_OFF), token_pruning=True),
+        replace(SpAttenOptions(**ALL_OFF), token_pruning=True),
     ),
     "spatten-head": (
         "cascade head pruning only",
-        replace(SpAttenOptions(**_OFF), head_pruning=True),
+        replace(SpAttenOptions(**ALL_OFF), head_pruning=True),
     ),
     "spatten-vprune": (
         "local V pruning only",
-        replace(SpAttenOptions(**_OFF), v_pruning=True),
+        replace(SpAttenOptions(**ALL_OFF), v_pruning=True),
     ),
     "spatten-quant": (
         "static quantization only (Q/K/V at q_bits/k_bits/v_bits)",
-        replace(SpAttenOptions(**_OFF), quantization=True),
+        replace(SpAttenOptions(**ALL_OFF), quantization=True),
     ),
     "spatten-pq": (
         "progressive quantization only (K MSBs + LSBs on demand, V at v_bits)",
-        replace(SpAttenOptions(**_OFF), quantization=True, progressive=True),
+        replace(SpAttenOptions(**ALL_OFF), quantization=True, progressive=True),
     ),
     "spatten": (
         "all of SpAtten: token, head and local V pruning, progressive quantization",
