@@ -120,4 +120,3 @@ def get_method(name: str) -> Method:
         return METHODS[name]
     except KeyError:
         raise ValueError(f"unknown method {name!r} (choose from {', '.join(METHODS)})") from None
-
