@@ -114,6 +114,9 @@ class TransformerConfig:
       once in :meth:`params`. Tied or not, the head's compute is the same.
     * ``bias``: every linear layer of the transformer layers has a bias (BERT, GPT-2); false for
       LLaMA-style models. The LM head never has one here.
+    * ``qkv_bias``: the ``q``, ``k`` and ``v`` projections have a bias; ``None`` (the default)
+      means the same as ``bias``. Qwen2 has biases on ``q``, ``k``, ``v`` only: ``bias=False,
+      qkv_bias=True``.
     * ``norm_bias``: norms hold a weight and a bias (LayerNorm, ``2 * hidden``); false for
       RMSNorm (``hidden``).
     * ``final_norm``: a norm after the last layer (GPT-2's ``ln_f``, LLaMA's ``norm``).
@@ -145,6 +148,7 @@ class TransformerConfig:
     final_norm: bool = True
     embedding_norm: bool = False
     extra_params: int = 0
+    qkv_bias: bool | None = None
 
     def __post_init__(self) -> None:
         owner = "TransformerConfig"
@@ -164,6 +168,8 @@ class TransformerConfig:
             "embedding_norm",
         ):
             _check_bool(owner, field, getattr(self, field))
+        if self.qkv_bias is not None:
+            _check_bool(owner, "qkv_bias", self.qkv_bias)
         if not isinstance(self.source, str):
             raise ValueError(f"{owner} source must be a string, not {self.source!r}")
         if (
@@ -194,14 +200,17 @@ class TransformerConfig:
 
         ``q``: hidden -> heads*d; ``k``, ``v``: hidden -> kv_heads*d; ``o``: heads*d -> hidden;
         then ``fc1`` (hidden -> ffn) and ``fc2`` (ffn -> hidden), or for a gated FFN ``gate``,
-        ``up`` (hidden -> ffn) and ``down`` (ffn -> hidden). All have ``per_layer=True`` and a bias
-        when :attr:`bias` is set. Fused implementations (GPT-2's ``c_attn``) hold the same weights.
+        ``up`` (hidden -> ffn) and ``down`` (ffn -> hidden). All have ``per_layer=True``; ``q``,
+        ``k`` and ``v`` have a bias when :attr:`qkv_bias` is set (when it is ``None``: when
+        :attr:`bias` is), the others when :attr:`bias` is. Fused implementations (GPT-2's
+        ``c_attn``) hold the same weights.
         """
         h, q_out, kv_out, b = self.hidden, self.heads * self.d, self.kv_heads * self.d, self.bias
+        qkv_b = b if self.qkv_bias is None else self.qkv_bias
         attention = (
-            Linear("q", h, q_out, b),
-            Linear("k", h, kv_out, b),
-            Linear("v", h, kv_out, b),
+            Linear("q", h, q_out, qkv_b),
+            Linear("k", h, kv_out, qkv_b),
+            Linear("v", h, kv_out, qkv_b),
             Linear("o", q_out, h, b),
         )
         if self.gated_ffn:
@@ -297,6 +306,7 @@ def transformer(
     final_norm: bool = True,
     embedding_norm: bool = False,
     extra_params: int = 0,
+    qkv_bias: bool | None = None,
     source: str = "custom",
 ) -> TransformerConfig:
     """A generic transformer: layers, hidden, heads, KV heads, FFN, vocab and the rest by keyword.
@@ -324,6 +334,7 @@ def transformer(
         final_norm=final_norm,
         embedding_norm=embedding_norm,
         extra_params=extra_params,
+        qkv_bias=qkv_bias,
         source=source,
     )
 

@@ -535,6 +535,15 @@ def _list_models() -> list[str]:
     width = max(len(name) for name in MODELS)
     lines = []
     for name, model in MODELS.items():
+        if hasattr(model, "vision"):  # an LVLM
+            lines.append(
+                f"{name:<{width}}  multimodal: {model.vision.name} ({model.vision.tokens} tokens "
+                f"per image) + {model.llm.name} ({model.llm.layers} layers, {model.llm.heads} "
+                f"heads, {model.llm.kv_heads} KV heads); {model.visual_tokens_per_image} visual "
+                f"tokens per image; default {model.default_images} images + "
+                f"{model.default_text_tokens} text; {model.params() / 1e9:.2f}B params"
+            )
+            continue
         kind = "decoder" if model.decoder else "encoder"
         lines.append(
             f"{name:<{width}}  {kind}, {model.layers} layers, hidden {model.hidden}, "

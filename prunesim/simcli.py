@@ -58,10 +58,26 @@ def _positive_int(text: str) -> int:
 def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--stage",
-        choices=("auto", "summarize", "generate"),
+        choices=("auto", "summarize", "generate", "prefill", "decode"),
         default="auto",
         help="summarize TOKENS at once, or generate after a prompt (auto: generate for "
-        "decoders, summarize for encoders)",
+        "decoders, summarize for encoders); for a multimodal model (LVLM): prefill its images "
+        "and text, or decode GENERATE tokens after them (auto: prefill)",
+    )
+    sub.add_argument(
+        "--images",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="LVLM: images (crops, video frames) in the input (default: the model's, "
+        "`prunesim list models`)",
+    )
+    sub.add_argument(
+        "--text-tokens",
+        type=_positive_int,
+        default=None,
+        metavar="T",
+        help="LVLM: text tokens in the input (default: the model's)",
     )
     sub.add_argument(
         "--tokens",
@@ -87,15 +103,17 @@ def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--mode",
         choices=("attention", "e2e"),
-        default="attention",
-        help="attention only, or end to end (QKV, projection, FFN, LM head too)",
+        default=None,
+        help="attention only, or end to end (QKV, projection, FFN, LM head too); default: "
+        "attention for BERT/GPT-2 (SpAtten's setting), e2e for LVLMs",
     )
     sub.add_argument(
         "--weight-bits",
         type=_positive_int,
-        default=8,
+        default=None,
         metavar="B",
-        help="bits per weight in DRAM in e2e mode",
+        help="bits per weight in DRAM in e2e mode (default 8 for BERT/GPT-2, SpAtten's "
+        "end-to-end setting; 16 for LVLMs)",
     )
     sub.add_argument(
         "--set",
@@ -110,12 +128,37 @@ def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
+def _lvlm_stage(args: argparse.Namespace, model):
+    from prunesim.sim.workload import Decode, Prefill
+
+    if args.stage in ("summarize", "generate") or args.tokens is not None or args.prompt:
+        raise ValueError(
+            f"{model.name} is multimodal: use --stage prefill|decode with --images, "
+            "--text-tokens and --generate"
+        )
+    images = args.images or model.default_images
+    text = args.text_tokens or model.default_text_tokens
+    if args.stage == "decode" or (args.stage == "auto" and args.generate is not None):
+        return Decode(images, text, args.generate or 32)
+    if args.generate is not None:
+        raise ValueError("--generate is for --stage decode")
+    return Prefill(images, text)
+
+
 def _stage(args: argparse.Namespace, model_name: str):
     from prunesim.models import get_model
+    from prunesim.models.lvlm import LVLMConfig
     from prunesim.sim import Generate, Summarize, default_stage
 
     stage_name = args.stage
     model = get_model(model_name)
+    if isinstance(model, LVLMConfig):
+        return _lvlm_stage(args, model)
+    if stage_name in ("prefill", "decode") or args.images or args.text_tokens:
+        raise ValueError(
+            f"{model.name} is not multimodal: --stage prefill|decode, --images and "
+            "--text-tokens are for LVLMs"
+        )
     if stage_name == "auto":
         if args.tokens is not None:
             stage_name = "summarize"

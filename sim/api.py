@@ -9,15 +9,18 @@ from typing import Any
 import numpy as np
 
 from prunesim.models import TransformerConfig, get_model
+from prunesim.models.lvlm import LVLMConfig
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.hardware import Hardware, load_hardware
 from prunesim.sim.methods import get_method
 from prunesim.sim.trace import Trace
-from prunesim.sim.workload import Generate, Stage, Summarize, Workload
+from prunesim.sim.workload import Generate, Prefill, Stage, Summarize, Workload
 
 __all__ = [
     "DEFAULT_GENERATION",
     "DEFAULT_SUMMARIZATION_TOKENS",
+    "default_mode",
+    "default_weight_bits",
     "default_stage",
     "make_workload",
     "simulate",
@@ -32,15 +35,30 @@ DEFAULT_GENERATION = Generate(prompt=992, generate=32)
 DEFAULT_SUMMARIZATION_TOKENS = 128
 
 
-def default_stage(model: TransformerConfig) -> Stage:
-    """Generation (992 + 32) for decoders, summarization of 128 tokens for encoders."""
+def default_stage(model: TransformerConfig | LVLMConfig) -> Stage:
+    """Generation (992 + 32) for decoders, summarization of 128 tokens for encoders; an LVLM's
+    prefill of its default images and text tokens."""
+    if isinstance(model, LVLMConfig):
+        return Prefill(model.default_images, model.default_text_tokens)
     if model.decoder:
         return DEFAULT_GENERATION
     return Summarize(min(DEFAULT_SUMMARIZATION_TOKENS, model.max_positions))
 
 
-def _model(model: str | TransformerConfig) -> TransformerConfig:
-    return model if isinstance(model, TransformerConfig) else get_model(model)
+def default_mode(model: TransformerConfig | LVLMConfig) -> str:
+    """``"e2e"`` for LVLMs (their papers time the whole model), ``"attention"`` otherwise
+    (SpAtten's setting)."""
+    return "e2e" if isinstance(model, LVLMConfig) else "attention"
+
+
+def default_weight_bits(model: TransformerConfig | LVLMConfig) -> int:
+    """Weight bits in DRAM in end-to-end mode: 16 for LVLMs (served in half precision), 8 for
+    BERT/GPT-2 (SpAtten's end-to-end setting)."""
+    return 16 if isinstance(model, LVLMConfig) else 8
+
+
+def _model(model: str | TransformerConfig | LVLMConfig) -> TransformerConfig | LVLMConfig:
+    return model if isinstance(model, TransformerConfig | LVLMConfig) else get_model(model)
 
 
 def trace_workload(model: TransformerConfig, path: str | PathLike[str]) -> Workload:
@@ -89,14 +107,18 @@ def make_workload(
     method: str = "spatten",
     *,
     stage: Stage | None = None,
-    mode: str = "attention",
-    weight_bits: int = 8,
+    mode: str | None = None,
+    weight_bits: int | None = None,
     trace: str | PathLike[str] | None = None,
     **options: Any,
 ) -> Workload:
     """The workload of ``model`` under ``method`` (see :func:`simulate` for the arguments)."""
     config = _model(model)
+    mode = mode or default_mode(config)
+    weight_bits = weight_bits or default_weight_bits(config)
     if trace is not None:
+        if isinstance(config, LVLMConfig):
+            raise ValueError(f"a SpAtten trace describes a text transformer, not {config.name}")
         if method != "spatten":
             raise ValueError(
                 "a trace gives SpAtten's own per-query work; method must be spatten, "
@@ -118,8 +140,8 @@ def simulate(
     hardware: str | Hardware = "spatten",
     *,
     stage: Stage | None = None,
-    mode: str = "attention",
-    weight_bits: int = 8,
+    mode: str | None = None,
+    weight_bits: int | None = None,
     trace: str | PathLike[str] | None = None,
     **options: Any,
 ) -> SimResult:
@@ -127,11 +149,13 @@ def simulate(
 
     ``model``: a name of :func:`prunesim.models.model_names` or a config; ``method``: a name of
     :func:`prunesim.sim.methods.method_names`; ``hardware``: a preset name, a YAML path or a
-    loaded target. ``stage``: :class:`Summarize` or :class:`Generate` (default
-    :func:`default_stage`); ``mode``: ``"attention"`` or ``"e2e"`` (QKV/projection/FFN/LM head
-    too, weights at ``weight_bits``); ``trace``: a SpAtten trace CSV giving the exact per-query
-    work (method ``spatten`` only); other keyword arguments override the method's options
-    (e.g. ``token_keep=0.4``). Raises ValueError (or HardwareError, TraceError) for bad input.
+    loaded target. ``stage``: :class:`Summarize` or :class:`Generate` (an LVLM:
+    :class:`Prefill` or :class:`Decode`; default :func:`default_stage`); ``mode``:
+    ``"attention"`` or ``"e2e"`` (QKV/projection/FFN/LM head too, weights at ``weight_bits``;
+    defaults :func:`default_mode`, :func:`default_weight_bits`); ``trace``: a SpAtten trace
+    CSV giving the exact per-query work (method ``spatten`` only); other keyword arguments
+    override the method's options (e.g. ``token_keep=0.4``). Raises ValueError (or
+    HardwareError, TraceError) for bad input.
     """
     target = hardware if not isinstance(hardware, str) else load_hardware(hardware)
     workload = make_workload(

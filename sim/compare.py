@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prunesim.models import TransformerConfig, get_model
-from prunesim.sim.api import default_stage, make_workload
+from prunesim.models.lvlm import LVLMConfig
+from prunesim.sim.api import default_mode, default_stage, make_workload
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.hardware import Accelerator, Hardware, load_hardware
+from prunesim.sim.methods import get_method
 from prunesim.sim.workload import Stage
 
 __all__ = ["CompareEntry", "CompareResult", "compare"]
@@ -65,6 +67,7 @@ class CompareResult:
     hardware: list[str]
     baselines: list[str]
     entries: dict[tuple[str, str], CompareEntry]
+    skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,56 +78,70 @@ class CompareResult:
             "hardware": self.hardware,
             "baselines": self.baselines,
             "entries": [entry.to_dict() for entry in self.entries.values()],
+            "skipped": list(self.skipped),
         }
 
 
 def compare(
-    models: Iterable[str | TransformerConfig],
+    models: Iterable[str | TransformerConfig | LVLMConfig],
     methods: Iterable[str],
     hardware: Iterable[str | Hardware],
     *,
     stage: Stage | None = None,
-    mode: str = "attention",
-    weight_bits: int = 8,
+    mode: str | None = None,
+    weight_bits: int | None = None,
     progress: Callable[[str], None] | None = None,
     **options: Any,
 ) -> list[CompareResult]:
     """One :class:`CompareResult` per model: every method (plus ``dense``) on every target.
 
     Accelerators (kind ``accelerator``) are the targets the methods are designed for; every other
-    target is also a *baseline*: dense on it is the reference of ``vs_baselines``. ``options``
-    override every method's options (each must exist for every method). ``progress`` is called
-    with a label before each simulation.
+    target is also a *baseline*: dense on it is the reference of ``vs_baselines``. A method that
+    cannot prune a model (``catp`` on GPT-2) is left out of that model's matrix, and so is a
+    target that cannot run a workload (a published attention-only accelerator in end-to-end
+    mode); ``skipped`` says which. ``options`` override every method's options (each must exist
+    for every method). ``progress`` is called with a label before each simulation.
     """
     targets = [load_hardware(h) if isinstance(h, str) else h for h in hardware]
     method_list = list(dict.fromkeys(methods))
-    run_methods = list(dict.fromkeys([DENSE, *method_list]))
-    baselines = [t for t in targets if not isinstance(t, Accelerator)]
+    for name in method_list:
+        get_method(name)  # unknown names fail here, whatever the models
     results = []
     for model in models:
-        config = model if isinstance(model, TransformerConfig) else get_model(model)
+        config = get_model(model) if isinstance(model, str) else model
         model_stage = stage or default_stage(config)
+        model_mode = mode or default_mode(config)
+        usable = [m for m in method_list if get_method(m).can_prune(config)]
+        skipped = [f"{m}: cannot prune {config.name}" for m in method_list if m not in usable]
+        run_methods = list(dict.fromkeys([DENSE, *usable]))
         workloads = {
             method: make_workload(
                 config,
                 method,
                 stage=model_stage,
-                mode=mode,
+                mode=model_mode,
                 weight_bits=weight_bits,
                 **(options if method != DENSE else {}),
             )
             for method in run_methods
         }
         sims: dict[tuple[str, str], SimResult] = {}
+        runnable = []
         for target in targets:
-            for method in run_methods:
-                if progress is not None:
-                    progress(f"{config.name} {method} on {target.name}")
-                sims[(method, target.name)] = evaluate(workloads[method], target)
+            try:
+                for method in run_methods:
+                    if progress is not None:
+                        progress(f"{config.name} {method} on {target.name}")
+                    sims[(method, target.name)] = evaluate(workloads[method], target)
+            except ValueError as exc:  # the target cannot run this kind of workload
+                skipped.append(f"{target.name}: {exc}")
+                continue
+            runnable.append(target)
+        baselines = [t for t in runnable if not isinstance(t, Accelerator)]
         entries = {}
-        for target in targets:
+        for target in runnable:
             dense = sims[(DENSE, target.name)]
-            for method in method_list:
+            for method in usable:
                 result = sims[(method, target.name)]
                 vs = {}
                 for base in baselines:
@@ -144,11 +161,12 @@ def compare(
             CompareResult(
                 model=config.name,
                 stage=model_stage.describe(),
-                mode=mode,
-                methods=method_list,
-                hardware=[t.name for t in targets],
+                mode=model_mode,
+                methods=usable,
+                hardware=[t.name for t in runnable],
                 baselines=[b.name for b in baselines],
                 entries=entries,
+                skipped=skipped,
             )
         )
     return results

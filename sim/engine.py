@@ -79,7 +79,7 @@ from typing import Any
 import numpy as np
 
 from prunesim.sim.blocks import pq_cycles, topk_cycles
-from prunesim.sim.hardware import Accelerator, Hardware, Processor, Published
+from prunesim.sim.hardware import DTYPE_BYTES, Accelerator, Hardware, Processor, Published
 from prunesim.sim.workload import AttentionRows, LinearRows, Workload
 
 __all__ = [
@@ -110,6 +110,7 @@ class LayerResult:
     """Costs of one layer, summed over the stage's steps and the layer's heads."""
 
     layer: int
+    name: str
     cycles: float
     seconds: float
     dram_bytes: float | None
@@ -217,6 +218,7 @@ def _layer_results(
         results.append(
             LayerResult(
                 layer=layer,
+                name=workload.layer_name(layer),
                 cycles=float(cycles[layer]),
                 seconds=float(cycles[layer] * seconds_per_cycle),
                 dram_bytes=None if dram is None else float(dram[layer]),
@@ -247,7 +249,7 @@ def _result(
 
 def _schedule_value(schedule: dict[str, list[float]], key: str, layer: int) -> float | None:
     values = schedule.get(key)
-    if values is None or layer >= len(values):
+    if values is None or layer >= len(values) or values[layer] != values[layer]:  # NaN: none
         return None
     return float(values[layer])
 
@@ -289,11 +291,12 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
     v_loaded = np.where(reuse, k, v)  # with reuse every value of the row is loaded once
     lsb_loads = np.where(reuse, 1.0 - (1.0 - f) ** q, q * f)
 
+    share = att.kv_share  # a K/V head fetched once serves its group's query heads
     by_tensor_rows = {
         "q": _txn_bytes(q * d * att.q_bits / 8, np.ones_like(q), txn),
-        "k_msb": _txn_bytes(k * d * att.k_msb_bits / 8, loads, txn),
-        "k_lsb": _txn_bytes(k * d * att.k_lsb_bits / 8, lsb_loads, txn),
-        "v": _txn_bytes(v_loaded * d * att.v_bits / 8, loads, txn),
+        "k_msb": _txn_bytes(k * d * att.k_msb_bits / 8, loads, txn) / share,
+        "k_lsb": _txn_bytes(k * d * att.k_lsb_bits / 8, lsb_loads, txn) / share,
+        "v": _txn_bytes(v_loaded * d * att.v_bits / 8, loads, txn) / share,
     }
     row_bytes = sum(by_tensor_rows.values())
 
@@ -337,8 +340,8 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
     read = hw.sram_read_bits
     k_reads = q * k * d * (1.0 + f) * word / read  # every query reads its keys (twice on recompute)
     v_reads = q * v * d * word / read
-    k_writes = (k * d * word / read) * (loads + lsb_loads)
-    v_writes = v_loaded * d * word / read * loads
+    k_writes = (k * d * word / read) * (loads + lsb_loads) / share
+    v_writes = v_loaded * d * word / read * loads / share
     sram_pj = (k_reads + k_writes) * hw.sram_pj_per_read(hw.k_sram_kb) + (
         v_reads + v_writes
     ) * hw.sram_pj_per_read(hw.v_sram_kb)
@@ -403,8 +406,9 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
 
 def _processor(workload: Workload, hw: Processor) -> SimResult:
     att, lin = workload.attention, workload.linear
-    e = hw.dtype_bytes
-    peak = hw.peak_ops_per_s
+    dtype = workload.precision if workload.precision in hw.peak_tflops else hw.dtype
+    e = DTYPE_BYTES[dtype]
+    peak = hw.peak_tflops[dtype] * 1e12
     bw = hw.dram_bytes_per_s
     overhead = hw.kernel_overhead_us * 1e-6
 
@@ -416,8 +420,9 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
         return np.bincount(group, weights=values, minlength=groups)
 
     q_elems = per_group(q * d)
-    k_elems = per_group(k * d)
-    v_elems = per_group(v * d)
+    share = att.kv_share.astype(np.float64)  # grouped-query attention reads a K/V head once
+    k_elems = per_group(k * d / share)
+    v_elems = per_group(v * d / share)
     s_elems = per_group(q * k)  # score matrix
     p_elems = per_group(q * v)  # probabilities multiplied by V (after local V pruning)
     o_elems = q_elems
@@ -432,7 +437,7 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
         (0 * o_elems, 2 * o_elems * e),  # merge heads (a copy)
     ]
     # Generation appends the new key and value to the cache: torch.cat copies the whole cache.
-    cache_elems = per_group(np.where(att.kv_reuse, 0.0, k * d))
+    cache_elems = per_group(np.where(att.kv_reuse, 0.0, k * d / share))
     generating = cache_elems > 0
     kernels += [
         (0 * cache_elems, 2 * cache_elems * e),  # cat past keys
@@ -502,7 +507,7 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
             att_macs + lin_macs,
             share * energy_j,
         ),
-        notes=[f"{hw.name}: eager PyTorch at {hw.dtype}, {hw.kernel_overhead_us} us per kernel"],
+        notes=[f"{hw.name}: eager PyTorch at {dtype}, {hw.kernel_overhead_us} us per kernel"],
     )
 
 

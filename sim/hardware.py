@@ -74,6 +74,7 @@ from typing import Any, NoReturn
 import yaml
 
 __all__ = [
+    "DTYPE_BYTES",
     "Accelerator",
     "EnergyTable",
     "Hardware",
@@ -236,8 +237,9 @@ Hardware = Accelerator | Processor | Published
 _PRESET_DIR = Path(__file__).parent / "hardware"
 
 _KINDS = ("accelerator", "processor", "published")
-# Bytes per element of each precision eager PyTorch can run a model in (Processor.dtype).
-_DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+#: Bytes per element of each precision eager PyTorch can run a model in (Processor.dtype).
+DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+_DTYPE_BYTES = DTYPE_BYTES
 # Precisions a processor may list a peak for (peak_tflops keys); integer ones are tera-ops.
 _PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4")
 _SCALINGS = ("quadratic", "linear", "log")

@@ -88,7 +88,7 @@ def format_result(result: SimResult) -> str:
     header = ["layer", "keys/query", "heads", "cycles", "time", "DRAM", "MACs", "energy"]
     rows = [
         [
-            str(layer.layer),
+            layer.name,
             _count(layer.tokens),
             _count(layer.heads),
             f"{layer.cycles:,.0f}",
@@ -148,6 +148,8 @@ def format_compare(cr: CompareResult, accelerators: Sequence[str]) -> str:
         "",
         text_table(header, rows),
     ]
+    if cr.skipped:
+        lines += ["", "left out: " + "; ".join(cr.skipped)]
     if cr.baselines and accelerators:
         header, rows = baseline_rows(cr, accelerators)
         lines += [

@@ -12,6 +12,10 @@ the same ``keys`` keys and ``values`` values:
   ``kv_reuse`` true (the keys and values are loaded once and reused by every query);
 * generation: one row per (step, layer, head), ``queries`` = 1, ``kv_reuse`` false.
 
+With grouped-query attention ``kv_share`` query heads share one K/V head: each of their rows
+carries ``1 / kv_share`` of the K/V traffic (the hardware runs a group's heads back to back on
+the K/V it fetched once).
+
 Bit widths are per element as stored in DRAM (32 = unquantized float). ``k_lsb_bits`` is the LSB
 plane that progressive quantization fetches for the fraction ``lsb_fraction`` of the row's queries
 (0 when progressive quantization is off).
@@ -32,7 +36,10 @@ __all__ = [
     "LINEAR_FIELDS",
     "AttentionRows",
     "LinearRows",
+    "Decode",
     "Generate",
+    "OPTIONAL_DEFAULTS",
+    "Prefill",
     "Stage",
     "Summarize",
     "Workload",
@@ -73,7 +80,49 @@ class Generate:
         return f"generate {self.generate} tokens after a {self.prompt}-token prompt"
 
 
-Stage = Summarize | Generate
+@dataclass(frozen=True)
+class Prefill:
+    """An LVLM's prefill: ``images`` images (crops, frames) and ``text_tokens`` text tokens.
+
+    The vision encoder runs on every image, the projector maps its tokens, and the LLM processes
+    the visual and text tokens at once (the method decides how many visual tokens survive).
+    """
+
+    images: int
+    text_tokens: int
+
+    @property
+    def name(self) -> str:
+        return "prefill"
+
+    def describe(self) -> str:
+        return f"prefill {self.images} images + {self.text_tokens} text tokens"
+
+
+@dataclass(frozen=True)
+class Decode:
+    """An LVLM's decoding: ``generate`` tokens after the prefill of ``images`` and ``text_tokens``.
+
+    Step ``t`` attends over the KV cache the prefill left at each layer (visual tokens pruned
+    there stay pruned) plus ``t + 1`` generated tokens.
+    """
+
+    images: int
+    text_tokens: int
+    generate: int
+
+    @property
+    def name(self) -> str:
+        return "decode"
+
+    def describe(self) -> str:
+        return (
+            f"decode {self.generate} tokens after {self.images} images + {self.text_tokens} "
+            "text tokens"
+        )
+
+
+Stage = Summarize | Generate | Prefill | Decode
 
 #: Attention row columns -> numpy dtype.
 ATTENTION_FIELDS: dict[str, type] = {
@@ -90,7 +139,11 @@ ATTENTION_FIELDS: dict[str, type] = {
     "v_bits": np.int64,
     "lsb_fraction": np.float64,  # fraction of the queries that fetch the LSBs, 0..1
     "kv_reuse": np.bool_,  # keys/values loaded once per row and reused by its queries
+    "kv_share": np.int64,  # query heads sharing this row's K/V (grouped-query attention; 1: MHA)
 }
+
+#: Columns that may be left out, with their value then.
+OPTIONAL_DEFAULTS: dict[str, int] = {"kv_share": 1}
 
 #: Linear row columns -> numpy dtype.
 LINEAR_FIELDS: dict[str, type] = {
@@ -105,6 +158,11 @@ LINEAR_FIELDS: dict[str, type] = {
 
 
 def _columns(fields: dict[str, type], data: dict[str, Any], what: str) -> dict[str, np.ndarray]:
+    length = len(np.asarray(next(iter(data.values())))) if data else 0
+    data = {
+        **{k: np.full(length, v) for k, v in OPTIONAL_DEFAULTS.items() if k in fields},
+        **data,
+    }
     missing = sorted(set(fields) - set(data))
     extra = sorted(set(data) - set(fields))
     if missing or extra:
@@ -170,6 +228,7 @@ class AttentionRows(_Rows):
     v_bits: np.ndarray
     lsb_fraction: np.ndarray
     kv_reuse: np.ndarray
+    kv_share: np.ndarray
 
     def __init__(self, **columns: Any) -> None:
         super().__init__(**columns)
@@ -183,6 +242,7 @@ class AttentionRows(_Rows):
             "k_lsb_bits >= 0": self.k_lsb_bits >= 0,
             "v_bits >= 1": self.v_bits >= 1,
             "0 <= lsb_fraction <= 1": (self.lsb_fraction >= 0) & (self.lsb_fraction <= 1),
+            "kv_share >= 1": self.kv_share >= 1,
         }
         for rule, ok in checks.items():
             if not np.all(ok):
@@ -229,7 +289,10 @@ class Workload:
     """What a method asks of the hardware for one model and stage.
 
     ``schedule`` holds per-layer facts for tables and plots (e.g. ``"tokens"``, ``"heads"``: one
-    value per layer, averaged over steps); the engine does not read it.
+    value per layer, averaged over steps); the engine does not read it. ``layer_names`` names
+    the layers when they are not one model's ``0 .. layers-1`` (an LVLM's ``vision.0``, ...,
+    ``projector``, ``llm.0``, ...). ``precision`` is the format the model is served in on
+    general-purpose hardware (``"fp32"``, ``"fp16"``...; None: the device's default).
     """
 
     model: str
@@ -240,6 +303,11 @@ class Workload:
     linear: LinearRows = field(default_factory=LinearRows.empty)
     schedule: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    layer_names: list[str] | None = None
+    precision: str | None = None
+
+    def layer_name(self, layer: int) -> str:
+        return self.layer_names[layer] if self.layer_names else str(layer)
 
     @property
     def macs(self) -> int:

@@ -23,10 +23,14 @@ PRESET_DIR = Path(hw_module.__file__).parent / "hardware"
 PRESETS = {
     "a100": Processor,
     "a3": Published,
+    "h100": Processor,
+    "h200": Processor,
+    "jetson-agx-orin": Processor,
     "jetson-nano": Processor,
     "mnnfast": Published,
     "raspberry-pi-4": Processor,
     "spatten": Accelerator,
+    "spatten-e2e": Accelerator,
     "spatten-eighth": Accelerator,
     "titan-xp": Processor,
     "xeon-e5-2640-v4": Processor,
@@ -122,6 +126,40 @@ def test_baseline_figures():
     for name in ("titan-xp", "a100", "xeon-e5-2640-v4", "jetson-nano", "raspberry-pi-4"):
         hw = load_hardware(name)
         assert 1 <= hw.kernel_overhead_us <= 100, name
+
+
+def test_modern_gpu_figures():
+    h100, h200 = load_hardware("h100"), load_hardware("h200")
+    orin = load_hardware("jetson-agx-orin")
+    for hw in (h100, h200, orin):
+        assert isinstance(hw, Processor)
+        assert "fp16" in hw.peak_tflops and hw.dtype == "fp16" and hw.dtype_bytes == 2
+        assert 1 <= hw.kernel_overhead_us <= 100, hw.name
+    # the H200 is the H100's GPU with faster memory: equal compute, more bandwidth, same power
+    assert h200.peak_tflops == h100.peak_tflops and h200.clock_ghz == h100.clock_ghz
+    assert h200.dram_bytes_per_s > h100.dram_bytes_per_s
+    assert (h100.memory_gb_per_s, h200.memory_gb_per_s) == (3350, 4800)
+    assert h100.power_w == h200.power_w == 700
+    assert h100.peak_ops_per_s == 989.4e12  # dense fp16 tensor cores, half the sparse 1979
+    assert h100.peak_tflops["int8"] == pytest.approx(2 * h100.peak_tflops["fp16"], rel=1e-3)
+    # the edge GPU: 2048 cores x 2 x 1.3 GHz; dense fp16 = 170 sparse int8 TOPS / 4; derived
+    assert orin.peak_tflops["fp32"] == pytest.approx(2048 * 2 * 1.3e9 / 1e12, rel=1e-3)
+    assert orin.peak_tflops["fp16"] == 170 / 4 and orin.memory_gb_per_s == 204.8
+    assert orin.power_w == 60
+    for precision in ("fp32", "fp16", "bf16", "int8"):
+        assert "derived" in orin.sources[f"peak_tflops.{precision}"].lower()
+
+
+def test_spatten_e2e_is_spatten_hardware():
+    spatten, e2e = load_hardware("spatten"), load_hardware("spatten-e2e")
+    assert isinstance(e2e, Accelerator)
+    fields = [f.name for f in dataclasses.fields(e2e)]
+    differs = {name for name in fields if getattr(e2e, name) != getattr(spatten, name)}
+    assert differs == {"name", "description", "sources"}
+    assert {k: v for k, v in e2e.sources.items() if k in spatten.sources} == spatten.sources
+    assert set(e2e.sources) - set(spatten.sources) == {"reported_e2e_speedup"}
+    reported = e2e.sources["reported_e2e_speedup"]
+    assert all(figure in reported for figure in ("35x", "122x", "24x", "83x"))
 
 
 def test_load_by_path_equals_load_by_name(tmp_path):

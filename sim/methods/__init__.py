@@ -3,8 +3,10 @@
 :data:`METHODS` maps a method name to a :class:`Method`: its options (a frozen dataclass whose
 fields are the knobs, with the paper's values as defaults) and its planner. ``dense`` and the
 SpAtten variants (``spatten-token`` ... ``spatten``) share SpAtten's planner with techniques
-switched off, so the ablation is one ``prunesim compare`` command. A later method is one module
-here and one entry in :data:`METHODS`.
+switched off, so the ablation is one ``prunesim compare`` command; they also prune an LVLM's
+LLM part. ``catp``, ``vflowopt`` and ``aim`` prune an LVLM's visual tokens
+(:mod:`prunesim.sim.methods.lvlm`). A later method is one module here and one entry in
+:data:`METHODS`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prunesim.models import TransformerConfig
-from prunesim.sim.methods import spatten
+from prunesim.sim.methods import aim, catp, spatten, vflowopt
 from prunesim.sim.methods.base import TransformerPlan, transformer_workload
 from prunesim.sim.workload import Stage, Workload
 
@@ -26,15 +28,42 @@ __all__ = ["METHODS", "Method", "get_method", "method_names", "parse_option"]
 
 @dataclass(frozen=True)
 class Method:
-    """A named method: ``options`` (a dataclass instance holding the defaults) and a planner."""
+    """A named method: ``options`` (a dataclass instance holding the defaults) and what it does.
+
+    A transformer method has a ``planner`` (model, stage, options -> :class:`TransformerPlan`);
+    an LVLM method has a ``visual`` schedule (model, images, text tokens, options ->
+    :class:`~prunesim.sim.methods.lvlm.VisualSchedule`) and the model names it ``supports``.
+    SpAtten's planner also applies to an LVLM's LLM part (its vision part then runs dense).
+    """
 
     name: str
     summary: str
     options: Any
-    planner: Callable[[TransformerConfig, Stage, Any], TransformerPlan]
+    planner: Callable[[TransformerConfig, Stage, Any], TransformerPlan] | None = None
+    visual: Callable[..., Any] | None = None
+    supports: tuple[str, ...] | None = None  # None: every model it can plan
 
     def option_fields(self) -> dict[str, dataclasses.Field]:
         return {f.name: f for f in dataclasses.fields(self.options) if f.name != "notes"}
+
+    def check_model(self, model: Any) -> None:
+        """Raise ValueError (one line naming the models it supports) if it cannot prune
+        ``model``."""
+        from prunesim.models.lvlm import LVLMConfig
+
+        if self.visual is not None and (
+            not isinstance(model, LVLMConfig) or model.name not in (self.supports or ())
+        ):
+            raise ValueError(
+                f"{self.name} supports {', '.join(self.supports or ())}, not {model.name!r}"
+            )
+
+    def can_prune(self, model: Any) -> bool:
+        try:
+            self.check_model(model)
+        except ValueError:
+            return False
+        return True
 
     def with_options(self, overrides: Mapping[str, Any]) -> Any:
         """The default options with ``overrides``; ValueError names an unknown or bad option."""
@@ -57,7 +86,7 @@ class Method:
 
     def workload(
         self,
-        model: TransformerConfig,
+        model: Any,
         stage: Stage,
         *,
         mode: str = "attention",
@@ -65,10 +94,41 @@ class Method:
         **overrides: Any,
     ) -> Workload:
         """The workload of ``model`` in ``stage`` under this method with ``overrides``."""
+        from prunesim.models.lvlm import LVLMConfig
+
+        self.check_model(model)
         options = self.with_options(overrides)
+        if isinstance(model, LVLMConfig):
+            return self._lvlm_workload(model, stage, options, mode, weight_bits)
         plan = self.planner(model, stage, options)
         return transformer_workload(
             model, stage, plan, method=self.name, mode=mode, weight_bits=weight_bits
+        )
+
+    def _lvlm_workload(self, model, stage, options, mode, weight_bits) -> Workload:
+        from prunesim.sim.methods.lvlm import dense_schedule
+        from prunesim.sim.methods.multimodal import llm_stage, lvlm_workload
+        from prunesim.sim.workload import Decode, Prefill
+
+        if not isinstance(stage, Prefill | Decode):
+            raise ValueError(
+                f"{model.name} takes a prefill or decode stage (images and text tokens), "
+                f"not {stage.describe()}"
+            )
+        if self.visual is not None:
+            schedule = self.visual(model, stage.images, stage.text_tokens, options)
+            llm_plan = None
+        else:
+            schedule = dense_schedule(model, stage.images, stage.text_tokens)
+            llm_plan = self.planner(model.llm, llm_stage(stage, schedule.visual_in), options)
+        return lvlm_workload(
+            model,
+            stage,
+            schedule,
+            method=self.name,
+            llm_plan=llm_plan,
+            mode=mode,
+            weight_bits=weight_bits,
         )
 
 
@@ -105,9 +165,34 @@ def parse_option(name: str, text: str, annotation: Any) -> Any:
 
 
 METHODS: dict[str, Method] = {
-    name: Method(name, summary, options, spatten.plan)
+    name: Method(name, summary, options, planner=spatten.plan)
     for name, (summary, options) in spatten.VARIANTS.items()
 }
+METHODS.update(
+    {
+        "catp": Method(
+            "catp",
+            "CATP: image tokens of in-context demonstrations, before the decoder and at layer K",
+            catp.CATPOptions(),
+            visual=catp.schedule,
+            supports=catp.SUPPORTED,
+        ),
+        "vflowopt": Method(
+            "vflowopt",
+            "VFlowOpt: visual tokens in three stages (before the LLM, two LLM layers), recycled",
+            vflowopt.VFlowOptOptions(),
+            visual=vflowopt.schedule,
+            supports=vflowopt.SUPPORTED,
+        ),
+        "aim": Method(
+            "aim",
+            "AIM: visual tokens merged before the LLM, then pruned layer by layer",
+            aim.AIMOptions(),
+            visual=aim.schedule,
+            supports=aim.SUPPORTED,
+        ),
+    }
+)
 
 
 def method_names() -> list[str]:

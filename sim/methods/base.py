@@ -21,6 +21,7 @@ __all__ = [
     "TransformerPlan",
     "UNQUANTIZED_BITS",
     "check_fraction",
+    "concat_workloads",
     "transformer_workload",
 ]
 
@@ -59,6 +60,10 @@ class TransformerPlan:
     v_bits: int = UNQUANTIZED_BITS
     lsb_fraction: float = 0.0
     notes: list[str] = field(default_factory=list)
+    prompt_tokens: list[int] | None = None
+    """Absolute tokens alive at each layer for the stage's prompt (replaces ``token_keep``): a
+    method that prunes only some tokens (an LVLM's visual ones) says how many are left; in
+    generation the tokens generated so far come on top, unpruned."""
 
 
 def _count(total: np.ndarray | int, keep: np.ndarray) -> np.ndarray:
@@ -116,7 +121,14 @@ def transformer_workload(
         raise TypeError(f"unknown stage {stage!r}")
 
     # keys[s, l]: tokens alive at layer l of step s.
-    keys = _count(lengths[:, None], token_keep[None, :])
+    if plan.prompt_tokens is not None:
+        prompt_tokens = np.asarray(plan.prompt_tokens, dtype=np.int64)
+        if prompt_tokens.shape != (layers,) or np.any(prompt_tokens < 1):
+            raise ValueError(f"a plan for {model.name} needs {layers} positive token counts")
+        prompt = stage.tokens if isinstance(stage, Summarize) else stage.prompt
+        keys = prompt_tokens[None, :] + (lengths - prompt)[:, None]
+    else:
+        keys = _count(lengths[:, None], token_keep[None, :])
     values = _count(keys, plan.v_keep)
     rows_per = np.broadcast_to(heads[None, :], keys.shape).reshape(-1)
     step_col = np.repeat(np.repeat(steps, layers), rows_per)
@@ -140,6 +152,7 @@ def transformer_workload(
         v_bits=np.full(n, plan.v_bits),
         lsb_fraction=np.full(n, plan.lsb_fraction if plan.k_lsb_bits else 0.0),
         kv_reuse=np.full(n, reuse),
+        kv_share=np.full(n, model.heads // model.kv_heads),
     )
 
     linear = LinearRows.empty()
@@ -186,4 +199,45 @@ def transformer_workload(
         linear=linear,
         schedule=schedule,
         notes=list(plan.notes),
+    )
+
+
+def concat_workloads(
+    parts: list[tuple[str, Workload]], *, model: str, method: str, stage: Stage
+) -> Workload:
+    """One workload of several models' parts (an LVLM's vision encoder, projector, LLM).
+
+    Each part's layers are renumbered after the previous parts' and named ``<prefix>.<layer>``
+    (or ``<prefix>`` for a one-layer part); schedules are joined per layer, notes appended.
+    """
+    attention, linear, names, notes = [], [], [], []
+    schedule: dict[str, list[float]] = {}
+    offset = 0
+    for prefix, part in parts:
+        columns = part.attention.columns()
+        columns["layer"] = columns["layer"] + offset
+        attention.append(AttentionRows(**columns))
+        columns = part.linear.columns()
+        columns["layer"] = columns["layer"] + offset
+        linear.append(LinearRows(**columns))
+        if part.layers == 1:
+            names.append(prefix)
+        else:
+            names += [f"{prefix}.{i}" for i in range(part.layers)]
+        for key in set(schedule) | set(part.schedule):
+            before = schedule.get(key, [float("nan")] * offset)
+            values = part.schedule.get(key, [float("nan")] * part.layers)
+            schedule[key] = list(before) + list(values)
+        notes += [note for note in part.notes if note not in notes]
+        offset += part.layers
+    return Workload(
+        model=model,
+        method=method,
+        stage=stage,
+        layers=offset,
+        attention=AttentionRows.concat(attention),
+        linear=LinearRows.concat(linear),
+        schedule=schedule,
+        notes=notes,
+        layer_names=names,
     )

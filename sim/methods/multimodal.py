@@ -1,0 +1,185 @@
+"""LVLM workloads: a vision encoder, a projector and an LLM, with what a method leaves.
+
+:func:`lvlm_workload` builds the workload of an :class:`~prunesim.models.lvlm.LVLMConfig` for a
+:class:`~prunesim.sim.workload.Prefill` or :class:`~prunesim.sim.workload.Decode` stage from
+
+* a :class:`~prunesim.sim.methods.lvlm.VisualSchedule` (visual tokens entering the LLM and alive
+  at each LLM layer: CATP, VFlowOpt, AIM, or dense), and
+* optionally a SpAtten plan for the LLM part (cascade token/head pruning and quantization on the
+  LLM's tokens and KV cache), which replaces the schedule's per-layer counts.
+
+Prefill: the vision encoder runs in full on every image (its attention once per image, its
+linear layers and patch embedding on all images' tokens at once, weights read once), the
+projector on every image's ``projector_tokens_per_image`` tokens (before any pooling), the
+method's overheads (merging, scoring) as extra matrix products, then the LLM on text plus
+surviving visual tokens (end-to-end mode adds its linear layers and the LM head for the last
+token). Decode: the LLM only, step ``t`` attending over the KV cache the prefill left at each
+layer plus ``t + 1`` generated tokens. Elements are 16-bit (the models are served in half
+precision) unless a method quantizes them; weights are ``weight_bits`` wide in DRAM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prunesim.models.lvlm import LVLMConfig
+from prunesim.sim.methods.base import (
+    TransformerPlan,
+    concat_workloads,
+    transformer_workload,
+)
+from prunesim.sim.workload import (
+    Decode,
+    Generate,
+    LinearRows,
+    Prefill,
+    Summarize,
+    Workload,
+)
+
+__all__ = ["SERVING_BITS", "llm_stage", "lvlm_workload"]
+
+#: Bits of an element of an LVLM served in half precision (fp16/bf16).
+SERVING_BITS = 16
+
+
+def llm_stage(stage: Prefill | Decode, visual_in: int) -> Summarize | Generate:
+    """The LLM's own stage: prefill of the tokens entering it, or generation after them."""
+    tokens = stage.text_tokens + visual_in
+    if isinstance(stage, Prefill):
+        return Summarize(tokens)
+    return Generate(prompt=tokens, generate=stage.generate)
+
+
+def _half_precision(workload: Workload) -> Workload:
+    """Unquantized (32-bit) elements become 16-bit: the LVLMs are served in half precision."""
+    columns = workload.attention.columns()
+    for name in ("q_bits", "k_msb_bits", "v_bits"):
+        columns[name] = np.where(columns[name] >= 32, SERVING_BITS, columns[name])
+    workload.attention = type(workload.attention)(**columns)
+    workload.precision = "fp16"
+    return workload
+
+
+def _dense_plan(layers: int, prompt_tokens: list[int] | None = None) -> TransformerPlan:
+    return TransformerPlan(
+        token_keep=[1.0] * layers, head_keep=[1.0] * layers, prompt_tokens=prompt_tokens
+    )
+
+
+def _overhead_rows(overheads, vision_hidden: int, weight_bits: int) -> LinearRows:
+    """The method's extra work as matrix products of ``d``-wide token matrices.
+
+    An overhead of ``m`` MACs is priced as ``(m / d^2)`` tokens times a ``d x d`` product (both
+    operands activations of the vision width ``d``), so its traffic is that of the activations.
+    """
+    rows = [(name, macs) for name, macs in overheads if macs > 0]
+    d = vision_hidden
+    n = len(rows)
+    return LinearRows(
+        step=np.zeros(n, np.int64),
+        layer=np.zeros(n, np.int64),
+        tokens=np.array([max(1, round(macs / (d * d))) for _, macs in rows], np.int64),
+        in_features=np.full(n, d),
+        out_features=np.full(n, d),
+        w_bits=np.full(n, SERVING_BITS),
+        a_bits=np.full(n, SERVING_BITS),
+    )
+
+
+def lvlm_workload(
+    model: LVLMConfig,
+    stage: Prefill | Decode,
+    schedule,
+    *,
+    method: str,
+    llm_plan: TransformerPlan | None = None,
+    mode: str = "e2e",
+    weight_bits: int = 16,
+) -> Workload:
+    """The workload of ``model`` in ``stage`` under ``schedule`` (see the module docstring)."""
+    if not isinstance(stage, Prefill | Decode):
+        raise ValueError(f"{model.name} takes a prefill or decode stage, not {stage.describe()}")
+    llm = model.llm
+    plan = llm_plan or _dense_plan(llm.layers, list(schedule.tokens_per_layer()))
+    llm_part = _half_precision(
+        transformer_workload(
+            llm,
+            llm_stage(stage, schedule.visual_in),
+            plan,
+            method=method,
+            mode=mode,
+            weight_bits=weight_bits,
+        )
+    )
+    llm_part.schedule["visual"] = [float(v) for v in schedule.visual_per_layer]
+    parts: list[tuple[str, Workload]] = []
+    if isinstance(stage, Prefill):
+        encoder = model.vision.transformer
+        vision = _half_precision(
+            transformer_workload(
+                encoder,
+                Summarize(schedule.encoder_tokens),
+                _dense_plan(encoder.layers),
+                method=method,
+                mode=mode,
+                weight_bits=weight_bits,
+            )
+        )
+        # Every image runs the encoder: attention once per image, linear layers batched.
+        att = vision.attention.columns()
+        images = schedule.images
+        att = {k: np.tile(v, images) for k, v in att.items()}
+        att["step"] = np.repeat(np.arange(images), len(vision.attention))
+        vision.attention = type(vision.attention)(**att)
+        lin = vision.linear.columns()
+        lin["tokens"] = lin["tokens"] * images
+        vision.linear = LinearRows(**lin)
+        if mode == "e2e":  # the patch embedding (a convolution: one matrix product per patch)
+            patch = model.vision.patch_embedding()
+            vision.linear = LinearRows.concat(
+                [
+                    vision.linear,
+                    LinearRows(
+                        step=[0],
+                        layer=[0],
+                        tokens=[images * model.vision.patches],
+                        in_features=[patch.in_features],
+                        out_features=[patch.out_features],
+                        w_bits=[weight_bits],
+                        a_bits=[SERVING_BITS],
+                    ),
+                ]
+            )
+        parts.append(("vision", vision))
+        projector_tokens = images * model.projector_tokens_per_image
+        n = len(model.projector)
+        projector = Workload(
+            model=model.name,
+            method=method,
+            stage=stage,
+            layers=1,
+            attention=type(vision.attention).empty(),
+            linear=LinearRows(
+                step=np.zeros(n, np.int64),
+                layer=np.zeros(n, np.int64),
+                tokens=np.full(n, projector_tokens),
+                in_features=[p.in_features for p in model.projector],
+                out_features=[p.out_features for p in model.projector],
+                w_bits=np.full(n, weight_bits),
+                a_bits=np.full(n, SERVING_BITS),
+            ),
+        )
+        overhead = _overhead_rows(schedule.overhead_macs, model.vision.hidden, weight_bits)
+        # Attention-only mode keeps the method's own overheads, not the projector.
+        kept = [overhead] if mode == "attention" else [projector.linear, overhead]
+        projector.linear = LinearRows.concat(kept)
+        parts.append(("projector", projector))
+    parts.append(("llm", llm_part))
+    workload = concat_workloads(parts, model=model.name, method=method, stage=stage)
+    workload.precision = "fp16"
+    workload.notes += list(schedule.notes) + [
+        "ops are counted as 2 per MAC, like the papers",
+        f"{schedule.visual_in} visual + {schedule.text_tokens} text tokens enter the LLM",
+    ]
+    return workload
