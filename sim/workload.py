@@ -80,6 +80,10 @@ class Generate:
         return f"generate {self.generate} tokens after a {self.prompt}-token prompt"
 
 
+def _images(count: int) -> str:
+    return f"{count} image" + ("" if count == 1 else "s")
+
+
 @dataclass(frozen=True)
 class Prefill:
     """An LVLM's prefill: ``images`` images (crops, frames) and ``text_tokens`` text tokens.
@@ -96,7 +100,7 @@ class Prefill:
         return "prefill"
 
     def describe(self) -> str:
-        return f"prefill {self.images} images + {self.text_tokens} text tokens"
+        return f"prefill {_images(self.images)} + {self.text_tokens} text tokens"
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class Decode:
 
     def describe(self) -> str:
         return (
-            f"decode {self.generate} tokens after {self.images} images + {self.text_tokens} "
+            f"decode {self.generate} tokens after {_images(self.images)} + {self.text_tokens} "
             "text tokens"
         )
 

@@ -203,7 +203,15 @@ def test_report_whole(tmp_path):
     for section in SECTIONS:
         assert f"## {section.title}" in report
     figures = sorted(path.name for path in (out / "figures").iterdir())
-    assert figures == ["ablation.png", "energy.png", "roofline.png", "schedule.png"]
+    assert figures == [
+        "ablation.png",
+        "aim.png",
+        "catp.png",
+        "energy.png",
+        "roofline.png",
+        "schedule.png",
+        "vflowopt.png",
+    ]
     for name in figures:
         assert f"](figures/{name})" in report
         assert (out / "figures" / name).read_bytes().startswith(b"\x89PNG")
@@ -243,13 +251,15 @@ def test_bench_sim(tmp_path):
     assert result.returncode in (0, 1), result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["what", "size"]
-    assert [line.split()[0] for line in lines[1:]] == [
-        "trace",
-        "trace",
-        "trace",
-        "compare",
-    ]  # load, evaluate, both (with a target), the compare matrix (with a target)
+    # trace load, evaluate, both (with a target); the compare matrices (with targets)
+    assert [" ".join(line.split()[:2]) for line in lines[1:]] == [
+        "trace load",
+        "trace evaluate",
+        "trace load",
+        "compare 2",
+        "compare lvlm",
+    ]
     verdicts = [line.split()[-1] for line in lines[1:] if "<" in line]
-    assert len(verdicts) == 2 and set(verdicts) <= {"PASS", "FAIL"}
+    assert len(verdicts) == 3 and set(verdicts) <= {"PASS", "FAIL"}
     assert (result.returncode == 0) == (set(verdicts) == {"PASS"})
     assert list(tmp_path.iterdir()) == []

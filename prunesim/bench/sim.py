@@ -6,7 +6,9 @@ Two targets (issue: under 1 s and under 5 s on a 2-core machine):
   steps = 12,288 query rows, written from the spatten method's workload): parse and validate
   the CSV, then evaluate it on the ``spatten`` preset;
 * the full ``prunesim compare`` matrix with its defaults (GPT-2 small and BERT-base, every method,
-  every hardware preset).
+  every hardware preset);
+* ``prunesim compare`` of CATP, VFlowOpt, AIM and SpAtten over every LVLM and every hardware
+  preset (prefill; the methods a model does not support are left out).
 
 Each is timed ``--repeat`` times in this process; the table gives the best and the median.
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 
 __all__ = ["main", "run_bench"]
 
-TARGETS = {"trace": 1.0, "compare": 5.0}
+TARGETS = {"trace": 1.0, "compare": 5.0, "compare lvlm": 5.0}
 
 
 def _time(function: Callable[[], object], repeat: int) -> list[float]:
@@ -36,6 +38,8 @@ def _time(function: Callable[[], object], repeat: int) -> list[float]:
 
 def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
     """``[(name, what, seconds per run, target or None), ...]``."""
+    from prunesim.models import MODELS
+    from prunesim.models.lvlm import LVLMConfig
     from prunesim.sim import evaluate, load_hardware, make_workload
     from prunesim.sim.compare import compare
     from prunesim.sim.hardware import hardware_names
@@ -79,6 +83,16 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
             f"= {cells}",
             _time(lambda: compare(models, methods, hardware_names()), repeat),
             TARGETS["compare"],
+        )
+    )
+    lvlm_models = [name for name in MODELS if isinstance(MODELS[name], LVLMConfig)]
+    lvlm_methods = ["catp", "vflowopt", "aim", "spatten"]
+    rows.append(
+        (
+            "compare lvlm",
+            f"{len(lvlm_models)} LVLMs x {len(lvlm_methods)} methods x {len(hardware)} hardware",
+            _time(lambda: compare(lvlm_models, lvlm_methods, hardware_names()), repeat),
+            TARGETS["compare lvlm"],
         )
     )
     return rows

@@ -74,6 +74,24 @@ SECTIONS: tuple[Section, ...] = (
         "prunesim.report.spatten:roofline",
         "every workload on the rooflines of SpAtten and the TITAN Xp",
     ),
+    Section(
+        "catp",
+        "CATP: image tokens of in-context demonstrations",
+        "prunesim.report.lvlm:catp",
+        "CATP's schedule, its gains per hardware, ours beside the paper",
+    ),
+    Section(
+        "vflowopt",
+        "VFlowOpt: three-stage visual token pruning",
+        "prunesim.report.lvlm:vflowopt",
+        "VFlowOpt's released schedules, gains per hardware, mean retention beside the paper",
+    ),
+    Section(
+        "aim",
+        "AIM: token merging and in-LLM pruning",
+        "prunesim.report.lvlm:aim",
+        "AIM's schedule, gains per hardware, ours beside the paper",
+    ),
 )
 
 
