@@ -131,7 +131,11 @@ def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
 def _lvlm_stage(args: argparse.Namespace, model):
     from prunesim.sim.workload import Decode, Prefill
 
-    if args.stage in ("summarize", "generate") or args.tokens is not None or args.prompt:
+    if (
+        args.stage in ("summarize", "generate")
+        or args.tokens is not None
+        or (args.prompt is not None)
+    ):
         raise ValueError(
             f"{model.name} is multimodal: use --stage prefill|decode with --images, "
             "--text-tokens and --generate"

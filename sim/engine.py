@@ -149,6 +149,7 @@ class SimResult:
     bound_cycles: float
     layers: list[LayerResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kv_cache_bytes: float | None = None  # the decoder's K/V cache at the end (the workload's)
 
     @property
     def ops(self) -> int:
@@ -177,6 +178,7 @@ class SimResult:
             "energy_j": self.energy_j,
             "energy_breakdown_j": self.energy_breakdown_j,
             "bound_cycles": self.bound_cycles,
+            "kv_cache_bytes": self.kv_cache_bytes,
             "layers": [layer.to_dict() for layer in self.layers],
             "notes": list(self.notes),
         }
@@ -243,6 +245,7 @@ def _result(
         stage=workload.stage.describe(),
         mode="end-to-end" if len(workload.linear) else "attention",
         notes=[*workload.notes, *notes],
+        kv_cache_bytes=workload.kv_cache_bytes,
         **fields,
     )
 
@@ -517,7 +520,11 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
 
 def _published(workload: Workload, hw: Published) -> SimResult:
     if len(workload.linear):
-        raise ValueError(f"{hw.name} models attention only; use mode 'attention'")
+        raise ValueError(
+            f"{hw.name} prices attention only (its published throughput); this workload also "
+            f"has {len(workload.linear)} matrix products (end-to-end layers, or a method's "
+            "merging and scoring)"
+        )
     att_macs, _ = _row_macs(workload)
     macs = workload.macs
     seconds = 2 * macs / (hw.gops * 1e9)

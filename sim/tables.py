@@ -78,6 +78,8 @@ def format_result(result: SimResult) -> str:
             if value
         )
         lines.append(f"              {parts}")
+    if result.kv_cache_bytes is not None:
+        lines.append(f"  KV cache    {si(result.kv_cache_bytes, 'B')} at the end of the stage")
     lines.append(f"  energy      {si(result.energy_j, 'J')}")
     parts = ", ".join(
         f"{name} {si(value, 'J')}" for name, value in result.energy_breakdown_j.items() if value

@@ -309,6 +309,9 @@ class Workload:
     notes: list[str] = field(default_factory=list)
     layer_names: list[str] | None = None
     precision: str | None = None
+    kv_cache_bytes: float | None = None
+    """Bytes of the K/V cache a decoder needs at the end of the stage: the K and V of the tokens
+    and heads still alive at each layer (pruned ones can be freed); None: no cache."""
 
     def layer_name(self, layer: int) -> str:
         return self.layer_names[layer] if self.layer_names else str(layer)

@@ -320,7 +320,5 @@ def main(args: argparse.Namespace) -> int:
     if result is None:
         return 1
     status = report_problems("the simulators disagree on cycle counts", result.mismatches())
-    status |= report_problems(
-        "measured cycles differ from frame_cycles()", result.formula_misses()
-    )
+    status |= report_problems("measured cycles differ from frame_cycles()", result.formula_misses())
     return status

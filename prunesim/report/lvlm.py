@@ -17,7 +17,7 @@ from prunesim.sim.hardware import load_hardware
 from prunesim.sim.tables import markdown_table, ratio, si
 from prunesim.sim.workload import Decode, Prefill
 
-__all__ = ["aim", "catp", "kv_cache_bytes", "vflowopt"]
+__all__ = ["aim", "catp", "vflowopt"]
 
 #: Targets of the LVLM sections: the GPUs the papers measured on, an edge GPU, SpAtten-e2e.
 TARGETS = ("a100", "h100", "h200", "jetson-agx-orin", "spatten-e2e")
@@ -38,20 +38,6 @@ def _workload(model: str, method: str, stage, options: tuple = ()):
 @cache
 def _run(model: str, method: str, stage, hardware: str, options: tuple = ()) -> SimResult:
     return evaluate(_workload(model, method, stage, options), load_hardware(hardware))
-
-
-def kv_cache_bytes(model_name: str, workload) -> float:
-    """Bytes of the LLM's KV cache the prefill leaves: per LLM layer, tokens alive x 2 (K, V) x
-    KV heads x head dim x 16 bits."""
-    model = get_model(model_name)
-    llm = model.llm
-    names = workload.layer_names or []
-    tokens = [
-        t
-        for name, t in zip(names, workload.schedule.get("tokens", []), strict=False)
-        if name.startswith("llm.")
-    ]
-    return float(sum(tokens) * 2 * llm.kv_heads * llm.d * 2)
 
 
 def _stages(model: str) -> tuple[Prefill, Decode]:
@@ -107,8 +93,7 @@ def _gains(ctx: ReportContext, method: str, models: tuple[str, ...], data_name: 
             "",
             f"MACs (prefill, 2 ops per MAC): {si(w.macs)} vs dense {si(dense_w.macs)} "
             f"({ratio(dense_w.macs / w.macs)}); KV cache after prefill: "
-            f"{si(kv_cache_bytes(model, w), 'B')} vs dense "
-            f"{si(kv_cache_bytes(model, dense_w), 'B')}.",
+            f"{si(w.kv_cache_bytes, 'B')} vs dense {si(dense_w.kv_cache_bytes, 'B')}.",
             "",
             markdown_table(
                 [

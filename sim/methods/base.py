@@ -22,6 +22,7 @@ __all__ = [
     "UNQUANTIZED_BITS",
     "check_fraction",
     "concat_workloads",
+    "kv_cache_bytes",
     "transformer_workload",
 ]
 
@@ -66,6 +67,17 @@ class TransformerPlan:
     generation the tokens generated so far come on top, unpruned."""
 
 
+def kv_cache_bytes(attention: AttentionRows) -> float:
+    """Bytes of the K/V cache after the rows' last step: every row of that step holds its keys'
+    K (MSB and LSB planes) and V, shared by ``kv_share`` query heads."""
+    if len(attention) == 0:
+        return 0.0
+    last = attention.step == attention.step.max()
+    bits = attention.k_msb_bits + attention.k_lsb_bits + attention.v_bits
+    per_row = attention.keys * attention.d * bits / 8 / attention.kv_share
+    return float(per_row[last].sum())
+
+
 def _count(total: np.ndarray | int, keep: np.ndarray) -> np.ndarray:
     """Survivors of ``total`` at fraction ``keep``: rounded, at least 1."""
     return np.maximum(1, np.rint(np.asarray(total) * keep)).astype(np.int64)
@@ -91,7 +103,8 @@ def transformer_workload(
     layer, surviving head), one query, ``keys = round(L_t x token_keep[l])``, no reuse.
     Values per query: ``round(keys x v_keep)``, at least 1. In end-to-end mode each layer adds
     its linear layers for the tokens alive (summarization) or the one new token (generation),
-    weights at ``weight_bits``; generation adds the LM head once per step (as layer ``layers-1``).
+    weights at ``weight_bits``; a decoder adds the LM head (as layer ``layers-1``) once per
+    generated token, or once for the last token of a prefill.
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
@@ -165,7 +178,9 @@ def transformer_workload(
         tokens_l = np.repeat(tokens.reshape(-1), per_layer)
         in_l = np.tile([lin.in_features for lin in linears], len(steps) * layers)
         out_l = np.tile([lin.out_features for lin in linears], len(steps) * layers)
-        if not reuse:  # the LM head, once per generated token
+        if not reuse or model.decoder:
+            # The LM head: once per generated token, or for a decoder's prefill once for the
+            # last token (the logits of the next one).
             head = model.lm_head()
             step_l = np.concatenate([step_l, steps])
             layer_l = np.concatenate([layer_l, np.full(len(steps), layers - 1)])
@@ -190,6 +205,7 @@ def transformer_workload(
         "token_keep": token_keep.tolist(),
         "head_keep": head_keep.tolist(),
     }
+    kv_cache = kv_cache_bytes(attention) if model.decoder else None
     return Workload(
         model=model.name,
         method=method,
@@ -199,6 +215,7 @@ def transformer_workload(
         linear=linear,
         schedule=schedule,
         notes=list(plan.notes),
+        kv_cache_bytes=kv_cache,
     )
 
 
@@ -230,10 +247,12 @@ def concat_workloads(
             schedule[key] = list(before) + list(values)
         notes += [note for note in part.notes if note not in notes]
         offset += part.layers
+    caches = [part.kv_cache_bytes for _, part in parts if part.kv_cache_bytes is not None]
     return Workload(
         model=model,
         method=method,
         stage=stage,
+        kv_cache_bytes=sum(caches) if caches else None,
         layers=offset,
         attention=AttentionRows.concat(attention),
         linear=LinearRows.concat(linear),

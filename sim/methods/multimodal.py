@@ -26,6 +26,7 @@ from prunesim.models.lvlm import LVLMConfig
 from prunesim.sim.methods.base import (
     TransformerPlan,
     concat_workloads,
+    kv_cache_bytes,
     transformer_workload,
 )
 from prunesim.sim.workload import (
@@ -58,6 +59,8 @@ def _half_precision(workload: Workload) -> Workload:
         columns[name] = np.where(columns[name] >= 32, SERVING_BITS, columns[name])
     workload.attention = type(workload.attention)(**columns)
     workload.precision = "fp16"
+    if workload.kv_cache_bytes is not None:
+        workload.kv_cache_bytes = kv_cache_bytes(workload.attention)
     return workload
 
 
@@ -101,7 +104,13 @@ def lvlm_workload(
     if not isinstance(stage, Prefill | Decode):
         raise ValueError(f"{model.name} takes a prefill or decode stage, not {stage.describe()}")
     llm = model.llm
-    plan = llm_plan or _dense_plan(llm.layers, list(schedule.tokens_per_layer()))
+    tokens = list(schedule.tokens_per_layer())
+    if min(tokens) < 1:
+        raise ValueError(
+            f"{method} leaves no token at LLM layer {tokens.index(min(tokens))} of {model.name} "
+            "(every visual token pruned and no text tokens)"
+        )
+    plan = llm_plan or _dense_plan(llm.layers, tokens)
     llm_part = _half_precision(
         transformer_workload(
             llm,
