@@ -269,7 +269,9 @@ def _build_parser() -> _Parser:
         formatter_class=_Formatter,
         description=(
             "Co-design toolkit for accelerators of pruned neural networks: generates the\n"
-            "Verilog of the RTL blocks, benchmarks them on HDL simulators, writes reports."
+            "Verilog of the RTL blocks, benchmarks them on HDL simulators, estimates the\n"
+            "latency, DRAM traffic and energy each pruning method buys on accelerators,\n"
+            "GPUs and CPUs (analytic simulator), writes reports."
         ),
         epilog="Run `prunesim <command> --help` for a command's options.",
     )
@@ -352,11 +354,12 @@ def _build_parser() -> _Parser:
     # prunesim bench <block>
     bench = commands.add_parser(
         "bench",
-        help="run an RTL block's cocotb benchmark on HDL simulators",
+        help="benchmark an RTL block on HDL simulators, or the analytic simulator's speed",
         formatter_class=_Formatter,
         description=(
             "Run a block's generated Verilog on Icarus Verilog and/or Verilator with cocotb,\n"
-            "check every output against the golden model and measure cycles."
+            "check every output against the golden model and measure cycles (topk, pq); or\n"
+            "time the analytic simulator (sim)."
         ),
     )
     benches = bench.add_subparsers(dest="block", metavar="block", required=True)
