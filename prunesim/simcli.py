@@ -11,16 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prunesim.cli import CLIError, _one_line, _positive_int
+
 __all__ = ["add_commands"]
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _user_error(exc: Exception):
-    from prunesim.cli import CLIError
-
+def _user_error(exc: Exception) -> CLIError:
     return CLIError(_one_line(exc))
 
 
@@ -48,14 +44,9 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = _nonnegative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return value
-
-
 def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
+    from prunesim.sim.api import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
+
     sub.add_argument(
         "--stage",
         choices=("auto", "summarize", "generate", "prefill", "decode"),
@@ -84,21 +75,21 @@ def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=None,
         metavar="L",
-        help="tokens to summarize (default 128)",
+        help=f"tokens to summarize (default {DEFAULT_SUMMARIZATION_TOKENS})",
     )
     sub.add_argument(
         "--prompt",
         type=_nonnegative_int,
         default=None,
         metavar="P",
-        help="prompt tokens before generation (default 992)",
+        help=f"prompt tokens before generation (default {DEFAULT_GENERATION.prompt})",
     )
     sub.add_argument(
         "--generate",
         type=_positive_int,
         default=None,
         metavar="G",
-        help="tokens to generate (default 32)",
+        help=f"tokens to generate (default {DEFAULT_GENERATION.generate})",
     )
     sub.add_argument(
         "--mode",
@@ -129,6 +120,7 @@ def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _lvlm_stage(args: argparse.Namespace, model):
+    from prunesim.sim.api import DEFAULT_GENERATION
     from prunesim.sim.workload import Decode, Prefill
 
     if (
@@ -143,7 +135,7 @@ def _lvlm_stage(args: argparse.Namespace, model):
     images = args.images or model.default_images
     text = args.text_tokens or model.default_text_tokens
     if args.stage == "decode" or (args.stage == "auto" and args.generate is not None):
-        return Decode(images, text, args.generate or 32)
+        return Decode(images, text, args.generate or DEFAULT_GENERATION.generate)
     if args.generate is not None:
         raise ValueError("--generate is for --stage decode")
     return Prefill(images, text)
@@ -153,6 +145,7 @@ def _stage(args: argparse.Namespace, model_name: str):
     from prunesim.models import get_model
     from prunesim.models.lvlm import LVLMConfig
     from prunesim.sim import Generate, Summarize, default_stage
+    from prunesim.sim.api import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
 
     stage_name = args.stage
     model = get_model(model_name)
@@ -173,7 +166,7 @@ def _stage(args: argparse.Namespace, model_name: str):
     if stage_name == "summarize":
         if args.prompt is not None or args.generate is not None:
             raise ValueError("--prompt and --generate are for --stage generate")
-        tokens = args.tokens or 128
+        tokens = args.tokens or DEFAULT_SUMMARIZATION_TOKENS
         if tokens > model.max_positions:
             raise ValueError(
                 f"--tokens {tokens} exceeds {model.name}'s {model.max_positions} positions"
@@ -183,8 +176,8 @@ def _stage(args: argparse.Namespace, model_name: str):
         raise ValueError("--tokens is for --stage summarize")
     if not model.decoder:
         raise ValueError(f"{model.name} is an encoder: it cannot generate (use --stage summarize)")
-    prompt = 992 if args.prompt is None else args.prompt
-    generate = 32 if args.generate is None else args.generate
+    prompt = DEFAULT_GENERATION.prompt if args.prompt is None else args.prompt
+    generate = DEFAULT_GENERATION.generate if args.generate is None else args.generate
     if prompt + generate > model.max_positions:
         raise ValueError(
             f"--prompt {prompt} + --generate {generate} exceeds {model.name}'s "

@@ -188,13 +188,13 @@ class SimResult:
 # Shared helpers.
 
 
-def _group_ids(step: np.ndarray, layer: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense ids of the distinct (step, layer) pairs, and how many there are."""
+def _group_ids(step: np.ndarray, layer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of the rows' distinct (step, layer) pairs, and each pair's layer."""
     if len(step) == 0:
-        return np.zeros(0, np.int64), 0
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     key = step.astype(np.int64) * (int(layer.max()) + 1) + layer
-    _, ids = np.unique(key, return_inverse=True)
-    return ids, int(ids.max()) + 1
+    _, first, ids = np.unique(key, return_index=True, return_inverse=True)
+    return ids.reshape(-1), layer[first]
 
 
 def _per_layer(layers: int, layer: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -325,12 +325,8 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
     row_cycles = np.where(reuse, np.maximum(fetch, q * compute), q * np.maximum(fetch / q, compute))
 
     # Pipeline fill once per (step, layer) with attention rows.
-    group, groups = _group_ids(att.step, att.layer)
-    fill = float(sum(hw.latency_cycles.values()))
-    first_in_group = np.zeros(len(att), dtype=bool)
-    if groups:
-        first_in_group[np.unique(group, return_index=True)[1]] = True
-    att_cycles = row_cycles + np.where(first_in_group, fill, 0.0)
+    _, fill_layer = _group_ids(att.step, att.layer)
+    fill = np.full(len(fill_layer), float(sum(hw.latency_cycles.values())))
 
     # Linear rows: all multipliers, weights and activations from DRAM.
     multipliers = hw.qk_multipliers + hw.pv_multipliers
@@ -359,9 +355,9 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
     compute_pj_lin = lin.macs * mac_pj
 
     layers = workload.layers
-    cyc_layer = _per_layer(layers, att.layer, att_cycles) + _per_layer(
-        layers, lin.layer, lin_cycles
-    )
+    cyc_layer = (
+        _per_layer(layers, att.layer, row_cycles) + _per_layer(layers, fill_layer, fill)
+    ) + _per_layer(layers, lin.layer, lin_cycles)
     dram_layer = _per_layer(layers, att.layer, row_bytes) + _per_layer(layers, lin.layer, lin_bytes)
     energy_layer = (
         _per_layer(layers, att.layer, dram_pj_att + sram_pj + compute_pj_att)
@@ -369,8 +365,7 @@ def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
     ) * 1e-12
     att_macs, lin_macs = _row_macs(workload)
 
-    # Cycles of rows outside 0..layers-1 (e.g. an LM head with layer == layers) go to the total.
-    total_cycles = float(att_cycles.sum() + lin_cycles.sum())
+    total_cycles = float(row_cycles.sum() + fill.sum() + lin_cycles.sum())
     total_bytes = float(row_bytes.sum() + lin_bytes.sum())
     by_tensor = {name: float(value.sum()) for name, value in by_tensor_rows.items()}
     by_tensor["weights"] = float(w_bytes.sum())
@@ -416,7 +411,8 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
     overhead = hw.kernel_overhead_us * 1e-6
 
     # Attention: sums per (step, layer) over the heads (kernels are batched over heads).
-    group, groups = _group_ids(att.step, att.layer)
+    group, group_layer = _group_ids(att.step, att.layer)
+    groups = len(group_layer)
     q, d, k, v = (x.astype(np.float64) for x in (att.queries, att.d, att.keys, att.values))
 
     def per_group(values: np.ndarray) -> np.ndarray:
@@ -450,9 +446,6 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
     kernel_seconds[-2:] = [np.where(generating, ks, 0.0) for ks in kernel_seconds[-2:]]
     att_group_seconds = sum(kernel_seconds)
     att_group_bytes = sum(by for _, by in kernels)
-    group_layer = np.zeros(groups, dtype=np.int64)
-    if groups:
-        group_layer[group] = att.layer
 
     # Linear rows: one matmul kernel each, reading the weights and activations at dtype.
     lin_flops = 2.0 * lin.macs
@@ -460,27 +453,20 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
         lin.in_features * lin.out_features + lin.tokens * (lin.in_features + lin.out_features)
     ) * e
     lin_seconds = np.maximum(lin_flops / peak, lin_bytes / bw) + overhead
-    lin_group, lin_groups = _group_ids(lin.step, np.minimum(lin.layer, workload.layers - 1))
-    elementwise_seconds = lin_groups * EAGER_ELEMENTWISE_KERNELS * overhead
+    # End-to-end mode: the elementwise kernels of each (step, layer) with linear rows.
+    _, lin_group_layer = _group_ids(lin.step, lin.layer)
+    elementwise_seconds = np.full(len(lin_group_layer), EAGER_ELEMENTWISE_KERNELS * overhead)
 
     layers = workload.layers
-    sec_layer = _per_layer(layers, group_layer, att_group_seconds) + _per_layer(
-        layers, lin.layer, lin_seconds
+    sec_layer = (
+        _per_layer(layers, group_layer, att_group_seconds)
+        + _per_layer(layers, lin.layer, lin_seconds)
+        + _per_layer(layers, lin_group_layer, elementwise_seconds)
     )
     bytes_layer = _per_layer(layers, group_layer, att_group_bytes) + _per_layer(
         layers, lin.layer, lin_bytes.astype(np.float64)
     )
-    total_seconds = float(att_group_seconds.sum() + lin_seconds.sum() + elementwise_seconds)
-    if lin_groups:
-        sec_layer = (
-            sec_layer
-            + np.bincount(
-                np.minimum(lin.layer, layers - 1)[np.unique(lin_group, return_index=True)[1]],
-                minlength=layers,
-            )[:layers]
-            * EAGER_ELEMENTWISE_KERNELS
-            * overhead
-        )
+    total_seconds = float(att_group_seconds.sum() + lin_seconds.sum() + elementwise_seconds.sum())
     energy_j = total_seconds * hw.power_w
     att_macs, lin_macs = _row_macs(workload)
     cycles_per_second = hw.clock_ghz * 1e9

@@ -24,7 +24,7 @@ from prunesim.sim.api import make_workload
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.hardware import load_hardware
 from prunesim.sim.methods.spatten import ALL_OFF
-from prunesim.sim.workload import Generate, Summarize
+from prunesim.sim.workload import Generate, Summarize, Workload
 
 __all__ = [
     "BERT",
@@ -34,6 +34,7 @@ __all__ = [
     "effective_ops_per_s",
     "reproductions",
     "run",
+    "workload",
 ]
 
 #: The benchmarks we reproduce on: BERT-base summarizing 128 tokens (the paper's GLUE/SQuAD
@@ -69,12 +70,19 @@ def _hw(name: str):
 
 
 @cache
+def workload(model: str, stage, method: str, mode: str | None = None, **options) -> Workload:
+    """``make_workload`` with caching: each (model, stage, method, options) is built once.
+
+    The result is shared: read it, do not modify it."""
+    return make_workload(model, method, stage=stage, mode=mode, **options)
+
+
+@cache
 def run(
-    model: str, stage, method: str, hardware: str, mode: str = "attention", **options
+    model: str, stage, method: str, hardware: str, mode: str | None = None, **options
 ) -> SimResult:
-    """``simulate`` with caching (the table reuses many results)."""
-    workload = make_workload(model, method, stage=stage, mode=mode, **options)
-    return evaluate(workload, _hw(hardware))
+    """``simulate`` with caching (the tables reuse many results and workloads)."""
+    return evaluate(workload(model, stage, method, mode, **options), _hw(hardware))
 
 
 def dense_ops(model: str, stage, mode: str = "attention") -> int:

@@ -7,13 +7,9 @@ figures beside ours. Every number comes from :mod:`prunesim.sim` with the preset
 
 from __future__ import annotations
 
-from functools import cache
-
 from prunesim.models import get_model
 from prunesim.report import ReportContext
-from prunesim.sim.api import make_workload
-from prunesim.sim.engine import SimResult, evaluate
-from prunesim.sim.hardware import load_hardware
+from prunesim.sim.paper import run, workload
 from prunesim.sim.tables import markdown_table, ratio, si
 from prunesim.sim.workload import Decode, Prefill
 
@@ -28,16 +24,6 @@ def _pyplot():
     from prunesim.report.spatten import _pyplot as pyplot
 
     return pyplot()
-
-
-@cache
-def _workload(model: str, method: str, stage, options: tuple = ()):
-    return make_workload(model, method, stage=stage, **dict(options))
-
-
-@cache
-def _run(model: str, method: str, stage, hardware: str, options: tuple = ()) -> SimResult:
-    return evaluate(_workload(model, method, stage, options), load_hardware(hardware))
 
 
 def _stages(model: str) -> tuple[Prefill, Decode]:
@@ -69,8 +55,8 @@ def _gains(ctx: ReportContext, method: str, models: tuple[str, ...], data_name: 
             ctx.progress(f"{method} {model} {hw}")
             cells = [hw]
             for stage in (prefill, decode):
-                dense = _run(model, "dense", stage, hw)
-                ours = _run(model, method, stage, hw)
+                dense = run(model, stage, "dense", hw)
+                ours = run(model, stage, method, hw)
                 cells += [si(ours.seconds, "s"), ratio(dense.seconds / ours.seconds)]
                 data[f"{model}/{hw}/{stage.name}"] = {
                     "seconds": ours.seconds,
@@ -79,15 +65,15 @@ def _gains(ctx: ReportContext, method: str, models: tuple[str, ...], data_name: 
                     "energy_j": ours.energy_j,
                     "macs": ours.macs,
                 }
-            ours = _run(model, method, prefill, hw)
-            dense = _run(model, "dense", prefill, hw)
+            ours = run(model, prefill, method, hw)
+            dense = run(model, prefill, "dense", hw)
             cells += [
                 ratio(dense.energy_j / ours.energy_j),
                 ratio(dense.dram_bytes / ours.dram_bytes),
             ]
             rows.append(cells)
-        w = _workload(model, method, prefill)
-        dense_w = _workload(model, "dense", prefill)
+        w = workload(model, prefill, method)
+        dense_w = workload(model, prefill, "dense")
         lines += [
             f"### {model}: {prefill.describe()}; decode {DECODE_TOKENS} tokens",
             "",
@@ -117,7 +103,7 @@ def _gains(ctx: ReportContext, method: str, models: tuple[str, ...], data_name: 
 
 
 def _visual(model: str, method: str, options: tuple = ()) -> list[float]:
-    w = _workload(model, method, _stages(model)[0], options)
+    w = workload(model, _stages(model)[0], method, **dict(options))
     names = w.layer_names or []
     return [
         v for name, v in zip(names, w.schedule["visual"], strict=False) if name.startswith("llm.")
