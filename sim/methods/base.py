@@ -92,8 +92,13 @@ def transformer_workload(
     mode: str = "attention",
     weight_bits: int = 8,
     activation_bits: int = 16,
+    serving: tuple[str, int] | None = None,
 ) -> Workload:
     """Attention rows (and linear rows when ``mode == "e2e"``) of ``model`` under ``plan``.
+
+    ``serving``: the precision the model is served in, e.g. ``("fp16", 16)``: unquantized
+    (32-bit) Q/K/V elements are stored at that many bits and the workload's ``precision`` says
+    it (None: 32-bit float, no stated precision).
 
     Summarization of ``T`` tokens: one row per (layer, surviving head) with
     ``queries = keys = round(T x token_keep[l])`` (pruned tokens leave as queries too) and K/V
@@ -133,6 +138,10 @@ def transformer_workload(
     else:
         raise TypeError(f"unknown stage {stage!r}")
 
+    def stored(bits: int) -> int:
+        """Bits of an element in DRAM: unquantized ones at the serving precision."""
+        return serving[1] if serving is not None and bits >= UNQUANTIZED_BITS else bits
+
     # keys[s, l]: tokens alive at layer l of step s.
     if plan.prompt_tokens is not None:
         prompt_tokens = np.asarray(plan.prompt_tokens, dtype=np.int64)
@@ -159,10 +168,10 @@ def transformer_workload(
         queries=queries_col,
         keys=keys_col,
         values=values_col,
-        q_bits=np.full(n, plan.q_bits),
-        k_msb_bits=np.full(n, plan.k_bits),
+        q_bits=np.full(n, stored(plan.q_bits)),
+        k_msb_bits=np.full(n, stored(plan.k_bits)),
         k_lsb_bits=np.full(n, plan.k_lsb_bits),
-        v_bits=np.full(n, plan.v_bits),
+        v_bits=np.full(n, stored(plan.v_bits)),
         lsb_fraction=np.full(n, plan.lsb_fraction if plan.k_lsb_bits else 0.0),
         kv_reuse=np.full(n, reuse),
         kv_share=np.full(n, model.heads // model.kv_heads),
@@ -216,6 +225,7 @@ def transformer_workload(
         schedule=schedule,
         notes=list(plan.notes),
         kv_cache_bytes=kv_cache,
+        precision=None if serving is None else serving[0],
     )
 
 

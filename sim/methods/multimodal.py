@@ -26,7 +26,6 @@ from prunesim.models.lvlm import LVLMConfig
 from prunesim.sim.methods.base import (
     TransformerPlan,
     concat_workloads,
-    kv_cache_bytes,
     transformer_workload,
 )
 from prunesim.sim.workload import (
@@ -38,10 +37,12 @@ from prunesim.sim.workload import (
     Workload,
 )
 
-__all__ = ["SERVING_BITS", "llm_stage", "lvlm_workload"]
+__all__ = ["SERVING", "SERVING_BITS", "llm_stage", "lvlm_workload"]
 
 #: Bits of an element of an LVLM served in half precision (fp16/bf16).
 SERVING_BITS = 16
+#: The precision LVLMs are served in: ``transformer_workload``'s ``serving``.
+SERVING = ("fp16", SERVING_BITS)
 
 
 def llm_stage(stage: Prefill | Decode, visual_in: int) -> Summarize | Generate:
@@ -50,18 +51,6 @@ def llm_stage(stage: Prefill | Decode, visual_in: int) -> Summarize | Generate:
     if isinstance(stage, Prefill):
         return Summarize(tokens)
     return Generate(prompt=tokens, generate=stage.generate)
-
-
-def _half_precision(workload: Workload) -> Workload:
-    """Unquantized (32-bit) elements become 16-bit: the LVLMs are served in half precision."""
-    columns = workload.attention.columns()
-    for name in ("q_bits", "k_msb_bits", "v_bits"):
-        columns[name] = np.where(columns[name] >= 32, SERVING_BITS, columns[name])
-    workload.attention = type(workload.attention)(**columns)
-    workload.precision = "fp16"
-    if workload.kv_cache_bytes is not None:
-        workload.kv_cache_bytes = kv_cache_bytes(workload.attention)
-    return workload
 
 
 def _dense_plan(layers: int, prompt_tokens: list[int] | None = None) -> TransformerPlan:
@@ -111,29 +100,27 @@ def lvlm_workload(
             "(every visual token pruned and no text tokens)"
         )
     plan = llm_plan or _dense_plan(llm.layers, tokens)
-    llm_part = _half_precision(
-        transformer_workload(
-            llm,
-            llm_stage(stage, schedule.visual_in),
-            plan,
-            method=method,
-            mode=mode,
-            weight_bits=weight_bits,
-        )
+    llm_part = transformer_workload(
+        llm,
+        llm_stage(stage, schedule.visual_in),
+        plan,
+        method=method,
+        mode=mode,
+        weight_bits=weight_bits,
+        serving=SERVING,
     )
     llm_part.schedule["visual"] = [float(v) for v in schedule.visual_per_layer]
     parts: list[tuple[str, Workload]] = []
     if isinstance(stage, Prefill):
         encoder = model.vision.transformer
-        vision = _half_precision(
-            transformer_workload(
-                encoder,
-                Summarize(schedule.encoder_tokens),
-                _dense_plan(encoder.layers),
-                method=method,
-                mode=mode,
-                weight_bits=weight_bits,
-            )
+        vision = transformer_workload(
+            encoder,
+            Summarize(schedule.encoder_tokens),
+            _dense_plan(encoder.layers),
+            method=method,
+            mode=mode,
+            weight_bits=weight_bits,
+            serving=SERVING,
         )
         # Every image runs the encoder: attention once per image, linear layers batched.
         att = vision.attention.columns()
@@ -186,7 +173,7 @@ def lvlm_workload(
         parts.append(("projector", projector))
     parts.append(("llm", llm_part))
     workload = concat_workloads(parts, model=model.name, method=method, stage=stage)
-    workload.precision = "fp16"
+    workload.precision = SERVING[0]
     workload.notes += list(schedule.notes) + [
         "ops are counted as 2 per MAC, like the papers",
         f"{schedule.visual_in} visual + {schedule.text_tokens} text tokens enter the LLM",
