@@ -199,7 +199,13 @@ def _to_verilog(block: Block, params: dict[str, Any]) -> tuple[Any, str]:
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Raw descriptions, and each option's default after its help unless it is None (then the
+    help says what happens, e.g. "default: the model's")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class _Parser(argparse.ArgumentParser):
