@@ -226,8 +226,8 @@ class Dense:
 
 Layer = Conv2d | Dense
 
-JoinKind = Literal["add", "add_padded", "mul"]
-_JOIN_KINDS: tuple[str, ...] = ("add", "add_padded", "mul")
+JoinKind = Literal["add", "add_padded", "add_upsampled", "mul"]
+_JOIN_KINDS: tuple[str, ...] = ("add", "add_padded", "add_upsampled", "mul")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,6 +241,9 @@ class Join:
     * ``"add_padded"``: He et al.'s option-A shortcut: the other inputs are subsampled to the main
       operand's spatial size and zero-padded to its channels, so they may have fewer channels
       (never more) and a larger spatial size (never smaller).
+    * ``"add_upsampled"``: HRNet's multi-resolution fusion: the other inputs have the main
+      operand's channels and its spatial size or a smaller one, upsampled to it (nearest,
+      no MACs).
     * ``"mul"``: a squeeze-and-excitation gate: the other inputs have the main operand's channels
       and are 1x1 (broadcast over space) or the same size.
 
@@ -429,6 +432,9 @@ class CNNConfig:
             elif join.kind == "add_padded":
                 ok = other[0] <= main[0] and other[1] >= main[1] and other[2] >= main[2]
                 rule = "at most the channels and at least the spatial size of"
+            elif join.kind == "add_upsampled":
+                ok = other[0] == main[0] and other[1] <= main[1] and other[2] <= main[2]
+                rule = "the channels and at most the spatial size of"
             else:
                 ok = other[0] == main[0] and (other[1:] == (1, 1) or other[1:] == main[1:])
                 rule = "the channels (and 1x1 or the same spatial size) of"
@@ -487,8 +493,9 @@ class CNNConfig:
         """Each node's width owner, and the ties between owners.
 
         A node's width is owned by itself (a dense convolution or a dense layer), by its input
-        (a depthwise convolution follows it), or by its main operand (a join). ``add`` and
-        ``mul`` joins tie the owners of all their inputs; ``add_padded`` ties nothing.
+        (a depthwise convolution follows it), or by its main operand (a join). ``add``,
+        ``add_upsampled`` and ``mul`` joins tie the owners of all their inputs; ``add_padded``
+        ties nothing.
         """
         root: dict[str, str] = {IMAGE: IMAGE}
         joins = {j.name: j for j in self.joins}
@@ -505,7 +512,7 @@ class CNNConfig:
                 root[layer.name] = layer.name
         ties = _Union()
         for join in self.joins:
-            if join.kind in ("add", "mul"):
+            if join.kind in ("add", "add_upsampled", "mul"):
                 for other in join.inputs[1:]:
                     ties.union(owner(join.inputs[0]), owner(other))
         for name in joins:
@@ -540,9 +547,10 @@ class CNNConfig:
 
         * every layer that reads a changed node takes the new width as its input width;
         * a depthwise convolution follows its input (its ``groups`` too) and cannot be named;
-        * widths tied by ``add``/``mul`` joins move together (see :meth:`width_groups`): in a
-          ResNet basic block with an identity shortcut, the second convolution's output is the
-          block input's stream, so naming any member of that stream sets all of it; with a 1x1
+        * widths tied by ``add``/``add_upsampled``/``mul`` joins move together (see
+          :meth:`width_groups`): in a ResNet basic block with an identity shortcut, the second
+          convolution's output is the block input's stream, so naming any member of that
+          stream sets all of it; with a 1x1
           projection shortcut, the projection and the second convolution are tied; an SE
           branch's expanding convolution follows the channels it gates;
         * an ``add_padded`` (option-A) shortcut ties nothing but needs the shortcut no wider than

@@ -233,7 +233,8 @@ def test_registry() -> None:
 def test_unknown_model_lists_the_names() -> None:
     expected = (
         "unknown model 'gpt3' (choose from bert-base, bert-large, gpt2-small, gpt2-medium, "
-        "llava-1.5-7b, llava-next-7b, llava-next-13b, llava-onevision-7b)"
+        "llava-1.5-7b, llava-next-7b, llava-next-13b, llava-onevision-7b, resnet18, resnet20, "
+        "resnet56, ofa-mbv3-w1.0, ofa-mbv3-w1.2, hrnas-supernet, sd15-unet)"
     )
     with pytest.raises(ValueError) as info:
         get_model("gpt3")
