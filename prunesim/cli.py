@@ -412,6 +412,39 @@ def _build_parser() -> _Parser:
         "--repeat", type=_positive_int, default=5, metavar="N", help="runs of each measurement"
     )
     sim_bench.set_defaults(handler=_cmd_bench, bench_module="prunesim.bench.sim")
+    from prunesim.bench import ofa as ofa_bench_module
+    from prunesim.bench import scalesim as scalesim_bench_module
+
+    ofa_bench = benches.add_parser(
+        "ofa",
+        help="time sweeping random Once-for-All sub-nets for MACs and latency",
+        formatter_class=_Formatter,
+        description=(
+            "Time the Once-for-All sweep: MACs of COUNT random MobileNetV3 sub-nets, then\n"
+            "their MACs and latency on systolic-32 and on every target that runs CNNs\n"
+            "(target under 5 s for 1,000 sub-nets). Prints best and median of REPEAT runs;\n"
+            "exit status 1 if a median misses its target.\n\n"
+            "example:\n"
+            "  prunesim bench ofa --repeat 3"
+        ),
+    )
+    ofa_bench_module.add_arguments(ofa_bench)
+    ofa_bench.set_defaults(handler=_cmd_bench, bench_module="prunesim.bench.ofa")
+    scalesim_bench = benches.add_parser(
+        "scalesim",
+        help="cross-check the systolic-array model against SCALE-Sim v3",
+        formatter_class=_Formatter,
+        description=(
+            "Run SCALE-Sim v3 (installed on first use into its own virtual environment with\n"
+            "numpy < 2, from PyPI) and prunesim's analytic systolic-array model side by side\n"
+            "on ResNet layers; print both cycle counts, their difference and the wall time.\n\n"
+            "examples:\n"
+            "  prunesim bench scalesim\n"
+            "  prunesim bench scalesim --dataflow ws --layers resnet18:layer1.0.conv1"
+        ),
+    )
+    scalesim_bench_module.add_arguments(scalesim_bench)
+    scalesim_bench.set_defaults(handler=_cmd_bench, bench_module="prunesim.bench.scalesim")
 
     # prunesim simulate, prunesim compare
     from prunesim.simcli import add_commands
@@ -551,6 +584,20 @@ def _list_models() -> list[str]:
                 f"heads, {model.llm.kv_heads} KV heads); {model.visual_tokens_per_image} visual "
                 f"tokens per image; default {model.default_images} images + "
                 f"{model.default_text_tokens} text; {model.params() / 1e9:.2f}B params"
+            )
+            continue
+        if hasattr(model, "joins"):  # a convolutional network (CNNConfig)
+            c, h, w = model.input
+            lines.append(
+                f"{name:<{width}}  CNN, {len(model.layers)} weight layers, {c}x{h}x{w} input, "
+                f"{model.macs() / 1e6:,.1f}M MACs, {model.params() / 1e6:.2f}M params"
+            )
+            continue
+        if hasattr(model, "latent"):  # the SD UNet
+            lines.append(
+                f"{name:<{width}}  UNet, {model.latent}x{model.latent} latent, "
+                f"{model.text_tokens} text tokens, {model.macs() / 1e9:,.1f}G MACs per "
+                f"evaluation, {model.params() / 1e6:.1f}M params"
             )
             continue
         kind = "decoder" if model.decoder else "encoder"

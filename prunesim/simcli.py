@@ -49,11 +49,20 @@ def _add_workload_arguments(sub: argparse.ArgumentParser) -> None:
 
     sub.add_argument(
         "--stage",
-        choices=("auto", "summarize", "generate", "prefill", "decode"),
+        choices=("auto", "summarize", "generate", "prefill", "decode", "infer", "train"),
         default="auto",
         help="summarize TOKENS at once, or generate after a prompt (auto: generate for "
         "decoders, summarize for encoders); for a multimodal model (LVLM): prefill its images "
-        "and text, or decode GENERATE tokens after them (auto: prefill)",
+        "and text, or decode GENERATE tokens after them (auto: prefill); for a CNN or the SD "
+        "UNet: infer a batch (one denoising step for the UNet), or one training step on it "
+        "(auto: infer)",
+    )
+    sub.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CNN / SD UNet: inputs per batch (default 1)",
     )
     sub.add_argument(
         "--images",
@@ -141,14 +150,42 @@ def _lvlm_stage(args: argparse.Namespace, model):
     return Prefill(images, text)
 
 
+def _network_stage(args: argparse.Namespace, model):
+    from prunesim.sim.api import DEFAULT_BATCH
+    from prunesim.sim.workload import Infer, Train
+
+    other = [
+        flag
+        for flag, value in (
+            ("--tokens", args.tokens),
+            ("--prompt", args.prompt),
+            ("--generate", args.generate),
+            ("--images", args.images),
+            ("--text-tokens", args.text_tokens),
+        )
+        if value is not None
+    ]
+    if args.stage not in ("auto", "infer", "train") or other:
+        used = f"--stage {args.stage}" if args.stage not in ("auto", "infer", "train") else other[0]
+        raise ValueError(f"{model.name} takes --stage infer|train and --batch, not {used}")
+    batch = args.batch or DEFAULT_BATCH
+    return Train(batch) if args.stage == "train" else Infer(batch)
+
+
 def _stage(args: argparse.Namespace, model_name: str):
-    from prunesim.models import get_model
+    from prunesim.models import get_model, is_network
     from prunesim.models.lvlm import LVLMConfig
     from prunesim.sim import Generate, Summarize, default_stage
     from prunesim.sim.api import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
 
     stage_name = args.stage
     model = get_model(model_name)
+    if is_network(model):
+        return _network_stage(args, model)
+    if stage_name in ("infer", "train") or args.batch is not None:
+        raise ValueError(
+            f"{model.name} is not a CNN or UNet: --stage infer|train and --batch are for those"
+        )
     if isinstance(model, LVLMConfig):
         return _lvlm_stage(args, model)
     if stage_name in ("prefill", "decode") or args.images or args.text_tokens:
@@ -221,7 +258,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from prunesim.sim.compare import compare
-    from prunesim.sim.hardware import Accelerator, hardware_names, load_hardware
+    from prunesim.sim.hardware import Accelerator, Systolic, hardware_names, load_hardware
     from prunesim.sim.tables import format_compare
 
     hw_names = args.hw or hardware_names()
@@ -244,7 +281,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 0
-    accelerators = [t.name for t in targets if isinstance(t, Accelerator)]
+    accelerators = [t.name for t in targets if isinstance(t, Accelerator | Systolic)]
     print("\n\n".join(format_compare(r, accelerators) for r in results))
     return 0
 

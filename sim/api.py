@@ -8,15 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from prunesim.models import TransformerConfig, get_model
+from prunesim.models import Model, TransformerConfig, get_model, is_network
 from prunesim.models.lvlm import LVLMConfig
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.hardware import Hardware, load_hardware
 from prunesim.sim.methods import get_method
 from prunesim.sim.trace import Trace
-from prunesim.sim.workload import Generate, Prefill, Stage, Summarize, Workload
+from prunesim.sim.workload import Generate, Infer, Prefill, Stage, Summarize, Workload
 
 __all__ = [
+    "DEFAULT_BATCH",
     "DEFAULT_GENERATION",
     "DEFAULT_SUMMARIZATION_TOKENS",
     "default_mode",
@@ -33,11 +34,17 @@ DEFAULT_GENERATION = Generate(prompt=992, generate=32)
 #: Tokens of a summarization (BERT). The paper's GLUE/SQuAD averages are under 100 tokens and
 #: not published per task; 128 (a usual fine-tuning sequence length) is our default, a parameter.
 DEFAULT_SUMMARIZATION_TOKENS = 128
+#: Inputs per batch of a network's inference or training step: 1 (latency of one image), a
+#: parameter (``--batch``).
+DEFAULT_BATCH = 1
 
 
-def default_stage(model: TransformerConfig | LVLMConfig) -> Stage:
+def default_stage(model: Model) -> Stage:
     """Generation (992 + 32) for decoders, summarization of 128 tokens for encoders; an LVLM's
-    prefill of its default images and text tokens."""
+    prefill of its default images and text tokens; inference of one image for a convolutional
+    network (one denoising step for the UNet)."""
+    if is_network(model):
+        return Infer(DEFAULT_BATCH)
     if isinstance(model, LVLMConfig):
         return Prefill(model.default_images, model.default_text_tokens)
     if model.decoder:
@@ -45,20 +52,23 @@ def default_stage(model: TransformerConfig | LVLMConfig) -> Stage:
     return Summarize(min(DEFAULT_SUMMARIZATION_TOKENS, model.max_positions))
 
 
-def default_mode(model: TransformerConfig | LVLMConfig) -> str:
-    """``"e2e"`` for LVLMs (their papers time the whole model), ``"attention"`` otherwise
-    (SpAtten's setting)."""
+def default_mode(model: Model) -> str:
+    """``"e2e"`` for LVLMs (their papers time the whole model), ``"network"`` for CNNs and the
+    UNet (every layer, always), ``"attention"`` otherwise (SpAtten's setting)."""
+    if is_network(model):
+        return "network"
     return "e2e" if isinstance(model, LVLMConfig) else "attention"
 
 
-def default_weight_bits(model: TransformerConfig | LVLMConfig) -> int:
+def default_weight_bits(model: Model) -> int:
     """Weight bits in DRAM in end-to-end mode: 16 for LVLMs (served in half precision), 8 for
-    BERT/GPT-2 (SpAtten's end-to-end setting)."""
+    BERT/GPT-2 (SpAtten's end-to-end setting). Networks: their methods' own (8-bit CNN
+    inference, 16-bit UNet)."""
     return 16 if isinstance(model, LVLMConfig) else 8
 
 
-def _model(model: str | TransformerConfig | LVLMConfig) -> TransformerConfig | LVLMConfig:
-    return model if isinstance(model, TransformerConfig | LVLMConfig) else get_model(model)
+def _model(model: str | Model) -> Model:
+    return get_model(model) if isinstance(model, str) else model
 
 
 def trace_workload(model: TransformerConfig, path: str | PathLike[str]) -> Workload:

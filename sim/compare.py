@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prunesim.models import TransformerConfig, get_model
-from prunesim.models.lvlm import LVLMConfig
+from prunesim.models import Model, get_model
 from prunesim.sim.api import default_mode, default_stage, make_workload
 from prunesim.sim.engine import SimResult, evaluate
-from prunesim.sim.hardware import Accelerator, Hardware, load_hardware
+from prunesim.sim.hardware import Accelerator, Hardware, Systolic, load_hardware
 from prunesim.sim.methods import get_method
 from prunesim.sim.workload import Stage
 
@@ -83,7 +82,7 @@ class CompareResult:
 
 
 def compare(
-    models: Iterable[str | TransformerConfig | LVLMConfig],
+    models: Iterable[str | Model],
     methods: Iterable[str],
     hardware: Iterable[str | Hardware],
     *,
@@ -95,12 +94,13 @@ def compare(
 ) -> list[CompareResult]:
     """One :class:`CompareResult` per model: every method (plus ``dense``) on every target.
 
-    Accelerators (kind ``accelerator``) are the targets the methods are designed for; every other
-    target is also a *baseline*: dense on it is the reference of ``vs_baselines``. A method that
-    cannot prune a model (``catp`` on GPT-2) is left out of that model's matrix, and so is a
-    target that cannot run a workload (a published attention-only accelerator in end-to-end
-    mode); ``skipped`` says which. ``options`` override every method's options (each must exist
-    for every method). ``progress`` is called with a label before each simulation.
+    Accelerators (kinds ``accelerator`` and ``systolic``) are the targets the methods are designed
+    for; every other target is also a *baseline*: dense on it is the reference of
+    ``vs_baselines``. A method that cannot prune a model (``catp`` on GPT-2) is left out of that
+    model's matrix, and so is a target that cannot run a workload (a published attention-only
+    accelerator in end-to-end mode, SpAtten on a CNN); ``skipped`` says which. ``options``
+    override every method's options (each must exist for every method). ``progress`` is called
+    with a label before each simulation.
     """
     targets = [load_hardware(h) if isinstance(h, str) else h for h in hardware]
     method_list = list(dict.fromkeys(methods))
@@ -137,7 +137,7 @@ def compare(
                 skipped.append(f"{target.name}: {exc}")
                 continue
             runnable.append(target)
-        baselines = [t for t in runnable if not isinstance(t, Accelerator)]
+        baselines = [t for t in runnable if not isinstance(t, Accelerator | Systolic)]
         entries = {}
         for target in runnable:
             dense = sims[(DENSE, target.name)]

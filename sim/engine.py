@@ -65,6 +65,35 @@ Each linear row is one matmul kernel; end-to-end mode adds 5 elementwise kernels
 layer norms, two residual adds, the activation) whose traffic is neglected. Energy is
 ``power_w x seconds``; cycles are ``seconds x clock_ghz``.
 
+Conv rows (CNNs, the UNet) on a GPU/CPU are one convolution kernel each (cuDNN's, zeros
+multiplied like any weight: unstructured sparsity buys nothing there) reading the input, the
+weights and the output once at the device's precision, followed by ``post_kernels`` elementwise
+kernels each reading and writing the output. A workload's ``streams`` (an optimizer update) are
+one memory-bound kernel each, outside the per-layer table.
+
+Systolic arrays (:class:`~prunesim.sim.hardware.Systolic`)
+---------------------------------------------------------
+Every row becomes matrix products (:func:`prunesim.sim.systolic.compute_cycles`): a conv row
+``groups`` products of ``batch x out_h x out_w`` pixels by a ``kernel**2 x in/groups`` window by
+``out/groups`` filters (im2col; a depthwise convolution is ``groups`` products of one filter
+each, which is why it uses a systolic array badly); a linear row ``tokens x in x out``; an
+attention row Q.K^T (``queries x d x keys``) and prob.V (``queries x values x d``) with the
+keys/values where weights would be. The softmax runs beside the array (not priced).
+
+* Cycles per product: SCALE-Sim's fold formula, with each filter's reduction compressed to its
+  non-zero weights when the array skips zeros
+  (:func:`~prunesim.sim.systolic.effective_window`); then ``max(compute, DRAM bytes /
+  bandwidth)``, the buffers being double-buffered. Products run one after another.
+* DRAM bytes, in whole transactions: the input feature map (as stored, not im2col'ed), the
+  weights (:func:`~prunesim.sim.systolic.weight_bytes`: ``dense``, ``bitmask`` or ``csr`` for
+  sparse ones, or dense where the format would take more bytes) and the output, each once when it fits in half its buffer; otherwise the
+  operand that is not stationary is fetched again per fold of the other dimension (``ws``: the
+  input once per column fold; ``os``: the input per column fold and the weights per row fold;
+  ``is``: the weights per column fold of the pixels). Partial sums stay in the output buffer.
+* Energy: DRAM bits; SRAM reads of every element the array consumes (per fold pass) and every
+  partial-sum update at ``2 x bits``, priced by each buffer's capacity; every multiply-accumulate
+  executed (non-zero ones only when zeros are skipped).
+
 Published accelerators (:class:`~prunesim.sim.hardware.Published`)
 -----------------------------------------------------------------
 ``seconds = ops / gops``, ``energy = ops / gops_per_j`` with ``ops = 2 x MACs`` of the attention
@@ -79,7 +108,15 @@ from typing import Any
 import numpy as np
 
 from prunesim.sim.blocks import pq_cycles, topk_cycles
-from prunesim.sim.hardware import DTYPE_BYTES, Accelerator, Hardware, Processor, Published
+from prunesim.sim.hardware import (
+    DTYPE_BYTES,
+    Accelerator,
+    Hardware,
+    Processor,
+    Published,
+    Systolic,
+)
+from prunesim.sim.systolic import compute_cycles, effective_window, weight_bytes
 from prunesim.sim.workload import AttentionRows, LinearRows, Workload
 
 __all__ = [
@@ -118,6 +155,8 @@ class LayerResult:
     energy_j: float
     tokens: float | None = None  # keys per query, averaged over the rows (from the schedule)
     heads: float | None = None
+    channels: float | None = None  # output channels (a network's schedule)
+    density: float | None = None  # non-zero weight fraction (a network's schedule)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -150,6 +189,8 @@ class SimResult:
     layers: list[LayerResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     kv_cache_bytes: float | None = None  # the decoder's K/V cache at the end (the workload's)
+    memory_bytes: dict[str, float] | None = None  # the stage's memory footprint by part
+    extras: dict[str, float] = field(default_factory=dict)  # the method's other figures
 
     @property
     def ops(self) -> int:
@@ -158,6 +199,11 @@ class SimResult:
     @property
     def ops_per_s(self) -> float:
         return self.ops / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def memory_total_bytes(self) -> float | None:
+        """The sum of :attr:`memory_bytes` (None where the stage's memory is not modelled)."""
+        return None if self.memory_bytes is None else float(sum(self.memory_bytes.values()))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; its top level has ``cycles``, ``seconds``, ``dram_bytes``, ``macs``,
@@ -179,6 +225,8 @@ class SimResult:
             "energy_breakdown_j": self.energy_breakdown_j,
             "bound_cycles": self.bound_cycles,
             "kv_cache_bytes": self.kv_cache_bytes,
+            "memory_bytes": self.memory_bytes,
+            "extras": dict(self.extras),
             "layers": [layer.to_dict() for layer in self.layers],
             "notes": list(self.notes),
         }
@@ -228,6 +276,8 @@ def _layer_results(
                 energy_j=float(energy[layer]),
                 tokens=_schedule_value(schedule, "tokens", layer),
                 heads=_schedule_value(schedule, "heads", layer),
+                channels=_schedule_value(schedule, "channels", layer),
+                density=_schedule_value(schedule, "density", layer),
             )
         )
     return results
@@ -243,11 +293,27 @@ def _result(
         method=workload.method,
         hardware=hw.name,
         stage=workload.stage.describe(),
-        mode="end-to-end" if len(workload.linear) else "attention",
+        mode=_mode(workload),
         notes=[*workload.notes, *notes],
         kv_cache_bytes=workload.kv_cache_bytes,
+        memory_bytes=None if workload.memory_bytes is None else dict(workload.memory_bytes),
+        extras=dict(workload.extras),
         **fields,
     )
+
+
+def _mode(workload: Workload) -> str:
+    if len(workload.conv) or workload.stage.name in ("infer", "train"):
+        return "network"
+    return "end-to-end" if len(workload.linear) else "attention"
+
+
+def _refuse_conv(workload: Workload, hw: Hardware, what: str) -> None:
+    if len(workload.conv) or workload.streams:
+        raise ValueError(
+            f"{hw.name} prices {what}; this workload has {len(workload.conv)} convolutions"
+            + (f" and {len(workload.streams)} memory passes" if workload.streams else "")
+        )
 
 
 def _schedule_value(schedule: dict[str, list[float]], key: str, layer: int) -> float | None:
@@ -258,11 +324,12 @@ def _schedule_value(schedule: dict[str, list[float]], key: str, layer: int) -> f
 
 
 def _row_macs(workload: Workload) -> tuple[np.ndarray, np.ndarray]:
-    """Per-layer MACs of the attention rows and of the linear rows."""
-    att, lin = workload.attention, workload.linear
+    """Per-layer MACs of the attention rows and of the linear and conv rows (dense counts)."""
+    att, lin, conv = workload.attention, workload.linear, workload.conv
     return (
         _per_layer(workload.layers, att.layer, att.macs.astype(np.float64)),
-        _per_layer(workload.layers, lin.layer, lin.macs.astype(np.float64)),
+        _per_layer(workload.layers, lin.layer, lin.macs.astype(np.float64))
+        + _per_layer(workload.layers, conv.layer, conv.macs.astype(np.float64)),
     )
 
 
@@ -279,6 +346,7 @@ def _units_per_query(count: np.ndarray, d: np.ndarray, multipliers: int) -> np.n
 
 
 def _accelerator(workload: Workload, hw: Accelerator) -> SimResult:
+    _refuse_conv(workload, hw, "attention and linear layers (SpAtten's datapath)")
     att: AttentionRows = workload.attention
     lin: LinearRows = workload.linear
     txn = hw.dram_transaction_bytes
@@ -457,20 +525,41 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
     _, lin_group_layer = _group_ids(lin.step, lin.layer)
     elementwise_seconds = np.full(len(lin_group_layer), EAGER_ELEMENTWISE_KERNELS * overhead)
 
+    # Conv rows: one convolution kernel each (zeros multiplied like any weight: dense kernels),
+    # then its elementwise kernels, each reading and writing the output once.
+    conv = workload.conv
+    conv_bytes = (conv.input_elements + conv.weight_elements + conv.output_elements) * e
+    conv_seconds = np.maximum(2.0 * conv.macs / peak, conv_bytes / bw) + overhead
+    post_bytes = conv.post_kernels * 2.0 * conv.output_elements * e
+    conv_seconds = conv_seconds + conv.post_kernels * overhead + post_bytes / bw
+    conv_bytes = conv_bytes + post_bytes
+    # Memory passes (an optimizer update): one memory-bound kernel each, in no layer.
+    stream_bytes = float(sum(workload.streams.values()))
+    stream_seconds = stream_bytes / bw + len(workload.streams) * overhead
+
     layers = workload.layers
     sec_layer = (
         _per_layer(layers, group_layer, att_group_seconds)
         + _per_layer(layers, lin.layer, lin_seconds)
         + _per_layer(layers, lin_group_layer, elementwise_seconds)
+        + _per_layer(layers, conv.layer, conv_seconds)
     )
-    bytes_layer = _per_layer(layers, group_layer, att_group_bytes) + _per_layer(
-        layers, lin.layer, lin_bytes.astype(np.float64)
+    bytes_layer = (
+        _per_layer(layers, group_layer, att_group_bytes)
+        + _per_layer(layers, lin.layer, lin_bytes.astype(np.float64))
+        + _per_layer(layers, conv.layer, conv_bytes.astype(np.float64))
     )
-    total_seconds = float(att_group_seconds.sum() + lin_seconds.sum() + elementwise_seconds.sum())
+    total_seconds = float(
+        att_group_seconds.sum()
+        + lin_seconds.sum()
+        + elementwise_seconds.sum()
+        + conv_seconds.sum()
+        + stream_seconds
+    )
     energy_j = total_seconds * hw.power_w
     att_macs, lin_macs = _row_macs(workload)
     cycles_per_second = hw.clock_ghz * 1e9
-    total_bytes = float(att_group_bytes.sum() + lin_bytes.sum())
+    total_bytes = float(att_group_bytes.sum() + lin_bytes.sum() + conv_bytes.sum() + stream_bytes)
     macs = workload.macs
     bound_seconds = max(2 * macs / peak, total_bytes / bw)
     share = sec_layer / total_seconds if total_seconds > 0 else sec_layer * 0
@@ -482,7 +571,8 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
         dram_bytes=total_bytes,
         dram_bytes_by_tensor={
             "attention": float(att_group_bytes.sum()),
-            "weights_and_activations": float(lin_bytes.sum()),
+            "weights_and_activations": float(lin_bytes.sum() + conv_bytes.sum()),
+            **({"streams": stream_bytes} if workload.streams else {}),
         },
         macs=macs,
         energy_j=energy_j,
@@ -505,6 +595,7 @@ def _processor(workload: Workload, hw: Processor) -> SimResult:
 
 
 def _published(workload: Workload, hw: Published) -> SimResult:
+    _refuse_conv(workload, hw, "attention only (its published throughput)")
     if len(workload.linear):
         raise ValueError(
             f"{hw.name} prices attention only (its published throughput); this workload also "
@@ -540,8 +631,227 @@ def _published(workload: Workload, hw: Published) -> SimResult:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Systolic-array CNN accelerators.
+
+
+@dataclass
+class _Gemms:
+    """Matrix products for a systolic array, one entry per workload row (numpy arrays)."""
+
+    layer: np.ndarray
+    count: np.ndarray  # independent products (groups)
+    pixels: np.ndarray  # rows of the input operand
+    window: np.ndarray  # reduction
+    filters: np.ndarray  # columns of the weight operand
+    density: np.ndarray  # non-zero fraction of the weight operand
+    compressible: np.ndarray  # the weight operand is a model weight (zero-skipping, formats)
+    in_bytes: np.ndarray  # the input tensor as it sits in DRAM (not im2col'ed), all products
+    w_elements: np.ndarray  # weight operand elements, all products
+    w_bits: np.ndarray
+    out_bytes: np.ndarray
+    a_bits: np.ndarray
+
+    @staticmethod
+    def concat(parts: list[_Gemms]) -> _Gemms:
+        return _Gemms(
+            **{
+                name: np.concatenate([getattr(p, name) for p in parts])
+                for name in _Gemms.__dataclass_fields__
+            }
+        )
+
+
+def _gemms(workload: Workload) -> _Gemms:
+    conv, lin, att = workload.conv, workload.linear, workload.attention
+    count, pixels, window, filters = conv.gemm()
+    parts = [
+        _Gemms(
+            layer=conv.layer,
+            count=count,
+            pixels=pixels,
+            window=window,
+            filters=filters,
+            density=conv.weight_density,
+            compressible=np.ones(len(conv), bool),
+            in_bytes=conv.input_elements * conv.a_bits / 8,
+            w_elements=conv.weight_elements,
+            w_bits=conv.w_bits,
+            out_bytes=conv.output_elements * conv.a_bits / 8,
+            a_bits=conv.a_bits,
+        ),
+        _Gemms(
+            layer=lin.layer,
+            count=np.ones(len(lin), np.int64),
+            pixels=lin.tokens,
+            window=lin.in_features,
+            filters=lin.out_features,
+            density=np.ones(len(lin)),
+            compressible=np.ones(len(lin), bool),
+            in_bytes=lin.tokens * lin.in_features * lin.a_bits / 8,
+            w_elements=lin.in_features * lin.out_features,
+            w_bits=lin.w_bits,
+            out_bytes=lin.tokens * lin.out_features * lin.a_bits / 8,
+            a_bits=lin.a_bits,
+        ),
+    ]
+    if len(att):
+        q, d, k, v, share = att.queries, att.d, att.keys, att.values, att.kv_share
+        ones = np.ones(len(att), np.int64)
+        # Q.K^T: queries x d by d x keys (the keys stand where the weights would); prob.V:
+        # queries x values by values x d. K/V fetched once per group of kv_share heads.
+        parts += [
+            _Gemms(
+                layer=att.layer,
+                count=ones,
+                pixels=q,
+                window=d,
+                filters=k,
+                density=np.ones(len(att)),
+                compressible=np.zeros(len(att), bool),
+                in_bytes=q * d * att.q_bits / 8,
+                w_elements=k * d / share,
+                w_bits=att.k_msb_bits,
+                out_bytes=q * k * att.q_bits / 8 * 0,  # scores stay on chip for the softmax
+                a_bits=att.q_bits,
+            ),
+            _Gemms(
+                layer=att.layer,
+                count=ones,
+                pixels=q,
+                window=np.maximum(v, 1),
+                filters=d,
+                density=np.ones(len(att)),
+                compressible=np.zeros(len(att), bool),
+                in_bytes=q * v * 0.0,  # the probabilities come from the softmax, on chip
+                w_elements=v * d / share,
+                w_bits=att.v_bits,
+                out_bytes=q * d * att.q_bits / 8,
+                a_bits=att.q_bits,
+            ),
+        ]
+    return _Gemms.concat(parts)
+
+
+def _systolic(workload: Workload, hw: Systolic) -> SimResult:
+    g = _gemms(workload)
+    rows, cols, flow = hw.rows, hw.columns, hw.dataflow
+    txn = hw.dram_transaction_bytes
+    bpc = hw.dram_bytes_per_cycle
+
+    sparse = g.compressible & (g.density < 1)
+    skip = sparse & hw.zero_skipping
+    window_eff = np.where(skip, effective_window(g.window, g.density, cols), g.window)
+    compute = g.count * compute_cycles(
+        g.pixels, window_eff.astype(np.int64), g.filters, rows, cols, flow
+    )
+
+    # Sparse weights in the hardware's format, unless that is larger than storing them dense
+    # (CSR at a moderate density): the compiler picks the smaller, layer by layer.
+    dense_w_bytes = weight_bytes(g.w_elements, g.filters * g.count, g.density, g.w_bits, "dense")
+    packed_w_bytes = weight_bytes(
+        g.w_elements,
+        g.filters * g.count,
+        g.density,
+        g.w_bits,
+        hw.weight_format,
+        index_bits=hw.index_bits,
+        pointer_bits=hw.pointer_bits,
+    )
+    w_bytes = np.where(sparse, np.minimum(dense_w_bytes, packed_w_bytes), dense_w_bytes)
+    # Reuse: a tensor that fits in half its buffer (the other half is being filled) is fetched
+    # once; otherwise once per fold of the dimension it is not stationary in.
+    in_fits = g.in_bytes <= hw.ifmap_sram_kb * 1024 / 2
+    w_fits = w_bytes <= hw.filter_sram_kb * 1024 / 2
+    col_folds = -(-g.filters // cols)
+    if flow == "ws":
+        in_loads, w_loads = np.where(in_fits, 1, col_folds), np.ones_like(col_folds)
+    elif flow == "os":
+        in_loads = np.where(in_fits, 1, col_folds)
+        w_loads = np.where(w_fits, 1, -(-g.pixels // rows))
+    else:  # is: the inputs stay; the weights stream once per fold of the pixels
+        in_loads, w_loads = np.ones_like(col_folds), np.where(w_fits, 1, -(-g.pixels // cols))
+    by_tensor_rows = {
+        "inputs": _txn_bytes(g.in_bytes, in_loads, txn),
+        "weights": _txn_bytes(w_bytes, w_loads, txn),
+        "outputs": _txn_bytes(g.out_bytes, 1, txn),
+    }
+    row_bytes = sum(by_tensor_rows.values())
+    row_cycles = np.maximum(compute, row_bytes / bpc)  # double-buffered: fetch overlaps compute
+
+    # Energy (pJ): DRAM bits; SRAM reads of every element the array consumes or accumulates;
+    # the multiply-accumulates executed (only the non-zero ones when zeros are skipped).
+    bits = hw.multiplier_bits
+    read = hw.sram_read_bits
+    macs_dense = g.count * g.pixels * g.window * g.filters
+    macs_run = np.where(skip, macs_dense * g.density, macs_dense)
+    row_folds = -(-window_eff // rows)
+    in_reads = g.count * g.pixels * window_eff * (col_folds if flow != "is" else 1)
+    w_stored = np.where(skip, g.w_elements * g.density, g.w_elements)
+    w_passes = {"ws": 1, "os": -(-g.pixels // rows), "is": -(-g.pixels // cols)}[flow]
+    w_reads = w_stored * w_passes
+    out_updates = g.count * g.pixels * g.filters * (row_folds if flow != "os" else 1)
+    sram_pj = (
+        in_reads * g.a_bits / read * hw.sram_pj_per_read(hw.ifmap_sram_kb)
+        + w_reads * g.w_bits / read * hw.sram_pj_per_read(hw.filter_sram_kb)
+        + out_updates * 2 * bits / read * hw.sram_pj_per_read(hw.ofmap_sram_kb)
+    )
+    mac_pj = hw.mult_pj(bits) + hw.add_pj(2 * bits)
+    compute_pj = macs_run * mac_pj
+    dram_pj = row_bytes * 8 * hw.dram_pj_per_bit
+    stream_bytes = float(sum(workload.streams.values()))
+    stream_cycles = stream_bytes / bpc
+
+    layers = workload.layers
+    cyc_layer = _per_layer(layers, g.layer, row_cycles.astype(np.float64))
+    dram_layer = _per_layer(layers, g.layer, row_bytes)
+    energy_layer = _per_layer(layers, g.layer, dram_pj + sram_pj + compute_pj) * 1e-12
+    att_macs, other_macs = _row_macs(workload)
+    total_cycles = float(row_cycles.sum() + stream_cycles)
+    total_bytes = float(row_bytes.sum() + stream_bytes)
+    by_tensor = {name: float(value.sum()) for name, value in by_tensor_rows.items()}
+    if workload.streams:
+        by_tensor["streams"] = stream_bytes
+    breakdown = {
+        "dram": float(dram_pj.sum() + stream_bytes * 8 * hw.dram_pj_per_bit) * 1e-12,
+        "sram": float(sram_pj.sum()) * 1e-12,
+        "compute": float(compute_pj.sum()) * 1e-12,
+    }
+    macs = workload.macs
+    bound = max(float(macs_run.sum()) / (rows * cols), total_bytes / bpc)
+    seconds_per_cycle = 1e-9 / hw.clock_ghz
+    utilisation = float(macs_run.sum()) / (rows * cols * total_cycles) if total_cycles else 0.0
+    return _result(
+        workload,
+        hw,
+        cycles=total_cycles,
+        seconds=total_cycles * seconds_per_cycle,
+        dram_bytes=total_bytes,
+        dram_bytes_by_tensor=by_tensor,
+        macs=macs,
+        energy_j=float(sum(breakdown.values())),
+        energy_breakdown_j=breakdown,
+        bound_cycles=float(bound),
+        layers=_layer_results(
+            workload,
+            cyc_layer,
+            seconds_per_cycle,
+            dram_layer,
+            att_macs + other_macs,
+            energy_layer,
+        ),
+        notes=[
+            f"{hw.name}: {rows}x{cols} {flow} array, {utilisation:.1%} of its MACs busy"
+            + (", zero weights skipped" if hw.zero_skipping else "")
+            + (f", sparse weights as {hw.weight_format}" if hw.weight_format != "dense" else "")
+        ],
+    )
+
+
 def evaluate(workload: Workload, hardware: Hardware) -> SimResult:
     """Price ``workload`` on ``hardware`` (see the module docstring for the model)."""
+    if isinstance(hardware, Systolic):
+        return _systolic(workload, hardware)
     if isinstance(hardware, Accelerator):
         return _accelerator(workload, hardware)
     if isinstance(hardware, Processor):

@@ -1,6 +1,6 @@
 """Hardware targets, described in data files (``sim/hardware/*.yaml``) and loaded into dataclasses.
 
-Three kinds, chosen by the file's ``kind`` field:
+Four kinds, chosen by the file's ``kind`` field:
 
 * ``accelerator`` (:class:`Accelerator`): a SpAtten-class attention accelerator: multiplier
   arrays, softmax lanes, top-k engines, K/V SRAM, DRAM channels, energy per access/operation.
@@ -8,6 +8,9 @@ Three kinds, chosen by the file's ``kind`` field:
   kernel (peak compute per precision, memory bandwidth, a per-kernel overhead).
 * ``published`` (:class:`Published`): an accelerator known only by its published throughput and
   energy efficiency (A3, MNNFast): time = ops / throughput, energy = ops / efficiency.
+* ``systolic`` (:class:`Systolic`): a CNN accelerator built around a systolic array (rows,
+  columns, a dataflow), input/filter/output SRAM buffers and DRAM, with optional sparse support
+  (zero-skipping compute, compressed weights): SCALE-Sim's machine model, cross-checked against it.
 
 Every number carries its unit in its name; every energy entry and every datasheet figure names its
 source in the file (``source:`` beside the value). :func:`load_hardware` takes a preset name or a
@@ -40,6 +43,14 @@ each and the dataclass field it fills (units are in the names):
 ``energy.sram_pj_per_read``            ``sram_pj_per_read`` (an energy table, by KB)
 ``energy.mult_pj`` / ``.add_pj``       ``mult_pj`` / ``add_pj`` (energy tables, by bits)
 =====================================  ======================================================
+
+``systolic``: ``clock_ghz``; ``array.rows``, ``.columns``, ``.dataflow`` (``ws``, ``os``,
+``is``), ``.bits`` (operand width); ``sram.ifmap_kb``, ``.filter_kb``, ``.ofmap_kb``;
+``dram.channels``, ``.channel_gb_per_s``, ``.transaction_bytes``; ``sparse.zero_skipping``
+(true/false), ``.weight_format`` (``dense``, ``bitmask``, ``csr``), ``.index_bits``,
+``.pointer_bits`` (CSR); ``energy`` as for an accelerator: the :class:`Systolic` fields
+``rows``, ``columns``, ``dataflow``, ``multiplier_bits``, ``ifmap_sram_kb`` ... of the same
+meaning.
 
 ``processor``: ``clock_ghz``, ``peak_tflops.<precision>`` (precisions ``fp64``, ``fp32``,
 ``tf32``, ``fp16``, ``bf16``, ``fp8``, ``int8``, ``int4``; integer ones in tera-ops),
@@ -81,6 +92,7 @@ __all__ = [
     "HardwareError",
     "Processor",
     "Published",
+    "Systolic",
     "hardware_names",
     "load_hardware",
 ]
@@ -229,14 +241,59 @@ class Published:
         return self.gops * 1e9
 
 
-Hardware = Accelerator | Processor | Published
+@dataclass(frozen=True)
+class Systolic:
+    """A systolic-array CNN accelerator (kind ``systolic``). See ``sim/hardware/systolic-32.yaml``
+    and :mod:`prunesim.sim.systolic` for the formulas its cost model uses."""
+
+    name: str
+    description: str
+    clock_ghz: float
+    rows: int  # processing elements per column (the reduction side in ws/is)
+    columns: int
+    dataflow: str  # "ws", "os" or "is"
+    multiplier_bits: int  # operand width of a processing element
+    ifmap_sram_kb: float  # each buffer double-buffered: half is filled while half is read
+    filter_sram_kb: float
+    ofmap_sram_kb: float
+    dram_channels: int
+    dram_channel_gb_per_s: float
+    dram_transaction_bytes: int
+    zero_skipping: bool  # processing elements skip zero weights (compressed reduction)
+    weight_format: str  # "dense", "bitmask" or "csr": how weights are stored in DRAM
+    index_bits: int  # CSR column index per non-zero
+    pointer_bits: int  # CSR row pointer per filter
+    dram_pj_per_bit: float
+    dram_source: str
+    sram_pj_per_read: EnergyTable
+    sram_read_bits: int
+    mult_pj: EnergyTable
+    add_pj: EnergyTable
+    sources: dict[str, str] = field(default_factory=dict)
+    kind: str = "systolic"
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram_channels * self.dram_channel_gb_per_s / self.clock_ghz
+
+    @property
+    def peak_ops_per_s(self) -> float:
+        """2 ops per MAC on every processing element each cycle."""
+        return 2 * self.rows * self.columns * self.clock_ghz * 1e9
+
+    @property
+    def dram_bytes_per_s(self) -> float:
+        return self.dram_channels * self.dram_channel_gb_per_s * 1e9
+
+
+Hardware = Accelerator | Processor | Published | Systolic
 
 # ---------------------------------------------------------------------------------------------
 # The file format.
 
 _PRESET_DIR = Path(__file__).parent / "hardware"
 
-_KINDS = ("accelerator", "processor", "published")
+_KINDS = ("accelerator", "processor", "published", "systolic")
 #: Bytes per element of each precision eager PyTorch can run a model in (Processor.dtype).
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 _DTYPE_BYTES = DTYPE_BYTES
@@ -253,11 +310,13 @@ class _F:
     """One scalar field of a layout: the dataclass field it fills and its value type.
 
     ``kind``: ``"int"`` (positive integer), ``"float"`` (positive finite number), ``"bool"``,
-    ``"table"`` (an energy table), ``"cited"`` (a positive number that must carry its source).
+    ``"table"`` (an energy table), ``"cited"`` (a positive number that must carry its source),
+    ``"choice"`` (one of the texts ``choices``).
     """
 
     attr: str
     kind: str
+    choices: tuple[str, ...] = ()
 
 
 # A layout maps a YAML key to a scalar field (_F) or to a group (a nested layout). Special
@@ -305,17 +364,46 @@ _PUBLISHED_LAYOUT: _Layout = {
     "gops": _F("gops", "float"),
     "gops_per_j": _F("gops_per_j", "float"),
 }
+_SYSTOLIC_LAYOUT: _Layout = {
+    "clock_ghz": _F("clock_ghz", "float"),
+    "array": {
+        "rows": _F("rows", "int"),
+        "columns": _F("columns", "int"),
+        "dataflow": _F("dataflow", "choice", ("ws", "os", "is")),
+        "bits": _F("multiplier_bits", "int"),
+    },
+    "sram": {
+        "ifmap_kb": _F("ifmap_sram_kb", "float"),
+        "filter_kb": _F("filter_sram_kb", "float"),
+        "ofmap_kb": _F("ofmap_sram_kb", "float"),
+    },
+    "dram": _ACCELERATOR_LAYOUT["dram"],
+    "sparse": {
+        "zero_skipping": _F("zero_skipping", "bool"),
+        "weight_format": _F("weight_format", "choice", ("dense", "bitmask", "csr")),
+        "index_bits": _F("index_bits", "int"),
+        "pointer_bits": _F("pointer_bits", "int"),
+    },
+    "energy": _ACCELERATOR_LAYOUT["energy"],
+}
 _SPECIAL_KEYS = {
     "accelerator": ("latency_cycles",),
     "processor": ("peak_tflops", "dtype"),
     "published": (),
+    "systolic": (),
 }
 _LAYOUTS = {
     "accelerator": _ACCELERATOR_LAYOUT,
     "processor": _PROCESSOR_LAYOUT,
     "published": _PUBLISHED_LAYOUT,
+    "systolic": _SYSTOLIC_LAYOUT,
 }
-_CLASSES = {"accelerator": Accelerator, "processor": Processor, "published": Published}
+_CLASSES = {
+    "accelerator": Accelerator,
+    "processor": Processor,
+    "published": Published,
+    "systolic": Systolic,
+}
 
 
 def hardware_names() -> list[str]:
@@ -619,6 +707,7 @@ class _Reader:
         self.read_layout(entries, layout, "", None, values)
         if kind == "accelerator":
             values["latency_cycles"] = self.latency(*entries["latency_cycles"])
+        if kind in ("accelerator", "systolic"):
             values["dram_source"] = self.sources["dram_pj_per_bit"]
         elif kind == "processor":
             peaks = self.peaks(*entries["peak_tflops"])
@@ -659,6 +748,15 @@ class _Reader:
                     )
                 if spec.kind == "bool":
                     values[spec.attr] = self.boolean(inner, path)
+                elif spec.kind == "choice":
+                    value = self.scalar(inner, path)
+                    if value not in spec.choices:
+                        self.fail(
+                            inner,
+                            path,
+                            f"must be one of {', '.join(spec.choices)}, not {_show(value)}",
+                        )
+                    values[spec.attr] = value
                 else:
                     values[spec.attr] = self.number(inner, path, spec.kind)
                 if source or group_source:

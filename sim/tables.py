@@ -62,6 +62,10 @@ def _count(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _density(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
 def format_result(result: SimResult) -> str:
     """The totals, per-tensor bytes, energy breakdown and the per-layer table of one result."""
     lines = [
@@ -80,6 +84,12 @@ def format_result(result: SimResult) -> str:
         lines.append(f"              {parts}")
     if result.kv_cache_bytes is not None:
         lines.append(f"  KV cache    {si(result.kv_cache_bytes, 'B')} at the end of the stage")
+    if result.memory_bytes is not None:
+        lines.append(f"  memory      {si(result.memory_total_bytes, 'B')} kept by the stage")
+        parts = ", ".join(f"{name} {si(value, 'B')}" for name, value in result.memory_bytes.items())
+        lines.append(f"              {parts}")
+    for name, value in result.extras.items():
+        lines.append(f"  {name.replace('_', ' ')}: {value:,.6g}")
     lines.append(f"  energy      {si(result.energy_j, 'J')}")
     parts = ", ".join(
         f"{name} {si(value, 'J')}" for name, value in result.energy_breakdown_j.items() if value
@@ -87,12 +97,17 @@ def format_result(result: SimResult) -> str:
     lines.append(f"              {parts}")
     for note in result.notes:
         lines.append(f"  note: {note}")
-    header = ["layer", "keys/query", "heads", "cycles", "time", "DRAM", "MACs", "energy"]
+    network = result.mode == "network"
+    first = ["channels", "density"] if network else ["keys/query", "heads"]
+    header = ["layer", *first, "cycles", "time", "DRAM", "MACs", "energy"]
     rows = [
         [
             layer.name,
-            _count(layer.tokens),
-            _count(layer.heads),
+            *(
+                (_count(layer.channels), _density(layer.density))
+                if network
+                else (_count(layer.tokens), _count(layer.heads))
+            ),
             f"{layer.cycles:,.0f}",
             si(layer.seconds, "s"),
             si(layer.dram_bytes, "B"),
@@ -106,22 +121,28 @@ def format_result(result: SimResult) -> str:
 
 
 def compare_rows(cr: CompareResult) -> tuple[list[str], list[list[str]]]:
+    """The matrix as rows; a ``memory`` column (what a training step keeps) when any result
+    models it."""
     header = ["method", "hardware", "time", "speedup", "DRAM", "DRAM cut", "energy", "energy cut"]
+    with_memory = any(e.result.memory_bytes is not None for e in cr.entries.values())
+    if with_memory:
+        header.append("memory")
     rows = []
     for (method, hardware), entry in cr.entries.items():
         r = entry.result
-        rows.append(
-            [
-                method,
-                hardware,
-                si(r.seconds, "s"),
-                ratio(entry.speedup),
-                si(r.dram_bytes, "B"),
-                ratio(entry.dram_reduction),
-                si(r.energy_j, "J"),
-                ratio(entry.energy_saving),
-            ]
-        )
+        row = [
+            method,
+            hardware,
+            si(r.seconds, "s"),
+            ratio(entry.speedup),
+            si(r.dram_bytes, "B"),
+            ratio(entry.dram_reduction),
+            si(r.energy_j, "J"),
+            ratio(entry.energy_saving),
+        ]
+        if with_memory:
+            row.append(si(r.memory_total_bytes, "B"))
+        rows.append(row)
     return header, rows
 
 

@@ -22,6 +22,16 @@ plane that progressive quantization fetches for the fraction ``lsb_fraction`` of
 
 Linear work (QKV, output projection, FFN, LM head) is a table of *linear rows*, one per (step,
 layer, matrix): ``tokens`` rows times a ``in_features x out_features`` weight at ``w_bits``.
+
+Convolutional work (CNNs, the SD UNet) is a table of *conv rows*, one per (step, layer): a
+``batch`` of ``in_channels x in_height x in_width`` inputs convolved with ``out_channels``
+filters of ``kernel x kernel x in_channels / groups`` weights ("same" padding: the output is
+``out_height x out_width``), of which the fraction ``weight_density`` is non-zero (unstructured
+pruning; 1: dense). A fully connected layer is a 1x1 convolution on a 1x1 input. Each row is
+``groups`` independent matrix products (:meth:`ConvRows.gemm`): ``batch x out_height x out_width``
+output pixels, a reduction over the ``kernel**2 x in_channels / groups`` window, ``out_channels /
+groups`` filters. ``post_kernels`` counts the elementwise passes over the output that follow the
+convolution (batch norm, activation), which general-purpose hardware runs as separate kernels.
 """
 
 from __future__ import annotations
@@ -33,12 +43,16 @@ import numpy as np
 
 __all__ = [
     "ATTENTION_FIELDS",
+    "CONV_FIELDS",
     "LINEAR_FIELDS",
     "AttentionRows",
+    "ConvRows",
     "LinearRows",
     "Decode",
     "Generate",
+    "Infer",
     "OPTIONAL_DEFAULTS",
+    "Train",
     "Prefill",
     "Stage",
     "Summarize",
@@ -126,7 +140,44 @@ class Decode:
         )
 
 
-Stage = Summarize | Generate | Prefill | Decode
+def _batch(batch: int) -> str:
+    return f"a batch of {batch} image" + ("" if batch == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Infer:
+    """Inference of a convolutional network (or one UNet denoising step) on ``batch`` inputs."""
+
+    batch: int
+
+    @property
+    def name(self) -> str:
+        return "infer"
+
+    def describe(self) -> str:
+        return f"infer {_batch(self.batch)}"
+
+
+@dataclass(frozen=True)
+class Train:
+    """One training (fine-tuning) step on ``batch`` inputs: forward, backward, optimizer update.
+
+    Methods that train (SaRA, FedTiny's clients) state in the workload what the step keeps in
+    memory (:attr:`Workload.memory_bytes`) and which passes over memory it adds
+    (:attr:`Workload.streams`).
+    """
+
+    batch: int
+
+    @property
+    def name(self) -> str:
+        return "train"
+
+    def describe(self) -> str:
+        return f"one training step on {_batch(self.batch)}"
+
+
+Stage = Summarize | Generate | Prefill | Decode | Infer | Train
 
 #: Attention row columns -> numpy dtype.
 ATTENTION_FIELDS: dict[str, type] = {
@@ -158,6 +209,27 @@ LINEAR_FIELDS: dict[str, type] = {
     "out_features": np.int64,
     "w_bits": np.int64,  # weight bits in DRAM
     "a_bits": np.int64,  # activation bits
+}
+
+
+#: Conv row columns -> numpy dtype.
+CONV_FIELDS: dict[str, type] = {
+    "step": np.int64,
+    "layer": np.int64,
+    "batch": np.int64,  # inputs (images) convolved with the same weights
+    "in_channels": np.int64,
+    "out_channels": np.int64,
+    "kernel": np.int64,  # square kernel side
+    "stride": np.int64,
+    "groups": np.int64,  # 1: dense convolution; in_channels: depthwise
+    "in_height": np.int64,
+    "in_width": np.int64,
+    "out_height": np.int64,
+    "out_width": np.int64,
+    "weight_density": np.float64,  # fraction of non-zero weights, (0, 1]
+    "w_bits": np.int64,  # weight bits in DRAM (of a non-zero value)
+    "a_bits": np.int64,  # activation bits
+    "post_kernels": np.int64,  # elementwise passes over the output after it (BN, activation)
 }
 
 
@@ -288,6 +360,85 @@ class LinearRows(_Rows):
         return self.tokens * self.in_features * self.out_features
 
 
+class ConvRows(_Rows):
+    """Conv rows (see the module docstring); every column a read-only 1-D numpy array.
+
+    Invariants (checked): sizes >= 1, ``groups`` divides both channel counts, ``0 <
+    weight_density <= 1``, ``post_kernels >= 0``.
+    """
+
+    _fields = CONV_FIELDS
+    _what = "conv rows"
+
+    step: np.ndarray
+    layer: np.ndarray
+    batch: np.ndarray
+    in_channels: np.ndarray
+    out_channels: np.ndarray
+    kernel: np.ndarray
+    stride: np.ndarray
+    groups: np.ndarray
+    in_height: np.ndarray
+    in_width: np.ndarray
+    out_height: np.ndarray
+    out_width: np.ndarray
+    weight_density: np.ndarray
+    w_bits: np.ndarray
+    a_bits: np.ndarray
+    post_kernels: np.ndarray
+
+    def __init__(self, **columns: Any) -> None:
+        super().__init__(**columns)
+        checks = {
+            name + " >= 1": getattr(self, name) >= 1
+            for name in self._fields
+            if name not in ("step", "layer", "weight_density", "post_kernels")
+        }
+        checks.update(
+            {
+                "groups divides in_channels": self.in_channels % self.groups == 0,
+                "groups divides out_channels": self.out_channels % self.groups == 0,
+                "0 < weight_density <= 1": (self.weight_density > 0) & (self.weight_density <= 1),
+                "post_kernels >= 0": self.post_kernels >= 0,
+            }
+        )
+        for rule, ok in checks.items():
+            if not np.all(ok):
+                row = int(np.argmin(ok))
+                raise ValueError(f"conv row {row} breaks {rule}")
+
+    def gemm(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each row as ``(count, pixels, window, filters)``: ``count`` independent matrix
+        products (the groups) of a ``pixels x window`` input by a ``window x filters`` weight."""
+        pixels = self.batch * self.out_height * self.out_width
+        window = self.kernel**2 * (self.in_channels // self.groups)
+        return self.groups, pixels, window, self.out_channels // self.groups
+
+    @property
+    def weight_elements(self) -> np.ndarray:
+        """Weights per row, zeros included: ``out_channels * kernel**2 * in_channels / groups``."""
+        return self.out_channels * self.kernel**2 * (self.in_channels // self.groups)
+
+    @property
+    def input_elements(self) -> np.ndarray:
+        return self.batch * self.in_channels * self.in_height * self.in_width
+
+    @property
+    def output_elements(self) -> np.ndarray:
+        return self.batch * self.out_channels * self.out_height * self.out_width
+
+    @property
+    def macs(self) -> np.ndarray:
+        """Dense multiply-accumulates per row (zeros included): ``groups x pixels x window x
+        filters``; :attr:`nonzero_macs` counts those with a non-zero weight."""
+        count, pixels, window, filters = self.gemm()
+        return count * pixels * window * filters
+
+    @property
+    def nonzero_macs(self) -> np.ndarray:
+        return self.macs * self.weight_density
+
+
 @dataclass
 class Workload:
     """What a method asks of the hardware for one model and stage.
@@ -303,8 +454,9 @@ class Workload:
     method: str
     stage: Stage
     layers: int
-    attention: AttentionRows
+    attention: AttentionRows = field(default_factory=AttentionRows.empty)
     linear: LinearRows = field(default_factory=LinearRows.empty)
+    conv: ConvRows = field(default_factory=ConvRows.empty)
     schedule: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     layer_names: list[str] | None = None
@@ -312,10 +464,20 @@ class Workload:
     kv_cache_bytes: float | None = None
     """Bytes of the K/V cache a decoder needs at the end of the stage: the K and V of the tokens
     and heads still alive at each layer (pruned ones can be freed); None: no cache."""
+    memory_bytes: dict[str, float] | None = None
+    """What the stage keeps in memory, by part (``weights``, ``gradients``, ``optimizer``,
+    ``activations``, ``mask`` ...); None: not modelled (inference)."""
+    streams: dict[str, float] = field(default_factory=dict)
+    """DRAM passes that are not matrix products, name -> bytes read and written (an optimizer
+    update over its state); each is one memory-bound kernel on a GPU/CPU."""
+    extras: dict[str, float] = field(default_factory=dict)
+    """Other figures of the method, name -> value with the unit in the name (a federated
+    client's ``upload_bytes_per_round``); reported, not priced."""
 
     def layer_name(self, layer: int) -> str:
         return self.layer_names[layer] if self.layer_names else str(layer)
 
     @property
     def macs(self) -> int:
-        return int(self.attention.macs.sum() + self.linear.macs.sum())
+        """Multiply-accumulates of every row, zero weights included (the dense count)."""
+        return int(self.attention.macs.sum() + self.linear.macs.sum() + self.conv.macs.sum())

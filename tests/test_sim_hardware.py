@@ -15,6 +15,7 @@ from prunesim.sim.hardware import (
     HardwareError,
     Processor,
     Published,
+    Systolic,
     hardware_names,
     load_hardware,
 )
@@ -32,7 +33,10 @@ PRESETS = {
     "spatten": Accelerator,
     "spatten-e2e": Accelerator,
     "spatten-eighth": Accelerator,
+    "systolic-32": Systolic,
+    "systolic-32-sparse": Systolic,
     "titan-xp": Processor,
+    "tpu-v1": Systolic,
     "xeon-e5-2640-v4": Processor,
 }
 
@@ -271,7 +275,7 @@ BAD_VALUES = [
         "spatten",
         "kind: accelerator",
         "kind: acelerator",
-        "kind: must be one of accelerator, processor, published, not 'acelerator'",
+        "kind: must be one of accelerator, processor, published, systolic, not 'acelerator'",
     ),
     ("spatten", "  channels: 16", "  chanels: 16", "dram.chanels: unknown field"),
     ("spatten", "  k_kb:", "  k_KB: 196", "sram.k_KB: unknown field"),

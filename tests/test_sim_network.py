@@ -1,0 +1,157 @@
+"""Networks (CNNs, the SD UNet) in the simulator: dense workloads, training footprint, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_one_line_error, run_cli
+
+from prunesim.models import get_model, is_network, model_names
+from prunesim.sim.api import default_mode, default_stage, make_workload, simulate
+from prunesim.sim.compare import compare
+from prunesim.sim.methods import get_method
+from prunesim.sim.methods.network import (
+    OPTIMIZER_STATE_BYTES,
+    dense_network_workload,
+    saved_activation_elements,
+    training_footprint,
+)
+from prunesim.sim.workload import Infer, Summarize, Train
+
+NETWORKS = [name for name in model_names() if is_network(get_model(name))]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_registry_holds_the_networks() -> None:
+    assert NETWORKS == [
+        "resnet18",
+        "resnet20",
+        "resnet56",
+        "ofa-mbv3-w1.0",
+        "ofa-mbv3-w1.2",
+        "hrnas-supernet",
+        "sd15-unet",
+    ]
+    assert get_model("resnet18").macs() == 1_814_073_344
+    assert get_model("ofa-mbv3-w1.0").macs() == 566_170_656  # kernel 7, expand 6, depth 4
+    assert get_model("sd15-unet").params() == 859_520_964
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_dense_workload_counts_every_mac(name: str) -> None:
+    model = get_model(name)
+    assert default_stage(model) == Infer(1)
+    assert default_mode(model) == "network"
+    workload = make_workload(name, "dense")
+    assert workload.macs == model.macs()
+    assert workload.layers == len(workload.layer_names)
+    batch = make_workload(name, "dense", stage=Infer(3))
+    assert batch.macs == 3 * model.macs()
+
+
+def test_unet_workload_structure() -> None:
+    unet = get_model("sd15-unet")
+    workload = dense_network_workload(unet, Infer(2))
+    ops = unet.layers()
+    assert len(workload.conv) == 98 and len(workload.linear) == 184
+    assert len(workload.attention) == 32 * 8 * 2  # 32 attentions x 8 heads x batch 2
+    assert workload.precision == "fp16"
+    assert workload.layer_names == [op.name for op in ops]
+    self_attention = [op for op in ops if type(op).__name__ == "UNetAttention"][0]
+    assert self_attention.queries == self_attention.keys == 64 * 64
+
+
+def test_training_footprint_by_hand() -> None:
+    memory, streams = training_footprint(
+        params=1000, trainable=100, activation_elements=50, optimizer="adamw", extra={"mask": 7}
+    )
+    assert memory == {
+        "weights": 4000,
+        "gradients": 400,
+        "optimizer": 800,
+        "activations": 200,
+        "mask": 7,
+    }
+    assert streams == {"optimizer_update": 100 * (3 * 4 + 2 * 8)}
+    assert OPTIMIZER_STATE_BYTES == {"sgd": 4, "adamw": 8}
+    with pytest.raises(ValueError, match="optimizer must be one of sgd, adamw, not 'adam'"):
+        training_footprint(params=1, trainable=1, activation_elements=0, optimizer="adam")
+    with pytest.raises(ValueError, match="trainable parameters must be in 0..10, not 11"):
+        training_footprint(params=10, trainable=11, activation_elements=0, optimizer="sgd")
+
+
+def test_dense_training_of_a_cnn() -> None:
+    model = get_model("resnet20")
+    workload = dense_network_workload(model, Train(8))
+    params = model.params()
+    assert workload.memory_bytes["weights"] == 4 * params
+    assert workload.memory_bytes["optimizer"] == 4 * params  # SGD momentum
+    assert workload.memory_bytes["activations"] == 4 * saved_activation_elements(workload)
+    forward = dense_network_workload(model, Infer(8))
+    # inputs of every conv + outputs of every batch-normed conv (2 kernels each) + fc input
+    expected = sum(
+        int(r)
+        for r in forward.conv.input_elements
+        + forward.conv.post_kernels * forward.conv.output_elements
+    )
+    assert saved_activation_elements(workload) == expected
+    result = simulate("resnet20", "dense", "a100", stage=Train(8))
+    assert result.memory_total_bytes == pytest.approx(sum(workload.memory_bytes.values()))
+    assert result.dram_bytes_by_tensor["streams"] == workload.streams["optimizer_update"]
+
+
+def test_transformer_methods_refuse_networks() -> None:
+    with pytest.raises(ValueError, match="spatten prunes transformers and multimodal LLMs, not"):
+        get_method("spatten").workload(get_model("resnet18"), Infer(1))
+    with pytest.raises(ValueError, match="takes an infer or train stage"):
+        get_method("dense").workload(get_model("resnet18"), Summarize(16))
+
+
+def test_compare_leaves_out_attention_accelerators() -> None:
+    (result,) = compare(["resnet18"], ["dense"], ["systolic-32", "a100", "spatten", "a3"])
+    assert result.hardware == ["systolic-32", "a100"]
+    assert result.baselines == ["a100"]
+    assert any(s.startswith("spatten: ") and "convolutions" in s for s in result.skipped)
+    assert result.mode == "network"
+
+
+def test_cli_simulate_network(tmp_path) -> None:
+    out = run_cli(
+        "simulate", "--model", "resnet20", "--method", "dense", "--hw", "systolic-32",
+        "--stage", "train", "--batch", "4", "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["stage"] == "one training step on a batch of 4 images"
+    assert set(data["memory_bytes"]) == {"weights", "gradients", "optimizer", "activations"}
+    assert data["layers"][0]["channels"] == 16 and data["layers"][0]["density"] == 1
+    text = run_cli("simulate", "--model", "resnet18", "--method", "dense", "--hw", "tpu-v1",
+                   cwd=tmp_path)  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "channels  density" in text.stdout and "tpu-v1: 256x256 ws array" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "resnet18", "--tokens", "8"], "resnet18 takes --stage infer|train and "
+         "--batch, not --tokens"),
+        (["--model", "resnet18", "--stage", "generate"], "not --stage generate"),
+        (["--model", "gpt2-small", "--stage", "infer"], "gpt2-small is not a CNN or UNet"),
+        (["--model", "bert-base", "--batch", "2"], "--stage infer\\|train and --batch are for"),
+        (["--model", "resnet18", "--method", "spatten"], "spatten prunes transformers"),
+        (["--model", "resnet18", "--batch", "0"], "--batch: must be"),
+    ],
+)  # fmt: skip
+def test_cli_network_errors(tmp_path, args, message) -> None:
+    out = run_cli("simulate", "--hw", "a100", *args, cwd=tmp_path)
+    assert_one_line_error(out, message)
+
+
+def test_cli_list_models_shows_networks(tmp_path) -> None:
+    out = run_cli("list", "models", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "resnet18" in out.stdout and "1,814.1M MACs, 11.69M params" in out.stdout
+    assert "sd15-unet" in out.stdout and "859.5M params" in out.stdout
