@@ -208,8 +208,13 @@ def test_report_whole(tmp_path):
         "aim.png",
         "catp.png",
         "energy.png",
+        "fedtiny_density.png",
+        "lapp.png",
+        "ofa_sweep.png",
         "roofline.png",
+        "sara_memory.png",
         "schedule.png",
+        "supertickets.png",
         "vflowopt.png",
     ]
     for name in figures:
@@ -258,8 +263,10 @@ def test_bench_sim(tmp_path):
         "trace load",
         "compare 2",
         "compare lvlm",
+        "compare cnn",
+        "compare sara",
     ]
     verdicts = [line.split()[-1] for line in lines[1:] if "<" in line]
-    assert len(verdicts) == 3 and set(verdicts) <= {"PASS", "FAIL"}
+    assert len(verdicts) == 5 and set(verdicts) <= {"PASS", "FAIL"}
     assert (result.returncode == 0) == (set(verdicts) == {"PASS"})
     assert list(tmp_path.iterdir()) == []

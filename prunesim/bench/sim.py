@@ -8,7 +8,10 @@ Two targets (issue: under 1 s and under 5 s on a 2-core machine):
 * the full ``prunesim compare`` matrix with its defaults (GPT-2 small and BERT-base, every method,
   every hardware preset);
 * ``prunesim compare`` of CATP, VFlowOpt, AIM and SpAtten over every LVLM and every hardware
-  preset (prefill; the methods a model does not support are left out).
+  preset (prefill; the methods a model does not support are left out);
+* ``prunesim compare`` of LAPP, FedTiny, SuperTickets, OFA and SaRA over every CNN and the SD
+  UNet on every hardware preset (inference of one image), and SaRA's fine-tuning step at batch 4
+  (the targets that cannot run convolutions are left out).
 
 Each is timed ``--repeat`` times in this process; the table gives the best and the median.
 """
@@ -24,7 +27,15 @@ from pathlib import Path
 
 __all__ = ["main", "run_bench"]
 
-TARGETS = {"trace": 1.0, "compare": 5.0, "compare lvlm": 5.0}
+TARGETS = {
+    "trace": 1.0,
+    "compare": 5.0,
+    "compare lvlm": 5.0,
+    "compare cnn": 5.0,
+    "compare sara train": 5.0,
+}
+#: The methods of the CNN issue (each prunes its own models; compare leaves out the others).
+CNN_METHODS = ["lapp", "fedtiny", "supertickets", "ofa", "sara"]
 
 
 def _time(function: Callable[[], object], repeat: int) -> list[float]:
@@ -38,14 +49,14 @@ def _time(function: Callable[[], object], repeat: int) -> list[float]:
 
 def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
     """``[(name, what, seconds per run, target or None), ...]``."""
-    from prunesim.models import MODELS
+    from prunesim.models import MODELS, get_model, is_network
     from prunesim.models.lvlm import LVLMConfig
     from prunesim.sim import evaluate, load_hardware, make_workload
     from prunesim.sim.compare import compare
     from prunesim.sim.hardware import hardware_names
     from prunesim.sim.methods import METHODS
     from prunesim.sim.trace import format_trace, load_trace
-    from prunesim.sim.workload import Generate
+    from prunesim.sim.workload import Generate, Train
 
     spatten = load_hardware("spatten")
     workload = make_workload("gpt2-medium", "spatten", stage=Generate(992, 32))
@@ -73,8 +84,8 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
             )
         )
     hardware = [load_hardware(name) for name in hardware_names()]
-    methods = [m for m in METHODS if m != "dense"]
     models = ["gpt2-small", "bert-base"]
+    methods = [m for m in METHODS if m != "dense" and METHODS[m].can_prune(get_model(models[0]))]
     cells = len(models) * len(hardware) * (len(methods) + 1)
     rows.append(
         (
@@ -93,6 +104,25 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
             f"{len(lvlm_models)} LVLMs x {len(lvlm_methods)} methods x {len(hardware)} hardware",
             _time(lambda: compare(lvlm_models, lvlm_methods, hardware_names()), repeat),
             TARGETS["compare lvlm"],
+        )
+    )
+    networks = [name for name in MODELS if is_network(MODELS[name])]
+    rows.append(
+        (
+            "compare cnn",
+            f"{len(networks)} networks x {len(CNN_METHODS)} methods x {len(hardware)} hardware",
+            _time(lambda: compare(networks, CNN_METHODS, hardware_names()), repeat),
+            TARGETS["compare cnn"],
+        )
+    )
+    rows.append(
+        (
+            "compare sara train",
+            f"sd15-unet, batch 4 x {len(hardware)} hardware",
+            _time(
+                lambda: compare(["sd15-unet"], ["sara"], hardware_names(), stage=Train(4)), repeat
+            ),
+            TARGETS["compare sara train"],
         )
     )
     return rows

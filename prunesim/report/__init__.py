@@ -92,6 +92,36 @@ SECTIONS: tuple[Section, ...] = (
         "prunesim.report.lvlm:aim",
         "AIM's schedule, gains per hardware, ours beside the paper",
     ),
+    Section(
+        "lapp",
+        "LAPP: output channels under a FLOPs budget",
+        "prunesim.report.lapp:lapp",
+        "LAPP's per-layer channels, gains per hardware, its FLOPs cut beside the paper",
+    ),
+    Section(
+        "fedtiny",
+        "FedTiny: sparse CNNs for federated clients",
+        "prunesim.report.fedtiny:fedtiny",
+        "ERK and uniform densities, what sparse support buys, a client's round",
+    ),
+    Section(
+        "supertickets",
+        "SuperTickets: a slimmed, sparse HR-NAS supernet",
+        "prunesim.report.supertickets:supertickets",
+        "slimmed widths and densities, gains per hardware, a sparsity sweep",
+    ),
+    Section(
+        "ofa",
+        "Once-for-All: sub-nets of the MobileNetV3 supernet",
+        "prunesim.report.ofa:ofa",
+        "published sub-nets' MACs beside ours, their latency per hardware, MACs vs latency",
+    ),
+    Section(
+        "sara",
+        "SaRA: the memory of fine-tuning the SD 1.5 UNet",
+        "prunesim.report.sara:sara",
+        "memory by part and step time of full fine-tuning, LoRA and SaRA",
+    ),
 )
 
 

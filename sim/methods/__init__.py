@@ -5,8 +5,10 @@ fields are the knobs, with the paper's values as defaults) and its planner. ``de
 SpAtten variants (``spatten-token`` ... ``spatten``) share SpAtten's planner with techniques
 switched off, so the ablation is one ``prunesim compare`` command; they also prune an LVLM's
 LLM part. ``catp``, ``vflowopt`` and ``aim`` prune an LVLM's visual tokens
-(:mod:`prunesim.sim.methods.lvlm`). A later method is one module here and one entry in
-:data:`METHODS`.
+(:mod:`prunesim.sim.methods.lvlm`). ``lapp``, ``fedtiny``, ``supertickets``, ``ofa`` and ``sara``
+prune convolutional networks (or fine-tune the SD UNet) and build their workloads with
+:mod:`prunesim.sim.methods.network`; ``dense`` runs any model as it is. A later method is one
+module here and one entry in :data:`METHODS`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from prunesim.models import TransformerConfig
-from prunesim.sim.methods import aim, catp, spatten, vflowopt
+from prunesim.sim.methods import (
+    aim,
+    catp,
+    fedtiny,
+    lapp,
+    ofa,
+    sara,
+    spatten,
+    supertickets,
+    vflowopt,
+)
 from prunesim.sim.methods.base import TransformerPlan, transformer_workload
 from prunesim.sim.workload import Stage, Workload
 
@@ -34,6 +46,9 @@ class Method:
     an LVLM method has a ``visual`` schedule (model, images, text tokens, options ->
     :class:`~prunesim.sim.methods.lvlm.VisualSchedule`) and the model names it ``supports``.
     SpAtten's planner also applies to an LVLM's LLM part (its vision part then runs dense).
+    A network method (CNNs, the SD UNet) has a ``network`` builder (model, stage, options ->
+    :class:`Workload`) and the model names it ``supports``. ``dense`` runs every model; the
+    SpAtten variants prune transformers and LVLMs only.
     """
 
     name: str
@@ -41,6 +56,7 @@ class Method:
     options: Any
     planner: Callable[[TransformerConfig, Stage, Any], TransformerPlan] | None = None
     visual: Callable[..., Any] | None = None
+    network: Callable[[Any, Stage, Any], Workload] | None = None
     supports: tuple[str, ...] | None = None  # None: every model it can plan
 
     def option_fields(self) -> dict[str, dataclasses.Field]:
@@ -49,14 +65,22 @@ class Method:
     def check_model(self, model: Any) -> None:
         """Raise ValueError (one line naming the models it supports) if it cannot prune
         ``model``."""
+        from prunesim.models import is_network
         from prunesim.models.lvlm import LVLMConfig
 
-        if self.visual is not None and (
-            not isinstance(model, LVLMConfig) or model.name not in (self.supports or ())
+        name = getattr(model, "name", model)
+        if self.supports is not None and (
+            name not in self.supports
+            or (self.visual is not None and not isinstance(model, LVLMConfig))
+            or (self.network is not None and not is_network(model))
         ):
-            raise ValueError(
-                f"{self.name} supports {', '.join(self.supports or ())}, not {model.name!r}"
-            )
+            raise ValueError(f"{self.name} supports {', '.join(self.supports)}, not {name!r}")
+        if self.network is None and self.visual is None and is_network(model):
+            if self.name != "dense":
+                raise ValueError(
+                    f"{self.name} prunes transformers and multimodal LLMs, not {name!r} "
+                    "(a convolutional network: try lapp, fedtiny, supertickets, ofa or sara)"
+                )
 
     def can_prune(self, model: Any) -> bool:
         try:
@@ -94,10 +118,17 @@ class Method:
         **overrides: Any,
     ) -> Workload:
         """The workload of ``model`` in ``stage`` under this method with ``overrides``."""
+        from prunesim.models import is_network
         from prunesim.models.lvlm import LVLMConfig
 
         self.check_model(model)
         options = self.with_options(overrides)
+        if is_network(model):
+            from prunesim.sim.methods.network import dense_network_workload
+
+            if self.network is not None:
+                return self.network(model, stage, options)
+            return dense_network_workload(model, stage)
         if isinstance(model, LVLMConfig):
             return self._lvlm_workload(model, stage, options, mode, weight_bits)
         plan = self.planner(model, stage, options)
@@ -193,6 +224,44 @@ METHODS.update(
         ),
     }
 )
+
+
+# Network methods (CNNs, the SD UNet), in the order of the issue that brought them.
+_NETWORK_METHODS = (
+    (
+        lapp,
+        "LAPP: output channels per width group under a FLOPs budget, low-rank bypass per pruned "
+        "conv",
+        lapp.LAPPOptions(),
+    ),
+    (
+        fedtiny,
+        "FedTiny: unstructured ERK/uniform layer densities; a federated client's memory and "
+        "traffic",
+        fedtiny.FedTinyOptions(),
+    ),
+    (
+        supertickets,
+        "SuperTickets: HR-NAS supernet slimmed (released widths) + global magnitude sparsity",
+        supertickets.SuperTicketsOptions(),
+    ),
+    (
+        ofa,
+        "Once-for-All: a sub-net (kernels, expand ratios, depths, resolution) of the "
+        "MobileNetV3 supernet",
+        ofa.OFAOptions(),
+    ),
+    (
+        sara,
+        "SaRA: one SD UNet fine-tuning step (SaRA's sparse budget + mask, LoRA or full): memory",
+        sara.SaRAOptions(),
+    ),
+)
+for _module, _summary, _options in _NETWORK_METHODS:
+    _name = _module.__name__.rsplit(".", 1)[1]
+    METHODS[_name] = Method(
+        _name, _summary, _options, network=_module.build, supports=_module.SUPPORTED
+    )
 
 
 def method_names() -> list[str]:
