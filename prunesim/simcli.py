@@ -256,6 +256,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_models(methods: list[str]) -> list[str]:
+    """The models ``methods`` are made for, in registry order, when every method names them;
+    otherwise GPT-2 small and BERT-base (SpAtten's)."""
+    from prunesim.models import model_names
+    from prunesim.sim.methods import get_method
+
+    supported: set[str] = set()
+    for name in methods:
+        method = get_method(name)
+        if method.supports is None:
+            return ["gpt2-small", "bert-base"]
+        supported.update(method.supports)
+    return [name for name in model_names() if name in supported]
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from prunesim.sim.compare import compare
     from prunesim.sim.hardware import Accelerator, Systolic, hardware_names, load_hardware
@@ -265,7 +280,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     try:
         targets = [load_hardware(name) for name in hw_names]
         results = []
-        for model in args.model:
+        for model in args.model or _default_models(args.method):
             stage = _stage(args, model)
             results += compare(
                 [model],
@@ -333,24 +348,28 @@ def add_commands(commands: Any, formatter: type) -> None:
         description=(
             "Simulate every method on every hardware target and compare each with the\n"
             "dense model on the same target (speedup, DRAM reduction, energy saving) and\n"
-            "with the dense model on each baseline (every target that is not a SpAtten-class\n"
-            "accelerator: GPUs, CPUs, published accelerators).\n\n"
-            "example:\n"
+            "with the dense model on each baseline (every target that is not an accelerator:\n"
+            "GPUs, CPUs, published accelerators). A method is left out of a model it cannot\n"
+            "prune, and a target of a workload it cannot run; the output says which.\n\n"
+            "examples:\n"
             "  prunesim compare --model gpt2-small,bert-base \\\n"
-            "      --method spatten-token,spatten-pq,spatten --hw spatten,titan-xp"
+            "      --method spatten-token,spatten-pq,spatten --hw spatten,titan-xp\n"
+            "  prunesim compare --method lapp,fedtiny,supertickets,ofa,sara \\\n"
+            "      --hw systolic-32,systolic-32-sparse,a100,jetson-nano"
         ),
     )
     compare.add_argument(
         "--model",
         type=_names,
-        default=["gpt2-small", "bert-base"],
+        default=None,
         metavar="LIST",
-        help="comma-separated model names",
+        help="comma-separated model names (default: the models the methods are made for "
+        "when each names them, e.g. lapp's ResNets; otherwise gpt2-small,bert-base)",
     )
     compare.add_argument(
         "--method",
         type=_names,
-        default=[m for m in METHODS if m != "dense"],
+        default=[m for m in METHODS if m != "dense" and METHODS[m].supports is None],
         metavar="LIST",
         help="comma-separated methods (dense is always added)",
     )

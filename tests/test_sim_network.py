@@ -155,3 +155,22 @@ def test_cli_list_models_shows_networks(tmp_path) -> None:
     assert out.returncode == 0, out.stderr
     assert "resnet18" in out.stdout and "1,814.1M MACs, 11.69M params" in out.stdout
     assert "sd15-unet" in out.stdout and "859.5M params" in out.stdout
+
+
+def test_cli_compare_defaults_to_the_methods_models(tmp_path) -> None:
+    out = run_cli("compare", "--method", "ofa,lapp", "--hw", "systolic-32", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [r["model"] for r in data] == [
+        "resnet18",
+        "resnet20",
+        "resnet56",
+        "ofa-mbv3-w1.0",
+        "ofa-mbv3-w1.2",
+    ]
+    assert [r["methods"] for r in data] == [["lapp"]] * 3 + [["ofa"]] * 2
+    spatten = run_cli("compare", "--hw", "spatten", "--json", cwd=tmp_path)
+    assert spatten.returncode == 0, spatten.stderr
+    matrices = json.loads(spatten.stdout)
+    assert [r["model"] for r in matrices] == ["gpt2-small", "bert-base"]
+    assert matrices[0]["methods"][-1] == "spatten" and "lapp" not in matrices[0]["methods"]
