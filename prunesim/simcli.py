@@ -165,6 +165,11 @@ def _network_stage(args: argparse.Namespace, model):
         )
         if value is not None
     ]
+    other += [
+        flag
+        for flag, value in (("--mode", args.mode), ("--weight-bits", args.weight_bits))
+        if value is not None
+    ]
     if args.stage not in ("auto", "infer", "train") or other:
         used = f"--stage {args.stage}" if args.stage not in ("auto", "infer", "train") else other[0]
         raise ValueError(f"{model.name} takes --stage infer|train and --batch, not {used}")

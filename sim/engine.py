@@ -86,10 +86,16 @@ keys/values where weights would be. The softmax runs beside the array (not price
   bandwidth)``, the buffers being double-buffered. Products run one after another.
 * DRAM bytes, in whole transactions: the input feature map (as stored, not im2col'ed), the
   weights (:func:`~prunesim.sim.systolic.weight_bytes`: ``dense``, ``bitmask`` or ``csr`` for
-  sparse ones, or dense where the format would take more bytes) and the output, each once when it fits in half its buffer; otherwise the
-  operand that is not stationary is fetched again per fold of the other dimension (``ws``: the
-  input once per column fold; ``os``: the input per column fold and the weights per row fold;
-  ``is``: the weights per column fold of the pixels). Partial sums stay in the output buffer.
+  sparse ones, or dense where the format would take more bytes) and the output, each once when
+  it fits in half its buffer; otherwise the operand that is not stationary is fetched again per
+  fold of the other dimension (``ws``: the input once per column fold; ``os``: the input per
+  column fold and the weights per row fold; ``is``: the weights per column fold of the pixels).
+  Partial sums stay in the output buffer.
+* Operands wider than the processing elements (``multiplier_bits``) take
+  ``ceil(w_bits / bits) x ceil(a_bits / bits)`` passes of the array (bit-serial decomposition,
+  as Bit Fusion composes wide products from narrow ones): 16-bit UNet inference on an 8-bit
+  array takes 4 passes, fp32 training 16 (an integer stand-in for float arithmetic: stated, a
+  systolic int8 array has no float datapath).
 * Energy: DRAM bits; SRAM reads of every element the array consumes (per fold pass) and every
   partial-sum update at ``2 x bits``, priced by each buffer's capacity; every multiply-accumulate
   executed (non-zero ones only when zeros are skipped).
@@ -712,7 +718,7 @@ def _gemms(workload: Workload) -> _Gemms:
                 in_bytes=q * d * att.q_bits / 8,
                 w_elements=k * d / share,
                 w_bits=att.k_msb_bits,
-                out_bytes=q * k * att.q_bits / 8 * 0,  # scores stay on chip for the softmax
+                out_bytes=np.zeros(len(att)),  # the scores stay on chip for the softmax
                 a_bits=att.q_bits,
             ),
             _Gemms(
@@ -723,7 +729,7 @@ def _gemms(workload: Workload) -> _Gemms:
                 filters=d,
                 density=np.ones(len(att)),
                 compressible=np.zeros(len(att), bool),
-                in_bytes=q * v * 0.0,  # the probabilities come from the softmax, on chip
+                in_bytes=np.zeros(len(att)),  # the probabilities come from the softmax, on chip
                 w_elements=v * d / share,
                 w_bits=att.v_bits,
                 out_bytes=q * d * att.q_bits / 8,
@@ -741,9 +747,14 @@ def _systolic(workload: Workload, hw: Systolic) -> SimResult:
 
     sparse = g.compressible & (g.density < 1)
     skip = sparse & hw.zero_skipping
-    window_eff = np.where(skip, effective_window(g.window, g.density, cols), g.window)
-    compute = g.count * compute_cycles(
-        g.pixels, window_eff.astype(np.int64), g.filters, rows, cols, flow
+    lockstep = np.minimum(g.filters, cols)  # filters side by side in a fold
+    window_eff = np.where(skip, effective_window(g.window, g.density, lockstep), g.window)
+    bits = hw.multiplier_bits
+    passes = -(-g.w_bits // bits) * -(-g.a_bits // bits)  # operands wider than the PEs
+    compute = (
+        passes
+        * g.count
+        * compute_cycles(g.pixels, window_eff.astype(np.int64), g.filters, rows, cols, flow)
     )
 
     # Sparse weights in the hardware's format, unless that is larger than storing them dense
@@ -781,7 +792,6 @@ def _systolic(workload: Workload, hw: Systolic) -> SimResult:
 
     # Energy (pJ): DRAM bits; SRAM reads of every element the array consumes or accumulates;
     # the multiply-accumulates executed (only the non-zero ones when zeros are skipped).
-    bits = hw.multiplier_bits
     read = hw.sram_read_bits
     macs_dense = g.count * g.pixels * g.window * g.filters
     macs_run = np.where(skip, macs_dense * g.density, macs_dense)
@@ -797,7 +807,7 @@ def _systolic(workload: Workload, hw: Systolic) -> SimResult:
         + out_updates * 2 * bits / read * hw.sram_pj_per_read(hw.ofmap_sram_kb)
     )
     mac_pj = hw.mult_pj(bits) + hw.add_pj(2 * bits)
-    compute_pj = macs_run * mac_pj
+    compute_pj = macs_run * passes * mac_pj
     dram_pj = row_bytes * 8 * hw.dram_pj_per_bit
     stream_bytes = float(sum(workload.streams.values()))
     stream_cycles = stream_bytes / bpc

@@ -111,14 +111,17 @@ def conv_compute_cycles(
     return compute_cycles(out_pixels, window, filters, rows, columns, dataflow)
 
 
-def effective_window(window: np.ndarray, density: np.ndarray, columns: int) -> np.ndarray:
-    """The reduction length a zero-skipping array spends on a fold of ``columns`` filters of
-    ``window`` weights at unstructured ``density`` (module docstring): at least 1, at most
-    ``window``; exactly ``window`` at density 1."""
+def effective_window(
+    window: np.ndarray, density: np.ndarray, columns: np.ndarray | int
+) -> np.ndarray:
+    """The reduction length a zero-skipping array spends on a fold of ``columns`` filters (side
+    by side, in lockstep) of ``window`` weights at unstructured ``density`` (module docstring):
+    at least 1, at most ``window``; exactly ``window`` at density 1; the mean for one filter."""
     window = np.asarray(window, dtype=np.float64)
     density = np.asarray(density, dtype=np.float64)
+    columns = np.maximum(np.asarray(columns, dtype=np.float64), 1.0)
     mean = window * density
-    spread = np.sqrt(2.0 * np.log(max(columns, 1))) * np.sqrt(window * density * (1.0 - density))
+    spread = np.sqrt(2.0 * np.log(columns)) * np.sqrt(window * density * (1.0 - density))
     return np.clip(np.ceil(mean + spread), 1.0, window)
 
 

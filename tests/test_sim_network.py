@@ -11,10 +11,13 @@ from cli_helpers import assert_one_line_error, run_cli
 from prunesim.models import get_model, is_network, model_names
 from prunesim.sim.api import default_mode, default_stage, make_workload, simulate
 from prunesim.sim.compare import compare
+from prunesim.sim.engine import evaluate
+from prunesim.sim.hardware import load_hardware
 from prunesim.sim.methods import get_method
 from prunesim.sim.methods.network import (
     OPTIMIZER_STATE_BYTES,
     dense_network_workload,
+    network_workload,
     saved_activation_elements,
     training_footprint,
 )
@@ -143,6 +146,8 @@ def test_cli_simulate_network(tmp_path) -> None:
         (["--model", "bert-base", "--batch", "2"], "--stage infer\\|train and --batch are for"),
         (["--model", "resnet18", "--method", "spatten"], "spatten prunes transformers"),
         (["--model", "resnet18", "--batch", "0"], "--batch: must be"),
+        (["--model", "resnet18", "--weight-bits", "4"], "not --weight-bits"),
+        (["--model", "sd15-unet", "--mode", "e2e"], "sd15-unet takes --stage infer\\|train"),
     ],
 )  # fmt: skip
 def test_cli_network_errors(tmp_path, args, message) -> None:
@@ -174,3 +179,31 @@ def test_cli_compare_defaults_to_the_methods_models(tmp_path) -> None:
     matrices = json.loads(spatten.stdout)
     assert [r["model"] for r in matrices] == ["gpt2-small", "bert-base"]
     assert matrices[0]["methods"][-1] == "spatten" and "lapp" not in matrices[0]["methods"]
+
+
+def test_wide_operands_take_several_passes() -> None:
+    # 32-bit weights and activations on 8-bit processing elements: 4 x 4 passes of the array.
+    hw = load_hardware("systolic-32")
+    net = get_model("resnet20")
+    int8 = evaluate(network_workload(net, Infer(1), w_bits=8, a_bits=8), hw)
+    fp32 = evaluate(network_workload(net, Infer(1), w_bits=32, a_bits=32), hw)
+    assert fp32.bound_cycles >= int8.bound_cycles
+    assert fp32.energy_breakdown_j["compute"] == pytest.approx(
+        16 * int8.energy_breakdown_j["compute"]
+    )
+    assert fp32.cycles >= 15 * int8.cycles  # compute-bound: 16x, less where DRAM hid it
+
+
+def test_training_passes_and_bits() -> None:
+    net = get_model("resnet20")
+    density = {layer.name: 0.25 for layer in net.layers}
+    train = network_workload(net, Train(2), density=density)
+    rows = train.conv
+    assert set(rows.w_bits.tolist()) == {32} and set(rows.a_bits.tolist()) == {32}
+    for step, dens, kernels in ((0, 0.25, 2), (1, 0.25, 2), (2, 1.0, 0)):
+        mine = rows.step == step
+        assert set(rows.weight_density[mine].tolist()) == {dens}
+        assert rows.post_kernels[mine][1] == kernels  # a batch-normed convolution
+    sampled = network_workload(net, Train(2), density=density, sparse_weight_gradient=True)
+    assert set(sampled.conv.weight_density.tolist()) == {0.25}
+    assert set(network_workload(net, Infer(2)).conv.w_bits.tolist()) == {8}

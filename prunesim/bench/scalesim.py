@@ -55,9 +55,8 @@ load, ``T`` rows of streaming, ``C_arr - 1`` of drain, ``R_arr - 1`` of skew), t
 formula, so without stalls ``Total Cycles = formula - 1``: the cross-check's expected difference
 is exactly one cycle. That holds for ``ws`` and ``is``. SCALE-Sim 3.0.0's ``os`` model
 (``compute/systolic_compute_os.py``) has no preload phase: the ifmap demand of a fold is ``T +
-C_arr - 1`` rows skewed over ``R_arr`` rows, ``R_arr + C_arr + T - 2`` cycles, ``R_arr`` fewer
-than the analytical formula, so on ``os`` prunesim is ``R_arr * folds + 1`` cycles above it
-(1-28 % on the default layers).
+C_arr - 1`` rows skewed over ``R_arr`` rows, ``R_arr + C_arr + T - 2`` cycles, which is what
+:func:`prunesim.sim.systolic.compute_cycles` counts for ``os``: one cycle apart again.
 
 Sparsity (``sparsity=(N, M)``, weight-stationary only, as in SCALE-Sim 3.0.0): layer-wise N:M
 structured sparsity, ``SparsitySupport: true``, ``SparseRep: ellpack_block``,

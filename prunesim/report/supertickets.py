@@ -9,6 +9,7 @@ model); the paper publishes no per-layer figures to set beside them.
 
 from __future__ import annotations
 
+from prunesim.models.hrnas import hrnas_branches
 from prunesim.report import ReportContext
 from prunesim.sim.paper import run, workload
 from prunesim.sim.tables import markdown_table, ratio, si
@@ -41,8 +42,6 @@ def _block(branch: str) -> str:
 
 def _figure(ctx: ReportContext, method, density: dict[str, float], network) -> str:
     """Hidden channels per block (supernet, released, uniform 0.5) and per-layer densities."""
-    from prunesim.models.hrnas import hrnas_branches
-
     full = hrnas_branches()
     curves = {
         "supernet": full,
@@ -151,7 +150,7 @@ def supertickets(ctx: ReportContext) -> str:
         "densities or MAC counts in a form we could read, so nothing here is set beside a "
         "published figure.",
         "",
-        f"Slimmed: {int(extras['live_branches'])} of 201 kernel branches, "
+        f"Slimmed: {int(extras['live_branches'])} of {len(hrnas_branches())} kernel branches, "
         f"{si(extras['slim_macs'])}MACs vs the supernet's {si(extras['supernet_macs'])}MACs "
         f"({ratio(extras['supernet_macs'] / extras['slim_macs'])} fewer). At sparsity "
         f"{options.sparsity:g}: {extras['prunable_density']:.4f} of the prunable weights "

@@ -117,7 +117,8 @@ class FedTinyOptions:
     * ``distribution``: ``"erk"`` or ``"uniform"`` layer densities.
     * ``dense_layers``: comma-separated layer names kept dense (``first``, ``last`` name the
       first and last weight layer); empty: none (the library).
-    * ``weight_bits``: weight width on an accelerator (8; activations at 8).
+    * ``w_bits``: weight width on an accelerator at inference (8; activations at 8; training
+      runs in fp32, as every network method).
     * ``value_bits``: width of a value sent in a round (32: fp32 state dicts);
       ``index_format``: ``bitmask``, ``csr`` or ``none``; ``index_bits``: CSR column index (16).
     * ``optimizer``: the clients' optimizer (``sgd`` with momentum, or ``adamw``).
@@ -129,7 +130,7 @@ class FedTinyOptions:
     distribution: str = "erk"
     budget: str = "all"
     dense_layers: str = ""
-    weight_bits: int = 8
+    w_bits: int = 8
     value_bits: int = 32
     index_format: str = "bitmask"
     index_bits: int = 16
@@ -161,7 +162,7 @@ class FedTinyOptions:
                 f"dense_layers must be comma-separated layer names, not {self.dense_layers!r}"
             )
         for name, low, high in (
-            ("weight_bits", 1, 32),
+            ("w_bits", 1, 32),
             ("value_bits", 1, 64),
             ("index_bits", 1, 64),
             ("batch", 1, None),
@@ -424,7 +425,7 @@ def client_round(
     weights = network.weight_elements()
     prunable = sum(layer.weight_elements for layer in network.layers if layer.name not in kept)
     stored = params - weights + sum(nonzero.values())  # dense parameters + non-zero weights
-    train = network_workload(network, Train(batch), density=densities, w_bits=options.weight_bits)
+    train = network_workload(network, Train(batch), density=densities, sparse_weight_gradient=True)
     activations = saved_activation_elements(train)
     memory, streams = training_footprint(
         params=stored,
@@ -450,8 +451,9 @@ def client_round(
         memory_bytes=memory,
         dense_memory_bytes=dense_memory,
         streams=streams,
-        macs=float(train.conv.nonzero_macs.sum()) * steps,
-        dense_macs=float(train.conv.macs.sum()) * steps,
+        # a round's local steps run at the round's batch, whatever the stage's batch
+        macs=float(train.conv.nonzero_macs.sum()) / batch * options.batch * steps,
+        dense_macs=float(train.conv.macs.sum()) / batch * options.batch * steps,
         nonzero=sum(nonzero[name] for name in full if name not in kept),
         prunable=prunable,
     )
@@ -501,7 +503,8 @@ def build(model: CNNConfig, stage: Stage, options: FedTinyOptions | None = None)
         stage,
         method="fedtiny",
         density=densities,
-        w_bits=options.weight_bits,
+        w_bits=None if training else options.w_bits,
+        sparse_weight_gradient=True,
         notes=notes,
         memory_bytes=memory,
         streams=streams,

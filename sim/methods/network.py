@@ -13,11 +13,17 @@ Conventions (stated once here, used by every CNN method):
 * training (:class:`~prunesim.sim.workload.Train`): each weight layer costs three products of its
   shape: the forward pass, the gradient of its input and the gradient of its weights (the usual
   3x rule; the first layer's input gradient is counted too). Rows of the three passes are steps
-  0, 1 and 2. The memory a step keeps is the method's to state (``memory_bytes``).
+  0, 1 and 2. Training runs in fp32 (32-bit weights and activations, also on an accelerator,
+  unless a method says otherwise). The forward and input-gradient passes multiply the pruned
+  weights (a zero-skipping array skips their zeros); the weight-gradient pass computes every
+  weight's gradient (dense) unless the method trains only the non-zeros
+  (``sparse_weight_gradient``). The memory a step keeps is the method's to state
+  (``memory_bytes``; :func:`training_footprint` helps).
 * a convolution followed by batch norm is followed by 2 elementwise kernels on a GPU (batch norm,
   activation); one without batch norm (SE's, the UNet's) by 1 (its activation or bias); a fully
-  connected layer by none. Residual adds, pooling and SE gating are not priced (their traffic is
-  small next to the convolutions'; stated, not measured).
+  connected layer by none. The input-gradient pass runs as many (their backward kernels); the
+  weight-gradient pass none. Residual adds, pooling and SE gating are not priced (their traffic
+  is small next to the convolutions'; stated, not measured).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from prunesim.sim.workload import (
 
 __all__ = [
     "TRAIN_PASSES",
+    "saved_activation_elements",
     "check_network_stage",
     "conv_columns",
     "dense_network_workload",
@@ -168,17 +175,23 @@ def conv_columns(
     return {name: np.asarray(values) for name, values in cols.items()}
 
 
-def _train_steps(columns: dict[str, np.ndarray], stage: Stage) -> dict[str, np.ndarray]:
+def _train_steps(
+    columns: dict[str, np.ndarray], stage: Stage, *, sparse_weight_gradient: bool = False
+) -> dict[str, np.ndarray]:
     """Three copies of the rows (steps 0, 1, 2) for a training stage; the rows as they are for
-    inference. The gradient passes run no batch norm or activation kernels of their own."""
+    inference. The weight-gradient pass (step 2) runs no elementwise kernels and, unless
+    ``sparse_weight_gradient``, is dense (module docstring)."""
     if not isinstance(stage, Train):
         return columns
     parts = []
+    rows = len(columns["step"])
     for step in range(len(TRAIN_PASSES)):
         part = dict(columns)
-        part["step"] = np.full(len(columns["step"]), step)
-        if step and "post_kernels" in part:
-            part["post_kernels"] = np.zeros(len(columns["step"]), np.int64)
+        part["step"] = np.full(rows, step)
+        if step == 2 and "post_kernels" in part:
+            part["post_kernels"] = np.zeros(rows, np.int64)
+        if step == 2 and "weight_density" in part and not sparse_weight_gradient:
+            part["weight_density"] = np.ones(rows)
         parts.append(part)
     return {name: np.concatenate([p[name] for p in parts]) for name in columns}
 
@@ -190,8 +203,9 @@ def network_workload(
     model: str | None = None,
     method: str = "dense",
     density: Mapping[str, float] | None = None,
-    w_bits: int = 8,
-    a_bits: int = 8,
+    w_bits: int | None = None,
+    a_bits: int | None = None,
+    sparse_weight_gradient: bool = False,
     schedule: dict[str, list[float]] | None = None,
     notes: Sequence[str] = (),
     precision: str | None = None,
@@ -201,13 +215,23 @@ def network_workload(
 ) -> Workload:
     """The workload of ``network`` (as a method left it) in ``stage``: one workload layer per
     weight layer, named as in the network. ``model`` names the model it came from (default the
-    network's name). The schedule gets ``channels`` (output channels per layer) and ``density``
+    network's name). ``w_bits``/``a_bits``: None is 8 for inference, 32 for training (module
+    docstring). The schedule gets ``channels`` (output channels per layer) and ``density``
     (non-zero weight fraction per layer) beside the method's own entries."""
     name = model or network.name
     check_network_stage(name, stage)
     layers = network.layers
-    columns = conv_columns(layers, stage.batch, density=density, w_bits=w_bits, a_bits=a_bits)
-    rows = ConvRows(**_train_steps(columns, stage))
+    default_bits = 32 if isinstance(stage, Train) else 8
+    columns = conv_columns(
+        layers,
+        stage.batch,
+        density=density,
+        w_bits=default_bits if w_bits is None else w_bits,
+        a_bits=default_bits if a_bits is None else a_bits,
+    )
+    rows = ConvRows(
+        **_train_steps(columns, stage, sparse_weight_gradient=sparse_weight_gradient)
+    )
     base_schedule = {
         "channels": [float(_out_channels(layer)) for layer in layers],
         "density": [float(d) for d in columns["weight_density"]],
@@ -337,8 +361,8 @@ def dense_network_workload(model: Any, stage: Stage) -> Workload:
 def saved_activation_elements(workload: Workload) -> float:
     """Activation elements a backward pass needs, from the forward rows (step 0) of ``workload``:
     each conv's and linear layer's input, each output of a conv followed by batch norm or an
-    activation (``post_kernels`` of them), and each attention's score matrix (eager attention
-    keeps the probabilities)."""
+    activation (``post_kernels`` of them), and each attention's q, k and v and its probabilities
+    (eager attention keeps the score matrix)."""
     conv, lin, att = workload.conv, workload.linear, workload.attention
     fwd_c, fwd_l, fwd_a = conv.step == 0, lin.step == 0, att.step == 0
     return float(
@@ -346,4 +370,5 @@ def saved_activation_elements(workload: Workload) -> float:
         + (conv.post_kernels * conv.output_elements)[fwd_c].sum()
         + (lin.tokens * lin.in_features)[fwd_l].sum()
         + (att.queries * att.keys)[fwd_a].sum()
+        + (att.queries * att.d + (att.keys + att.values) * att.d / att.kv_share)[fwd_a].sum()
     )

@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,7 +189,11 @@ class SaRAOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if not isinstance(self.threshold, int | float) or not self.threshold > 0:
+        if (
+            not isinstance(self.threshold, int | float)
+            or isinstance(self.threshold, bool)
+            or not 0 < self.threshold < math.inf
+        ):
             raise ValueError(f"threshold must be a positive number, not {self.threshold!r}")
         for name in ("unstructured_backprop", "reselected", "rank_grad_leak"):
             if not isinstance(getattr(self, name), bool):

@@ -261,7 +261,7 @@ def _is_number(value: object) -> bool:
 def ramp_sparsity(epoch: int, target: float, interval: int = PRUNE_INTERVAL) -> float:
     """The sparsity after ``epoch`` training epochs: ``min(target, floor(epoch / interval) x
     0.1)`` (``train.py``: a prune after every ``interval``-th epoch)."""
-    return min(float(target), (epoch // interval) / 10)
+    return min(float(target), round((epoch // interval) * PRUNE_STEP, 12))
 
 
 def parse_kernels(text: str) -> tuple[int, ...]:
@@ -454,7 +454,8 @@ def build(model: CNNConfig, stage: Stage, options: SuperTicketsOptions) -> Workl
         else f" (epoch {options.schedule_epoch} of the ramp to {options.sparsity:g})"
     )
     notes = [
-        f"supertickets slimming ({widths}): {len(branches)} of 201 kernel branches, "
+        f"supertickets slimming ({widths}): {len(branches)} of {len(hrnas_branches())} kernel "
+        "branches, "
         f"{sum(branches.values())} of {sum(hrnas_branches().values())} hidden channels; "
         f"{slim_macs / 1e9:.3f} GMACs vs the supernet's {supernet_macs / 1e9:.3f} "
         f"({supernet_macs / slim_macs:.2f}x fewer), {network.params() / 1e6:.2f}M parameters",
