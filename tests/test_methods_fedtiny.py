@@ -344,3 +344,17 @@ def test_report_section_builds(tmp_path) -> None:
         assert data["gains"][f"{hw}/erk"]["speedup"] == 1.0
     assert data["gains"]["systolic-32-sparse/erk"]["speedup"] > 1.5
     assert data["rounds"]["resnet56"]["upload_bytes"] < data["rounds"]["resnet56"]["dense_bytes"]
+    # Each kind of sparse support: none buys nothing; skipping saves time, formats save bytes.
+    support = data["sparse_support"]
+    assert support["none"]["speedup"] == 1.0 and support["none"]["dram_cut"] == 1.0
+    assert support["zero-skipping only"]["speedup"] > 1.5
+    assert support["zero-skipping only"]["dram_cut"] == 1.0
+    # every zero still multiplied: only a layer waiting on its weight fetch gains (0.05% here)
+    assert 1.0 <= support["bitmask weights only"]["speedup"] < 1.01
+    assert support["bitmask weights only"]["dram_cut"] > 1.3
+    both = support["zero-skipping + bitmask"]
+    assert both["speedup"] > support["zero-skipping only"]["speedup"]
+    assert (
+        support["CSR weights only"]["weight_bytes"]
+        > support["bitmask weights only"]["weight_bytes"]
+    )
