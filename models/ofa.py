@@ -148,11 +148,33 @@ def _check_choices(field: str, values: object, length: int, choices: tuple[int, 
     values = tuple(values)
     if len(values) != length:
         raise ValueError(f"OFASpec {field} must have {length} entries, not {len(values)}")
+    return check_entries(field, values, choices)
+
+
+def check_entries(field: str, values: tuple, choices: tuple[int, ...]) -> tuple:
+    """``values`` if every entry is one of ``choices``; else ValueError naming the entry:
+    ``OFASpec ks[3] must be one of 3, 5, 7, not 4``."""
     allowed = ", ".join(map(str, choices))
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, int) or v not in choices:
             raise ValueError(f"OFASpec {field}[{i}] must be one of {allowed}, not {v!r}")
     return values
+
+
+def check_resolution(name: str, r: object) -> int:
+    """``r`` if it is a multiple of 4 in :data:`OFA_MIN_RESOLUTION`..:data:`OFA_MAX_RESOLUTION`;
+    else ValueError: ``{name} must be a multiple of 4 in 128..260, not 130``."""
+    if (
+        isinstance(r, bool)
+        or not isinstance(r, int)
+        or not OFA_MIN_RESOLUTION <= r <= OFA_MAX_RESOLUTION
+        or r % 4
+    ):
+        raise ValueError(
+            f"{name} must be a multiple of 4 in {OFA_MIN_RESOLUTION}..{OFA_MAX_RESOLUTION}, "
+            f"not {r!r}"
+        )
+    return r
 
 
 @dataclass(frozen=True)
@@ -184,17 +206,7 @@ class OFASpec:
         object.__setattr__(self, "ks", _check_choices("ks", self.ks, slots, OFA_KERNELS))
         object.__setattr__(self, "e", _check_choices("e", self.e, slots, OFA_EXPAND_RATIOS))
         object.__setattr__(self, "d", _check_choices("d", self.d, OFA_UNITS, OFA_DEPTHS))
-        r = self.r
-        if (
-            isinstance(r, bool)
-            or not isinstance(r, int)
-            or not OFA_MIN_RESOLUTION <= r <= OFA_MAX_RESOLUTION
-            or r % 4
-        ):
-            raise ValueError(
-                f"OFASpec r must be a multiple of 4 in {OFA_MIN_RESOLUTION}..{OFA_MAX_RESOLUTION}, "
-                f"not {r!r}"
-            )
+        check_resolution("OFASpec r", self.r)
         _check_w(self.w)
         object.__setattr__(self, "w", float(self.w))
 

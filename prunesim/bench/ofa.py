@@ -24,6 +24,7 @@ import statistics
 from collections.abc import Sequence
 
 from prunesim.bench.sim import _time, format_table
+from prunesim.cli import _positive_int
 
 __all__ = ["ONE_TARGET", "TARGET_SECONDS", "conv_targets", "main", "run_bench"]
 
@@ -101,16 +102,6 @@ def run_bench(
             None,
         ),
     ]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

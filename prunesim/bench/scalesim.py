@@ -83,6 +83,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from prunesim.cli import _positive_int
 from prunesim.models.cnn import Conv2d
 
 __all__ = [
@@ -688,16 +689,6 @@ def _sparsity_arg(text: str) -> tuple[int, int]:
     return value
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``prunesim bench scalesim`` (for a CLI subparser; :func:`main` uses them)."""
     parser.add_argument(
@@ -706,8 +697,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated dataflows: ws, os, is",
     )
-    parser.add_argument("--rows", type=_positive, default=32, help="array rows")
-    parser.add_argument("--columns", type=_positive, default=32, help="array columns")
+    parser.add_argument("--rows", type=_positive_int, default=32, help="array rows")
+    parser.add_argument("--columns", type=_positive_int, default=32, help="array columns")
     parser.add_argument(
         "--layers",
         default=None,
@@ -717,14 +708,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sram-kb",
-        type=_positive,
+        type=_positive_int,
         default=64,
         metavar="KB",
         help="ifmap, filter and ofmap SRAM size each, in kB",
     )
     parser.add_argument(
         "--bandwidth",
-        type=_positive,
+        type=_positive_int,
         default=None,
         metavar="WORDS",
         help="DRAM words per cycle (SCALE-Sim USER mode); default: CALC mode, no stalls",
@@ -743,7 +734,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="SCALE-Sim's virtual environment, created if missing (default: build/scalesim-venv)",
     )
     parser.add_argument(
-        "--jobs", type=_positive, default=None, help="SCALE-Sim runs at a time (default: CPUs)"
+        "--jobs", type=_positive_int, default=None, help="SCALE-Sim runs at a time (default: CPUs)"
     )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the rows as JSON")
 

@@ -51,11 +51,11 @@ from prunesim.models.ofa import (
     OFA_DEPTHS,
     OFA_EXPAND_RATIOS,
     OFA_KERNELS,
-    OFA_MAX_RESOLUTION,
-    OFA_MIN_RESOLUTION,
     OFA_SLOTS,
     OFA_UNITS,
     OFASpec,
+    check_entries,
+    check_resolution,
     ofa_macs,
     ofa_subnet,
     ofa_widths,
@@ -231,25 +231,7 @@ def parse_choices(field: str, value: Any, length: int, choices: tuple[int, ...])
         entries = entries * length
     if len(entries) != length:
         raise ValueError(f"OFASpec {field} must have {length} entries (or 1), not {len(entries)}")
-    allowed = ", ".join(map(str, choices))
-    for i, entry in enumerate(entries):
-        if isinstance(entry, bool) or not isinstance(entry, int) or entry not in choices:
-            raise ValueError(f"OFASpec {field}[{i}] must be one of {allowed}, not {entry!r}")
-    return tuple(entries)
-
-
-def _check_resolution(name: str, r: Any) -> int:
-    if (
-        isinstance(r, bool)
-        or not isinstance(r, int)
-        or not OFA_MIN_RESOLUTION <= r <= OFA_MAX_RESOLUTION
-        or r % 4
-    ):
-        raise ValueError(
-            f"{name} must be a multiple of 4 in {OFA_MIN_RESOLUTION}..{OFA_MAX_RESOLUTION}, "
-            f"not {r!r}"
-        )
-    return r
+    return check_entries(field, tuple(entries), choices)
 
 
 @dataclass(frozen=True)
@@ -290,7 +272,7 @@ class OFAOptions:
         if self.d is not None:
             overrides["d"] = parse_choices("d", self.d, OFA_UNITS, OFA_DEPTHS)
         if self.resolution is not None:
-            overrides["r"] = _check_resolution("resolution", self.resolution)
+            overrides["r"] = check_resolution("resolution", self.resolution)
         return overrides
 
 
