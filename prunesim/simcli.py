@@ -276,6 +276,19 @@ def _default_models(methods: list[str]) -> list[str]:
     return [name for name in model_names() if name in supported]
 
 
+def _check_some_method_prunes(model_name: str, methods: list[str]) -> None:
+    """Raise the first method's ValueError (it names the models that method supports) when
+    none of ``methods`` can prune ``model_name``: a matrix of dense alone is not what was asked.
+    A model that only some methods can prune keeps the others, listed as left out."""
+    from prunesim.models import get_model
+    from prunesim.sim.methods import get_method
+
+    model = get_model(model_name)
+    chosen = [get_method(name) for name in methods]
+    if chosen and not any(method.can_prune(model) for method in chosen):
+        chosen[0].check_model(model)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from prunesim.sim.compare import compare
     from prunesim.sim.hardware import Accelerator, Systolic, hardware_names, load_hardware
@@ -286,6 +299,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         targets = [load_hardware(name) for name in hw_names]
         results = []
         for model in args.model or _default_models(args.method):
+            _check_some_method_prunes(model, args.method)
             stage = _stage(args, model)
             results += compare(
                 [model],

@@ -207,3 +207,13 @@ def test_training_passes_and_bits() -> None:
     sampled = network_workload(net, Train(2), density=density, sparse_weight_gradient=True)
     assert set(sampled.conv.weight_density.tolist()) == {0.25}
     assert set(network_workload(net, Infer(2)).conv.w_bits.tolist()) == {8}
+
+
+def test_cli_compare_refuses_a_model_no_method_can_prune(tmp_path) -> None:
+    out = run_cli("compare", "--method", "lapp,ofa", "--model", "gpt2-small", cwd=tmp_path)
+    assert_one_line_error(out, "lapp supports resnet18, resnet20, resnet56, not 'gpt2-small'")
+    # a model only some of the methods prune keeps them, the others are listed as left out
+    mixed = run_cli("compare", "--method", "lapp,ofa", "--model", "resnet20", "--hw", "a100",
+                    cwd=tmp_path)  # fmt: skip
+    assert mixed.returncode == 0, mixed.stderr
+    assert "left out: ofa: cannot prune resnet20" in mixed.stdout
