@@ -14,7 +14,9 @@ Once-for-All MobileNetV3 supernets w1.0 and w1.2 (:mod:`prunesim.models.ofa`), t
 supernet of SuperTickets (:mod:`prunesim.models.hrnas`)) and the SD 1.5 UNet
 (:class:`~prunesim.models.unet.UNetConfig`). Adding a model is one entry: define its description
 (a :class:`TransformerConfig` preset, built with :func:`transformer`, or a new kind of description
-in its own module) and add it to ``_ZOO``.
+in its own module) and add it to ``_ZOO``. The argument validators every description shares
+(one-line :class:`ValueError` messages naming the owner, field and value) are in
+:mod:`prunesim.models.checks`.
 """
 
 from __future__ import annotations

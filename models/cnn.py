@@ -35,7 +35,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from prunesim.models.transformer import _check_bool, _check_name, _check_positive_int
+from prunesim.models.checks import (
+    check_bool,
+    check_name,
+    check_positive_int,
+    check_positive_number,
+    check_source,
+)
 
 __all__ = [
     "IMAGE",
@@ -98,7 +104,7 @@ class Conv2d:
 
     def __post_init__(self) -> None:
         owner = "Conv2d"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         for name in (
             "in_channels",
             "out_channels",
@@ -108,9 +114,9 @@ class Conv2d:
             "stride",
             "groups",
         ):
-            _check_positive_int(owner, name, getattr(self, name))
-        _check_bool(owner, "bias", self.bias)
-        _check_bool(owner, "bn", self.bn)
+            check_positive_int(owner, name, getattr(self, name))
+        check_bool(owner, "bias", self.bias)
+        check_bool(owner, "bn", self.bn)
         _check_input_from(owner, self.input_from)
         if self.kernel % 2 == 0:
             raise ValueError(
@@ -187,10 +193,10 @@ class Dense:
 
     def __post_init__(self) -> None:
         owner = "Dense"
-        _check_name(owner, self.name)
-        _check_positive_int(owner, "in_features", self.in_features)
-        _check_positive_int(owner, "out_features", self.out_features)
-        _check_bool(owner, "bias", self.bias)
+        check_name(owner, self.name)
+        check_positive_int(owner, "in_features", self.in_features)
+        check_positive_int(owner, "out_features", self.out_features)
+        check_bool(owner, "bias", self.bias)
         _check_input_from(owner, self.input_from)
 
     @property
@@ -256,7 +262,7 @@ class Join:
 
     def __post_init__(self) -> None:
         owner = "Join"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         if self.kind not in _JOIN_KINDS:
             raise ValueError(
                 f"{owner} {self.name} kind must be one of {', '.join(_JOIN_KINDS)}, "
@@ -341,9 +347,8 @@ class CNNConfig:
 
     def __post_init__(self) -> None:
         owner = "CNNConfig"
-        _check_name(owner, self.name)
-        if not isinstance(self.source, str):
-            raise ValueError(f"{owner} source must be a string, not {self.source!r}")
+        check_name(owner, self.name)
+        check_source(owner, self.source)
         if (
             not isinstance(self.input, tuple)
             or len(self.input) != 3
@@ -573,7 +578,7 @@ class CNNConfig:
                     f"CNNConfig {self.name}: {key} is depthwise and follows its input's width; "
                     f"set the layer that produces its input"
                 )
-            _check_positive_int("with_out_channels", key, value)
+            check_positive_int("with_out_channels", key, value)
             group = ties.find(key)
             if group == ties.find(IMAGE) and value != self.input[0]:
                 raise ValueError(
@@ -656,6 +661,80 @@ def _scaled(base: int, width: float) -> int:
     return max(1, int(round(base * width)))
 
 
+#: A convolution of a residual block's main path: (out_channels, kernel, stride).
+_ConvSpec = tuple[int, int, int]
+
+
+class _ResNetBuilder:
+    """Grows a ResNet from its stem: residual blocks on the running stream, then ``fc``.
+
+    The stream is the node the next block reads, with its channels and spatial size.
+    """
+
+    def __init__(self, stem: Conv2d, height: int, width: int) -> None:
+        self.layers: list[Layer] = [stem]
+        self.joins: list[Join] = []
+        self.node, self.channels = stem.name, stem.out_channels
+        self.height, self.width = height, width
+
+    def block(
+        self, prefix: str, specs: list[_ConvSpec], stride: int, *, padded_shortcut: bool = False
+    ) -> None:
+        """Add residual block ``prefix``: convolutions ``prefix.conv{1,2,..}`` from ``specs``
+        and the join ``prefix.add`` with the shortcut, which becomes the stream.
+
+        Where the block changes the shape (``stride != 1`` or new channels), the shortcut is a
+        1x1 projection ``prefix.downsample`` or, with ``padded_shortcut``, the stream itself in
+        an ``add_padded`` join (option A); elsewhere it is the stream itself in an ``add`` join.
+        """
+        h, w, cin, source = self.height, self.width, self.channels, self.node
+        for i, (cout, kernel, s) in enumerate(specs, start=1):
+            conv = Conv2d(
+                name=f"{prefix}.conv{i}",
+                in_channels=cin,
+                out_channels=cout,
+                kernel=kernel,
+                stride=s,
+                in_height=h,
+                in_width=w,
+                input_from=source,
+            )
+            self.layers.append(conv)
+            h, w, cin, source = conv.out_height, conv.out_width, cout, conv.name
+        kind: JoinKind = "add"
+        shortcut = self.node
+        if stride != 1 or self.channels != cin:
+            if padded_shortcut:
+                kind = "add_padded"
+            else:
+                shortcut = self._projection(prefix, cin, stride)
+        self.joins.append(Join(name=f"{prefix}.add", kind=kind, inputs=(source, shortcut)))
+        self.node, self.channels, self.height, self.width = f"{prefix}.add", cin, h, w
+
+    def _projection(self, prefix: str, out_channels: int, stride: int) -> str:
+        """Add the 1x1 projection shortcut ``prefix.downsample`` of the stream; its name."""
+        down = Conv2d(
+            name=f"{prefix}.downsample",
+            in_channels=self.channels,
+            out_channels=out_channels,
+            kernel=1,
+            stride=stride,
+            in_height=self.height,
+            in_width=self.width,
+            input_from=self.node,
+        )
+        self.layers.append(down)
+        return down.name
+
+    def classifier(self, num_classes: int) -> None:
+        """Add ``fc``, the linear classifier on the globally pooled stream."""
+        self.layers.append(
+            Dense(
+                name="fc", in_features=self.channels, out_features=num_classes, input_from=self.node
+            )
+        )
+
+
 def resnet_imagenet(
     depth: int = 18,
     width: float = 1.0,
@@ -680,87 +759,54 @@ def resnet_imagenet(
 
     Raises :class:`ValueError` for another depth, a non-positive width or sizes.
     """
+    _check_imagenet_arguments(depth, width, resolution, num_classes)
+    blocks, bottleneck = _IMAGENET_DEPTHS[depth]
+    stem = Conv2d(
+        name="conv1",
+        in_channels=3,
+        out_channels=_scaled(64, width),
+        kernel=7,
+        stride=2,
+        in_height=resolution,
+        in_width=resolution,
+        input_from=IMAGE,
+    )
+    # 3x3 stride-2 max pool, padding 1, after the stem.
+    net = _ResNetBuilder(stem, -(-stem.out_height // 2), -(-stem.out_width // 2))
+    for stage, count in enumerate(blocks, start=1):
+        planes = _scaled(64 * 2 ** (stage - 1), width)
+        for b in range(count):
+            stride = 2 if (stage > 1 and b == 0) else 1
+            net.block(f"layer{stage}.{b}", _imagenet_specs(planes, stride, bottleneck), stride)
+    net.classifier(num_classes)
+    suffix = "" if width == 1.0 else f"-w{width:g}"
+    return CNNConfig(
+        name=f"resnet{depth}{suffix}",
+        input=(3, resolution, resolution),
+        layers=tuple(net.layers),
+        joins=tuple(net.joins),
+        source=_TORCHVISION,
+    )
+
+
+def _check_imagenet_arguments(depth: int, width: float, resolution: int, num_classes: int) -> None:
+    """Validate :func:`resnet_imagenet`'s arguments."""
     if depth not in _IMAGENET_DEPTHS or isinstance(depth, bool):
         raise ValueError(
             f"resnet_imagenet depth must be one of {', '.join(map(str, _IMAGENET_DEPTHS))}, "
             f"not {depth!r}"
         )
-    if isinstance(width, bool) or not isinstance(width, int | float) or not width > 0:
-        raise ValueError(f"resnet_imagenet width must be a positive number, not {width!r}")
-    _check_positive_int("resnet_imagenet", "resolution", resolution)
-    _check_positive_int("resnet_imagenet", "num_classes", num_classes)
-    blocks, bottleneck = _IMAGENET_DEPTHS[depth]
-    expansion = 4 if bottleneck else 1
+    check_positive_number("resnet_imagenet", "width", width)
+    check_positive_int("resnet_imagenet", "resolution", resolution)
+    check_positive_int("resnet_imagenet", "num_classes", num_classes)
 
-    stem = _scaled(64, width)
-    layers: list[Layer] = [
-        Conv2d(
-            name="conv1",
-            in_channels=3,
-            out_channels=stem,
-            kernel=7,
-            stride=2,
-            in_height=resolution,
-            in_width=resolution,
-            input_from=IMAGE,
-        )
-    ]
-    joins: list[Join] = []
-    side = layers[0].out_height  # before the max pool
-    side_w = layers[0].out_width
-    side, side_w = -(-side // 2), -(-side_w // 2)  # 3x3 stride-2 max pool, padding 1
-    stream, channels = "conv1", stem
-    for stage, count in enumerate(blocks, start=1):
-        planes = _scaled(64 * 2 ** (stage - 1), width)
-        for b in range(count):
-            prefix = f"layer{stage}.{b}"
-            stride = 2 if (stage > 1 and b == 0) else 1
-            out = planes * expansion
-            if bottleneck:
-                specs = [(planes, 1, 1), (planes, 3, stride), (out, 1, 1)]
-            else:
-                specs = [(planes, 3, stride), (out, 3, 1)]
-            h, w, cin, source = side, side_w, channels, stream
-            for i, (cout, kernel, s) in enumerate(specs, start=1):
-                conv = Conv2d(
-                    name=f"{prefix}.conv{i}",
-                    in_channels=cin,
-                    out_channels=cout,
-                    kernel=kernel,
-                    stride=s,
-                    in_height=h,
-                    in_width=w,
-                    input_from=source,
-                )
-                layers.append(conv)
-                h, w, cin, source = conv.out_height, conv.out_width, cout, conv.name
-            shortcut = stream
-            if stride != 1 or channels != out:
-                down = Conv2d(
-                    name=f"{prefix}.downsample",
-                    in_channels=channels,
-                    out_channels=out,
-                    kernel=1,
-                    stride=stride,
-                    in_height=side,
-                    in_width=side_w,
-                    input_from=stream,
-                )
-                layers.append(down)
-                shortcut = down.name
-            joins.append(Join(name=f"{prefix}.add", kind="add", inputs=(source, shortcut)))
-            stream, channels, side, side_w = f"{prefix}.add", out, h, w
-    layers.append(
-        Dense(name="fc", in_features=channels, out_features=num_classes, input_from=stream)
-    )
-    suffix = "" if width == 1.0 else f"-w{width:g}"
-    return CNNConfig(
-        name=f"resnet{depth}{suffix}",
-        input=(3, resolution, resolution),
-        layers=tuple(layers),
-        joins=tuple(joins),
-        source=_TORCHVISION,
-    )
+
+def _imagenet_specs(planes: int, stride: int, bottleneck: bool) -> list[_ConvSpec]:
+    """The main path of a torchvision block: a bottleneck (1x1, 3x3 with the block's stride,
+    1x1 to ``4 * planes``) or a basic block (3x3 with the stride, 3x3)."""
+    if bottleneck:
+        return [(planes, 1, 1), (planes, 3, stride), (4 * planes, 1, 1)]
+    return [(planes, 3, stride), (planes, 3, 1)]
 
 
 def resnet_cifar(
@@ -790,82 +836,47 @@ def resnet_cifar(
     Raises :class:`ValueError` for a depth that is not ``6n + 2`` with ``n >= 1`` or an unknown
     shortcut option.
     """
+    _check_cifar_arguments(depth, shortcut, num_classes, resolution)
+    n = (depth - 2) // 6
+    stem = Conv2d(
+        name="conv1",
+        in_channels=3,
+        out_channels=16,
+        kernel=3,
+        in_height=resolution,
+        in_width=resolution,
+        input_from=IMAGE,
+    )
+    net = _ResNetBuilder(stem, resolution, resolution)
+    for stage, planes in enumerate((16, 32, 64), start=1):
+        for b in range(n):
+            stride = 2 if (stage > 1 and b == 0) else 1
+            net.block(
+                f"layer{stage}.{b}",
+                [(planes, 3, stride), (planes, 3, 1)],
+                stride,
+                padded_shortcut=shortcut == "A",
+            )
+    net.classifier(num_classes)
+    return CNNConfig(
+        name=f"resnet{depth}-cifar" + ("" if shortcut == "A" else "-b"),
+        input=(3, resolution, resolution),
+        layers=tuple(net.layers),
+        joins=tuple(net.joins),
+        source=(
+            f"He et al., Deep Residual Learning for Image Recognition, CVPR 2016, section 4.2 "
+            f"(CIFAR-10 ResNets, option-{shortcut} shortcuts)"
+        ),
+    )
+
+
+def _check_cifar_arguments(depth: int, shortcut: str, num_classes: int, resolution: int) -> None:
+    """Validate :func:`resnet_cifar`'s arguments."""
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 8 or (depth - 2) % 6 != 0:
         raise ValueError(
             f"resnet_cifar depth must be 6n + 2 with n >= 1 (20, 56 ...), not {depth!r}"
         )
     if shortcut not in ("A", "B"):
         raise ValueError(f"resnet_cifar shortcut must be 'A' or 'B', not {shortcut!r}")
-    _check_positive_int("resnet_cifar", "num_classes", num_classes)
-    _check_positive_int("resnet_cifar", "resolution", resolution)
-    n = (depth - 2) // 6
-    layers: list[Layer] = [
-        Conv2d(
-            name="conv1",
-            in_channels=3,
-            out_channels=16,
-            kernel=3,
-            in_height=resolution,
-            in_width=resolution,
-            input_from=IMAGE,
-        )
-    ]
-    joins: list[Join] = []
-    stream, channels, side = "conv1", 16, resolution
-    for stage, planes in enumerate((16, 32, 64), start=1):
-        for b in range(n):
-            prefix = f"layer{stage}.{b}"
-            stride = 2 if (stage > 1 and b == 0) else 1
-            conv1 = Conv2d(
-                name=f"{prefix}.conv1",
-                in_channels=channels,
-                out_channels=planes,
-                kernel=3,
-                stride=stride,
-                in_height=side,
-                in_width=side,
-                input_from=stream,
-            )
-            conv2 = Conv2d(
-                name=f"{prefix}.conv2",
-                in_channels=planes,
-                out_channels=planes,
-                kernel=3,
-                in_height=conv1.out_height,
-                in_width=conv1.out_width,
-                input_from=conv1.name,
-            )
-            layers += [conv1, conv2]
-            kind: JoinKind = "add"
-            other = stream
-            if stride != 1 or channels != planes:
-                if shortcut == "A":
-                    kind = "add_padded"
-                else:
-                    down = Conv2d(
-                        name=f"{prefix}.downsample",
-                        in_channels=channels,
-                        out_channels=planes,
-                        kernel=1,
-                        stride=stride,
-                        in_height=side,
-                        in_width=side,
-                        input_from=stream,
-                    )
-                    layers.append(down)
-                    other = down.name
-            joins.append(Join(name=f"{prefix}.add", kind=kind, inputs=(conv2.name, other)))
-            stream, channels, side = f"{prefix}.add", planes, conv2.out_height
-    layers.append(
-        Dense(name="fc", in_features=channels, out_features=num_classes, input_from=stream)
-    )
-    return CNNConfig(
-        name=f"resnet{depth}-cifar" + ("" if shortcut == "A" else "-b"),
-        input=(3, resolution, resolution),
-        layers=tuple(layers),
-        joins=tuple(joins),
-        source=(
-            f"He et al., Deep Residual Learning for Image Recognition, CVPR 2016, section 4.2 "
-            f"(CIFAR-10 ResNets, option-{shortcut} shortcuts)"
-        ),
-    )
+    check_positive_int("resnet_cifar", "num_classes", num_classes)
+    check_positive_int("resnet_cifar", "resolution", resolution)

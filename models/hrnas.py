@@ -83,8 +83,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from prunesim.models.checks import check_non_negative_int, check_positive_int, check_positive_number
 from prunesim.models.cnn import IMAGE, CNNConfig, Conv2d, Dense, Join, Layer
-from prunesim.models.transformer import _check_positive_int
 
 __all__ = [
     "HRNAS_BLOCKS",
@@ -124,7 +124,13 @@ def _scaled(base: int, width: float) -> int:
     return max(1, int(round(base * width)))
 
 
+#: One resolution branch between modules: (node, channels, side).
+_Stream = tuple[str, int, int]
+
+
 class _Builder:
+    """Accumulates the supernet's layers and joins, and every kernel branch's full width."""
+
     def __init__(self, kernels: tuple[int, ...], expand: int, hidden: Mapping[str, int]) -> None:
         self.kernels = kernels
         self.expand = expand
@@ -135,70 +141,202 @@ class _Builder:
 
     def block(self, name: str, src: str, cin: int, cout: int, stride: int, side: int) -> str:
         """Add one searchable block reading ``src`` (``cin`` x ``side`` x ``side``); its output."""
-        full = int(round(cin * self.expand))
         projections: list[str] = []
         for k in self.kernels:
-            branch = f"{name}.k{k}"
-            self.full[branch] = full
-            h = self.hidden.get(branch, full)
-            if h > full:
-                raise ValueError(
-                    f"hrnas_supernet hidden[{branch!r}] = {h} exceeds the supernet's {full}"
-                )
-            if h == 0:
-                continue
-            expand = Conv2d(
-                name=f"{branch}.expand",
-                in_channels=cin,
-                out_channels=h,
-                kernel=1,
-                in_height=side,
-                in_width=side,
-                input_from=src,
+            # The first live branch's projection carries the block's shared BN, counted once.
+            project = self._kernel_branch(
+                f"{name}.k{k}", k, src, cin, cout, stride, side, bn=not projections
             )
-            dw = Conv2d(
-                name=f"{branch}.dw",
-                in_channels=h,
-                out_channels=h,
-                kernel=k,
-                stride=stride,
-                groups=h,
-                in_height=side,
-                in_width=side,
-                input_from=expand.name,
-            )
-            project = Conv2d(
-                name=f"{branch}.project",
-                in_channels=h,
-                out_channels=cout,
-                kernel=1,
-                in_height=dw.out_height,
-                in_width=dw.out_width,
-                bn=not projections,  # the block's shared BN, counted once
-                input_from=dw.name,
-            )
-            self.layers += [expand, dw, project]
-            projections.append(project.name)
-        residual = src
-        if stride != 1 or cin != cout:
-            conv = Conv2d(
-                name=f"{name}.residual",
-                in_channels=cin,
-                out_channels=cout,
-                kernel=1,
-                stride=stride,
-                groups=math.gcd(cin, cout),
-                in_height=side,
-                in_width=side,
-                bn=False,
-                input_from=src,
-            )
-            self.layers.append(conv)
-            residual = conv.name
+            if project is not None:
+                projections.append(project)
+        residual = self._residual(name, src, cin, cout, stride, side)
         if not projections:
             return residual
         self.joins.append(Join(name=f"{name}.add", kind="add", inputs=(residual, *projections)))
         return f"{name}.add"
+
+    def _branch_hidden(self, branch: str, cin: int) -> int:
+        """Record ``branch``'s full hidden width (``cin * expand``); its width in this net."""
+        full = int(round(cin * self.expand))
+        self.full[branch] = full
+        h = self.hidden.get(branch, full)
+        if h > full:
+            raise ValueError(
+                f"hrnas_supernet hidden[{branch!r}] = {h} exceeds the supernet's {full}"
+            )
+        return h
+
+    def _kernel_branch(
+        self,
+        branch: str,
+        kernel: int,
+        src: str,
+        cin: int,
+        cout: int,
+        stride: int,
+        side: int,
+        *,
+        bn: bool,
+    ) -> str | None:
+        """Add kernel branch ``branch`` (1x1 expand, ``kernel`` depthwise, 1x1 project, ``bn``
+        on the projection); its projection's name, or None when slimmed to nothing."""
+        h = self._branch_hidden(branch, cin)
+        if h == 0:
+            return None
+        expand = Conv2d(
+            name=f"{branch}.expand",
+            in_channels=cin,
+            out_channels=h,
+            kernel=1,
+            in_height=side,
+            in_width=side,
+            input_from=src,
+        )
+        dw = Conv2d(
+            name=f"{branch}.dw",
+            in_channels=h,
+            out_channels=h,
+            kernel=kernel,
+            stride=stride,
+            groups=h,
+            in_height=side,
+            in_width=side,
+            input_from=expand.name,
+        )
+        project = Conv2d(
+            name=f"{branch}.project",
+            in_channels=h,
+            out_channels=cout,
+            kernel=1,
+            in_height=dw.out_height,
+            in_width=dw.out_width,
+            bn=bn,
+            input_from=dw.name,
+        )
+        self.layers += [expand, dw, project]
+        return project.name
+
+    def _residual(self, name: str, src: str, cin: int, cout: int, stride: int, side: int) -> str:
+        """The residual path of block ``name``: ``src`` itself when the shape is kept, else a
+        new 1x1 grouped convolution (no BN)."""
+        if stride == 1 and cin == cout:
+            return src
+        conv = Conv2d(
+            name=f"{name}.residual",
+            in_channels=cin,
+            out_channels=cout,
+            kernel=1,
+            stride=stride,
+            groups=math.gcd(cin, cout),
+            in_height=side,
+            in_width=side,
+            bn=False,
+            input_from=src,
+        )
+        self.layers.append(conv)
+        return conv.name
+
+    def stem(self, resolution: int, width: float) -> _Stream:
+        """Add the two 3x3 stride-2 stem convolutions; the stream they start."""
+        stem1, stem2 = (_scaled(c, width) for c in HRNAS_STEM_CHANNELS)
+        conv1 = Conv2d(
+            name="stem.conv1",
+            in_channels=3,
+            out_channels=stem1,
+            kernel=3,
+            stride=2,
+            in_height=resolution,
+            in_width=resolution,
+            input_from=IMAGE,
+        )
+        conv2 = Conv2d(
+            name="stem.conv2",
+            in_channels=stem1,
+            out_channels=stem2,
+            kernel=3,
+            stride=2,
+            in_height=conv1.out_height,
+            in_width=conv1.out_width,
+            input_from=conv1.name,
+        )
+        self.layers += [conv1, conv2]
+        return (conv2.name, stem2, conv2.out_height)
+
+    def fusion(self, s: int, streams: list[_Stream], out: list[int]) -> list[_Stream]:
+        """Add stage ``s``'s fusion module from ``streams`` to branches of ``out`` channels.
+
+        Each output branch that has an input branch of its resolution sums blocks from its
+        neighbouring input branches; each further branch is extended from the one before it.
+        """
+        fused = [
+            self._fuse_branch(s, i, streams, out[i]) for i in range(min(len(streams), len(out)))
+        ]
+        for b in range(len(streams), len(out)):
+            src, cin, side = fused[b - 1]
+            node = self.block(f"stage{s}.fuse{b}.extend", src, cin, out[b], 2, side)
+            fused.append((node, out[b], -(-side // 2)))
+        return fused
+
+    def _fuse_branch(self, s: int, i: int, streams: list[_Stream], cout: int) -> _Stream:
+        """Add fused output branch ``i`` of stage ``s``: one block from each input branch
+        ``i-1``, ``i``, ``i+1`` that exists, summed when there are several."""
+        side = streams[i][2]
+        paths: list[str] = []
+        upsampled = False
+        for j in (i - 1, i, i + 1):
+            if not 0 <= j < len(streams):
+                continue
+            src, cin, src_side = streams[j]
+            stride = 2 if j < i else 1
+            paths.append(self.block(f"stage{s}.fuse{i}.from{j}", src, cin, cout, stride, src_side))
+            upsampled = upsampled or j > i
+        if len(paths) == 1:
+            return (paths[0], cout, side)
+        join = Join(
+            name=f"stage{s}.fuse{i}.add",
+            kind="add_upsampled" if upsampled else "add",
+            inputs=tuple(paths),
+        )
+        self.joins.append(join)
+        return (join.name, cout, side)
+
+    def parallel(self, s: int, fused: list[_Stream], blocks: tuple[int, ...]) -> list[_Stream]:
+        """Add stage ``s``'s parallel module: ``blocks[r]`` stride-1 blocks on branch ``r``."""
+        streams: list[_Stream] = []
+        for r, (node, channels, side) in enumerate(fused):
+            for j in range(blocks[r]):
+                node = self.block(f"stage{s}.b{r}.block{j}", node, channels, channels, 1, side)
+            streams.append((node, channels, side))
+        return streams
+
+    def head(self, streams: list[_Stream], width: float, num_classes: int) -> None:
+        """Add the classification head: widen each branch, chain them from high to low
+        resolution, a final 1x1 convolution and the classifier."""
+        head = [_scaled(c, width) for c in HRNAS_HEAD_CHANNELS]
+        incre = [
+            self.block(f"head.incre{i}", node, channels, head[i], 1, side)
+            for i, (node, channels, side) in enumerate(streams)
+        ]
+        x, side = incre[0], streams[0][2]
+        for i in range(len(streams) - 1):
+            down = self.block(f"head.down{i}", x, head[i], head[i + 1], 2, side)
+            join = Join(name=f"head.add{i}", kind="add", inputs=(incre[i + 1], down))
+            self.joins.append(join)
+            x, side = join.name, streams[i + 1][2]
+        last = _scaled(HRNAS_LAST_CHANNEL, width)
+        final = Conv2d(
+            name="head.final",
+            in_channels=head[-1],
+            out_channels=last,
+            kernel=1,
+            in_height=side,
+            in_width=side,
+            input_from=x,
+        )
+        classifier = Dense(
+            name="classifier", in_features=last, out_features=num_classes, input_from=final.name
+        )
+        self.layers += [final, classifier]
 
 
 def _check_hidden(hidden: Mapping[str, int] | None) -> Mapping[str, int]:
@@ -209,11 +347,54 @@ def _check_hidden(hidden: Mapping[str, int] | None) -> Mapping[str, int]:
     for key, value in hidden.items():
         if not isinstance(key, str):
             raise ValueError(f"hrnas_supernet hidden has a non-string branch name {key!r}")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
-                f"hrnas_supernet hidden[{key!r}] must be a non-negative integer, not {value!r}"
-            )
+        check_non_negative_int("hrnas_supernet", f"hidden[{key!r}]", value)
     return hidden
+
+
+def _check_arguments(
+    width: float,
+    kernels: tuple[int, ...],
+    expand: int,
+    resolution: int,
+    num_classes: int,
+    hidden: Mapping[str, int] | None,
+) -> Mapping[str, int]:
+    """Validate :func:`hrnas_supernet`'s arguments; ``hidden`` as a mapping (``{}`` for None)."""
+    owner = "hrnas_supernet"
+    check_positive_number(owner, "width", width)
+    if (
+        not isinstance(kernels, tuple)
+        or not kernels
+        or len(set(kernels)) != len(kernels)
+        or not all(
+            isinstance(k, int) and not isinstance(k, bool) and k > 0 and k % 2 for k in kernels
+        )
+    ):
+        raise ValueError(
+            f"{owner} kernels must be a non-empty tuple of distinct odd positive integers, "
+            f"not {kernels!r}"
+        )
+    check_positive_int(owner, "expand", expand)
+    check_positive_int(owner, "resolution", resolution)
+    check_positive_int(owner, "num_classes", num_classes)
+    return _check_hidden(hidden)
+
+
+def _check_known_branches(hidden: Mapping[str, int], full: Mapping[str, int]) -> None:
+    """Raise for the first name in ``hidden`` that is not a kernel branch of the built net."""
+    unknown = [key for key in hidden if key not in full]
+    if unknown:
+        raise ValueError(
+            f"hrnas_supernet hidden names unknown branch {unknown[0]!r} "
+            f"(branches are like 'stage2.b0.block1.k5'; see hrnas_branches())"
+        )
+
+
+def _supernet_name(width: float, hidden: Mapping[str, int], full: Mapping[str, int]) -> str:
+    """``hrnas-supernet``, plus ``-w{width}`` when ``width != 1`` and ``-slim`` when ``hidden``
+    shrinks a branch below its ``full`` width."""
+    slim = any(hidden[key] < full[key] for key in hidden)
+    return "hrnas-supernet" + ("" if width == 1.0 else f"-w{width:g}") + ("-slim" if slim else "")
 
 
 def hrnas_supernet(
@@ -242,125 +423,16 @@ def hrnas_supernet(
     width, resolution, class count or expand ratio, an empty, even or repeated kernel, or a
     ``hidden`` entry that is unknown, negative, not an integer or above the supernet's width.
     """
-    owner = "hrnas_supernet"
-    if isinstance(width, bool) or not isinstance(width, int | float) or not width > 0:
-        raise ValueError(f"{owner} width must be a positive number, not {width!r}")
-    if (
-        not isinstance(kernels, tuple)
-        or not kernels
-        or len(set(kernels)) != len(kernels)
-        or not all(
-            isinstance(k, int) and not isinstance(k, bool) and k > 0 and k % 2 for k in kernels
-        )
-    ):
-        raise ValueError(
-            f"{owner} kernels must be a non-empty tuple of distinct odd positive integers, "
-            f"not {kernels!r}"
-        )
-    _check_positive_int(owner, "expand", expand)
-    _check_positive_int(owner, "resolution", resolution)
-    _check_positive_int(owner, "num_classes", num_classes)
-    hidden = _check_hidden(hidden)
-
+    hidden = _check_arguments(width, kernels, expand, resolution, num_classes, hidden)
     net = _Builder(kernels, expand, hidden)
-    stem1, stem2 = (_scaled(c, width) for c in HRNAS_STEM_CHANNELS)
-    conv1 = Conv2d(
-        name="stem.conv1",
-        in_channels=3,
-        out_channels=stem1,
-        kernel=3,
-        stride=2,
-        in_height=resolution,
-        in_width=resolution,
-        input_from=IMAGE,
-    )
-    conv2 = Conv2d(
-        name="stem.conv2",
-        in_channels=stem1,
-        out_channels=stem2,
-        kernel=3,
-        stride=2,
-        in_height=conv1.out_height,
-        in_width=conv1.out_width,
-        input_from=conv1.name,
-    )
-    net.layers += [conv1, conv2]
-
-    # One entry per resolution branch: (node, channels, side).
-    streams: list[tuple[str, int, int]] = [(conv2.name, stem2, conv2.out_height)]
+    streams = [net.stem(resolution, width)]
     for s, (widths, blocks) in enumerate(zip(HRNAS_WIDTHS, HRNAS_BLOCKS, strict=True), start=1):
-        out = [_scaled(c, width) for c in widths]
-        n_in, n_out = len(streams), len(out)
-        fused: list[tuple[str, int, int]] = []
-        for i in range(min(n_in, n_out)):
-            side = streams[i][2]
-            paths: list[str] = []
-            upsampled = False
-            for j in (i - 1, i, i + 1):
-                if not 0 <= j < n_in:
-                    continue
-                src, cin, src_side = streams[j]
-                stride = 2 if j < i else 1
-                paths.append(
-                    net.block(f"stage{s}.fuse{i}.from{j}", src, cin, out[i], stride, src_side)
-                )
-                upsampled = upsampled or j > i
-            if len(paths) == 1:
-                fused.append((paths[0], out[i], side))
-            else:
-                join = Join(
-                    name=f"stage{s}.fuse{i}.add",
-                    kind="add_upsampled" if upsampled else "add",
-                    inputs=tuple(paths),
-                )
-                net.joins.append(join)
-                fused.append((join.name, out[i], side))
-        for b in range(n_in, n_out):
-            src, cin, side = fused[b - 1]
-            node = net.block(f"stage{s}.fuse{b}.extend", src, cin, out[b], 2, side)
-            fused.append((node, out[b], -(-side // 2)))
-        streams = []
-        for r, (node, channels, side) in enumerate(fused):
-            for j in range(blocks[r]):
-                node = net.block(f"stage{s}.b{r}.block{j}", node, channels, channels, 1, side)
-            streams.append((node, channels, side))
-
-    head = [_scaled(c, width) for c in HRNAS_HEAD_CHANNELS]
-    incre = [
-        net.block(f"head.incre{i}", node, channels, head[i], 1, side)
-        for i, (node, channels, side) in enumerate(streams)
-    ]
-    x, side = incre[0], streams[0][2]
-    for i in range(len(streams) - 1):
-        down = net.block(f"head.down{i}", x, head[i], head[i + 1], 2, side)
-        join = Join(name=f"head.add{i}", kind="add", inputs=(incre[i + 1], down))
-        net.joins.append(join)
-        x, side = join.name, streams[i + 1][2]
-    last = _scaled(HRNAS_LAST_CHANNEL, width)
-    final = Conv2d(
-        name="head.final",
-        in_channels=head[-1],
-        out_channels=last,
-        kernel=1,
-        in_height=side,
-        in_width=side,
-        input_from=x,
-    )
-    classifier = Dense(
-        name="classifier", in_features=last, out_features=num_classes, input_from=final.name
-    )
-    net.layers += [final, classifier]
-
-    unknown = [key for key in hidden if key not in net.full]
-    if unknown:
-        raise ValueError(
-            f"{owner} hidden names unknown branch {unknown[0]!r} "
-            f"(branches are like 'stage2.b0.block1.k5'; see hrnas_branches())"
-        )
-    slim = any(hidden[key] < net.full[key] for key in hidden)
-    name = "hrnas-supernet" + ("" if width == 1.0 else f"-w{width:g}") + ("-slim" if slim else "")
+        fused = net.fusion(s, streams, [_scaled(c, width) for c in widths])
+        streams = net.parallel(s, fused, blocks)
+    net.head(streams, width, num_classes)
+    _check_known_branches(hidden, net.full)
     return CNNConfig(
-        name=name,
+        name=_supernet_name(width, hidden, net.full),
         input=(3, resolution, resolution),
         layers=tuple(net.layers),
         joins=tuple(net.joins),

@@ -25,14 +25,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from prunesim.models.transformer import (
-    Linear,
-    TransformerConfig,
-    _check_bool,
-    _check_name,
-    _check_positive_int,
-    transformer,
+from prunesim.models.checks import (
+    check_bool,
+    check_name,
+    check_non_negative_int,
+    check_positive_int,
+    check_source,
 )
+from prunesim.models.transformer import Linear, TransformerConfig, transformer
 
 __all__ = [
     "CLIP_VIT_L_14_336",
@@ -54,16 +54,6 @@ VISION_PLACEHOLDER_VOCAB = 1
 
 #: Colour channels of the input image (the patch embedding's input is ``3 * patch * patch``).
 IMAGE_CHANNELS = 3
-
-
-def _check_non_negative_int(owner: str, field: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{owner} {field} must be a non-negative integer, not {value!r}")
-
-
-def _check_source(owner: str, value: object) -> None:
-    if not isinstance(value, str):
-        raise ValueError(f"{owner} source must be a string, not {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,19 +105,19 @@ class VisionEncoder:
 
     def __post_init__(self) -> None:
         owner = "VisionEncoder"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         for field in ("layers", "hidden", "heads", "mlp", "patch", "image_size"):
-            _check_positive_int(owner, field, getattr(self, field))
+            check_positive_int(owner, field, getattr(self, field))
         if self.layers_total is not None:
-            _check_positive_int(owner, "layers_total", self.layers_total)
+            check_positive_int(owner, "layers_total", self.layers_total)
             if self.layers_total < self.layers:
                 raise ValueError(
                     f"{owner} layers_total ({self.layers_total}) must be at least "
                     f"layers ({self.layers})"
                 )
         for field in ("cls_token", "patch_bias", "pre_norm", "post_norm"):
-            _check_bool(owner, field, getattr(self, field))
-        _check_source(owner, self.source)
+            check_bool(owner, field, getattr(self, field))
+        check_source(owner, self.source)
         if self.hidden % self.heads != 0:
             raise ValueError(
                 f"{owner} hidden ({self.hidden}) must be divisible by heads ({self.heads})"
@@ -270,7 +260,7 @@ class LVLMConfig:
 
     def __post_init__(self) -> None:
         owner = "LVLMConfig"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         if not isinstance(self.llm, TransformerConfig):
             raise ValueError(f"{owner} llm must be a TransformerConfig, not {self.llm!r}")
         if not self.llm.decoder:
@@ -279,10 +269,10 @@ class LVLMConfig:
             raise ValueError(f"{owner} vision must be a VisionEncoder, not {self.vision!r}")
         self._check_projector(owner)
         for field in ("visual_tokens_per_image", "default_images"):
-            _check_positive_int(owner, field, getattr(self, field))
-        _check_non_negative_int(owner, "default_text_tokens", self.default_text_tokens)
-        _check_non_negative_int(owner, "extra_params", self.extra_params)
-        _check_source(owner, self.source)
+            check_positive_int(owner, field, getattr(self, field))
+        check_non_negative_int(owner, "default_text_tokens", self.default_text_tokens)
+        check_non_negative_int(owner, "extra_params", self.extra_params)
+        check_source(owner, self.source)
         if self.default_tokens > self.llm.max_positions:
             raise ValueError(
                 f"{owner} default input ({self.default_images} x {self.visual_tokens_per_image} "

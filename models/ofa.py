@@ -38,8 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prunesim.models.checks import check_positive_int
 from prunesim.models.cnn import IMAGE, CNNConfig, Conv2d, Dense, Join, Layer
-from prunesim.models.transformer import _check_positive_int
 
 __all__ = [
     "OFA_DEPTHS",
@@ -409,7 +409,7 @@ def ofa_subnet(spec: OFASpec, num_classes: int = _CLASSES) -> CNNConfig:
     """
     if not isinstance(spec, OFASpec):
         raise ValueError(f"ofa_subnet spec must be an OFASpec, not {spec!r}")
-    _check_positive_int("ofa_subnet", "num_classes", num_classes)
+    check_positive_int("ofa_subnet", "num_classes", num_classes)
     widths = _WIDTHS[spec.w]
     stem = Conv2d(
         name="first_conv",
@@ -480,8 +480,8 @@ def mobilenet_v3_large(resolution: int = 224, num_classes: int = 1000) -> CNNCon
     At 224: 5,483,032 parameters (torchvision's ``num_params``, exactly) and 216,589,760 MACs
     (Howard et al.: 219M multiply-adds; torchvision: 0.22 GFLOPS; Keras: 217M MACs).
     """
-    _check_positive_int("mobilenet_v3_large", "resolution", resolution)
-    _check_positive_int("mobilenet_v3_large", "num_classes", num_classes)
+    check_positive_int("mobilenet_v3_large", "resolution", resolution)
+    check_positive_int("mobilenet_v3_large", "num_classes", num_classes)
     stem = Conv2d(
         name="features.0",
         in_channels=3,

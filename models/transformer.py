@@ -21,6 +21,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from prunesim.models.checks import (
+    check_bool,
+    check_name,
+    check_non_negative_int,
+    check_positive_int,
+    check_source,
+)
+
 __all__ = [
     "BERT_BASE",
     "BERT_LARGE",
@@ -30,22 +38,6 @@ __all__ = [
     "TransformerConfig",
     "transformer",
 ]
-
-
-def _check_positive_int(owner: str, field: str, value: object) -> None:
-    # bool is an int subclass; True as a layer count is a bug, not a 1.
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{owner} {field} must be a positive integer, not {value!r}")
-
-
-def _check_bool(owner: str, field: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner} {field} must be a bool, not {value!r}")
-
-
-def _check_name(owner: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{owner} name must be a non-empty string, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -68,11 +60,11 @@ class Linear:
     per_layer: bool = True
 
     def __post_init__(self) -> None:
-        _check_name("Linear", self.name)
-        _check_positive_int("Linear", "in_features", self.in_features)
-        _check_positive_int("Linear", "out_features", self.out_features)
-        _check_bool("Linear", "bias", self.bias)
-        _check_bool("Linear", "per_layer", self.per_layer)
+        check_name("Linear", self.name)
+        check_positive_int("Linear", "in_features", self.in_features)
+        check_positive_int("Linear", "out_features", self.out_features)
+        check_bool("Linear", "bias", self.bias)
+        check_bool("Linear", "per_layer", self.per_layer)
 
     @property
     def macs_per_token(self) -> int:
@@ -152,11 +144,11 @@ class TransformerConfig:
 
     def __post_init__(self) -> None:
         owner = "TransformerConfig"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         for field in ("layers", "hidden", "heads", "kv_heads", "ffn", "vocab", "max_positions"):
-            _check_positive_int(owner, field, getattr(self, field))
+            check_positive_int(owner, field, getattr(self, field))
         if self.head_dim is not None:
-            _check_positive_int(owner, "head_dim", self.head_dim)
+            check_positive_int(owner, "head_dim", self.head_dim)
         for field in (
             "decoder",
             "gated_ffn",
@@ -167,19 +159,11 @@ class TransformerConfig:
             "final_norm",
             "embedding_norm",
         ):
-            _check_bool(owner, field, getattr(self, field))
+            check_bool(owner, field, getattr(self, field))
         if self.qkv_bias is not None:
-            _check_bool(owner, "qkv_bias", self.qkv_bias)
-        if not isinstance(self.source, str):
-            raise ValueError(f"{owner} source must be a string, not {self.source!r}")
-        if (
-            not isinstance(self.extra_params, int)
-            or isinstance(self.extra_params, bool)
-            or self.extra_params < 0
-        ):
-            raise ValueError(
-                f"{owner} extra_params must be a non-negative integer, not {self.extra_params!r}"
-            )
+            check_bool(owner, "qkv_bias", self.qkv_bias)
+        check_source(owner, self.source)
+        check_non_negative_int(owner, "extra_params", self.extra_params)
         if self.kv_heads > self.heads or self.heads % self.kv_heads != 0:
             raise ValueError(
                 f"{owner} heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})"
@@ -248,11 +232,8 @@ class TransformerConfig:
 
         Raises :class:`ValueError` for negative token counts (zero is allowed: nothing alive).
         """
-        for field, value in (("tokens_q", tokens_q), ("tokens_kv", tokens_kv)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(
-                    f"attention_macs {field} must be a non-negative integer, not {value!r}"
-                )
+        check_non_negative_int("attention_macs", "tokens_q", tokens_q)
+        check_non_negative_int("attention_macs", "tokens_kv", tokens_kv)
         return self.heads * self.d * tokens_q * tokens_kv * 2
 
     def norm_params(self) -> int:

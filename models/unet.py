@@ -73,8 +73,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from prunesim.models.checks import check_bool, check_name, check_positive_int, check_source
 from prunesim.models.cnn import Conv2d
-from prunesim.models.transformer import _check_bool, _check_name, _check_positive_int
 
 __all__ = [
     "SD15_UNET",
@@ -111,10 +111,10 @@ class UNetLinear:
 
     def __post_init__(self) -> None:
         owner = "UNetLinear"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         for field in ("tokens", "in_features", "out_features"):
-            _check_positive_int(owner, field, getattr(self, field))
-        _check_bool(owner, "bias", self.bias)
+            check_positive_int(owner, field, getattr(self, field))
+        check_bool(owner, "bias", self.bias)
 
     @property
     def weight_elements(self) -> int:
@@ -163,9 +163,9 @@ class UNetAttention:
 
     def __post_init__(self) -> None:
         owner = "UNetAttention"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         for field in ("queries", "keys", "heads", "head_dim"):
-            _check_positive_int(owner, field, getattr(self, field))
+            check_positive_int(owner, field, getattr(self, field))
 
     @property
     def params(self) -> int:
@@ -192,8 +192,8 @@ class UNetNorm:
     channels: int
 
     def __post_init__(self) -> None:
-        _check_name("UNetNorm", self.name)
-        _check_positive_int("UNetNorm", "channels", self.channels)
+        check_name("UNetNorm", self.name)
+        check_positive_int("UNetNorm", "channels", self.channels)
 
     @property
     def params(self) -> int:
@@ -264,7 +264,7 @@ class UNetConfig:
 
     def __post_init__(self) -> None:
         owner = "UNetConfig"
-        _check_name(owner, self.name)
+        check_name(owner, self.name)
         for field in (
             "latent",
             "in_channels",
@@ -277,10 +277,9 @@ class UNetConfig:
             "transformer_layers_per_block",
             "ff_mult",
         ):
-            _check_positive_int(owner, field, getattr(self, field))
-        _check_bool(owner, "use_linear_projection", self.use_linear_projection)
-        if not isinstance(self.source, str):
-            raise ValueError(f"{owner} source must be a string, not {self.source!r}")
+            check_positive_int(owner, field, getattr(self, field))
+        check_bool(owner, "use_linear_projection", self.use_linear_projection)
+        check_source(owner, self.source)
         boc = self.block_out_channels
         if (
             not isinstance(boc, tuple)
