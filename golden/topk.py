@@ -33,7 +33,8 @@ is drawn from the first input beat (``min(lanes, n)`` elements). Later pivots ar
 whole active FIFO. A draw from ``m`` elements takes the element at position
 ``(r * m) >> 16`` of the active set, where ``r`` is the next value of a 16-bit xorshift generator
 (shifts 7, 9, 8; period 65535) stepped once per draw. Its state starts at :data:`PIVOT_SEED` on
-reset and carries over from frame to frame.
+reset and carries over from frame to frame. The generator and the draw live in
+:mod:`prunesim.golden.pivot` (no PyTorch, shared with the RTL) and are re-exported here.
 
 A final filter pass over the buffered frame keeps the selected elements in index order.
 
@@ -56,6 +57,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .pivot import PIVOT_SEED, pivot_position, xorshift16
+
 __all__ = [
     "PIVOT_SEED",
     "xorshift16",
@@ -65,26 +68,6 @@ __all__ = [
     "QuickSelectEngine",
     "TopKRun",
 ]
-
-#: Reset value of the pivot generator's state (any non-zero 16-bit value works).
-PIVOT_SEED = 0xACE1
-
-
-def xorshift16(state: int) -> int:
-    """Return the next state of the 16-bit xorshift generator (shifts 7, 9, 8).
-
-    The generator visits all 65535 non-zero states; zero maps to zero, so the state must never be
-    zero (:data:`PIVOT_SEED` is not).
-    """
-    state ^= (state << 7) & 0xFFFF
-    state ^= state >> 9
-    state ^= (state << 8) & 0xFFFF
-    return state
-
-
-def pivot_position(rand: int, m: int) -> int:
-    """Position in ``range(m)`` of the pivot drawn with the 16-bit random value ``rand``."""
-    return (rand * m) >> 16
 
 
 def _check_scores(scores: torch.Tensor) -> None:

@@ -45,14 +45,16 @@ class DotProduct(wiring.Component):
         # A product needs a.width + b.width bits plus a sign bit when an operand is unsigned;
         # the tree adds ceil(log2(d)) bits.
         self.sum_width = a.width + b.width + 1 + (d - 1).bit_length()
-        super().__init__({
-            "i_valid": In(1),
-            "i_a": In(data.ArrayLayout(a_shape, d)),
-            "i_b": In(data.ArrayLayout(b_shape, d)),
-            "o_valid": Out(1),
-            "o_sum": Out(Shape(self.sum_width, signed=True)),
-            "busy": Out(1),
-        })
+        super().__init__(
+            {
+                "i_valid": In(1),
+                "i_a": In(data.ArrayLayout(a_shape, d)),
+                "i_b": In(data.ArrayLayout(b_shape, d)),
+                "o_valid": Out(1),
+                "o_sum": Out(Shape(self.sum_width, signed=True)),
+                "busy": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

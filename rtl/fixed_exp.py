@@ -50,22 +50,24 @@ class ExpUnit(wiring.Component):
     def __init__(self, params, v_width: int) -> None:
         self.params = params
         self.v_width = v_width
-        super().__init__({
-            "en": In(1),
-            "i_valid": In(1),
-            "i_last": In(1),
-            "i_v": In(unsigned(v_width)),
-            "o_valid": Out(1),
-            "o_last": Out(1),
-            "o_exp": Out(unsigned(params.EB + 1)),
-            "busy": Out(1),
-        })
+        super().__init__(
+            {
+                "en": In(1),
+                "i_valid": In(1),
+                "i_last": In(1),
+                "i_v": In(unsigned(v_width)),
+                "o_valid": Out(1),
+                "o_last": Out(1),
+                "o_exp": Out(unsigned(params.EB + 1)),
+                "busy": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
         eb, frac = p.EB, p.F
-        low = frac - 6                         # interpolation bits
+        low = frac - 6  # interpolation bits
         table = p.exp_table()
 
         # Stage 1: the exponent u, integer part and fraction (v is bounded by V_SAT here).
@@ -90,12 +92,20 @@ class ExpUnit(wiring.Component):
         m.d.comb += self.busy.eq(s1_valid | s2_valid | self.o_valid)
         with m.If(self.en):
             m.d.sync += [
-                s1_valid.eq(self.i_valid), s1_last.eq(self.i_last),
-                s1_sat.eq(self.i_v >= p.V_SAT), s1_int.eq(u >> frac), s1_frac.eq(u[:frac]),
-                s2_valid.eq(s1_valid), s2_last.eq(s1_last), s2_sat.eq(s1_sat),
-                s2_int.eq(s1_int), s2_base.eq(base), s2_step.eq(base - following),
+                s1_valid.eq(self.i_valid),
+                s1_last.eq(self.i_last),
+                s1_sat.eq(self.i_v >= p.V_SAT),
+                s1_int.eq(u >> frac),
+                s1_frac.eq(u[:frac]),
+                s2_valid.eq(s1_valid),
+                s2_last.eq(s1_last),
+                s2_sat.eq(s1_sat),
+                s2_int.eq(s1_int),
+                s2_base.eq(base),
+                s2_step.eq(base - following),
                 s2_low.eq(s1_frac[:low]),
-                self.o_valid.eq(s2_valid), self.o_last.eq(s2_last),
+                self.o_valid.eq(s2_valid),
+                self.o_last.eq(s2_last),
                 self.o_exp.eq(Mux(s2_sat, 0, interpolated >> s2_int)),
             ]
         return m

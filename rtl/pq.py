@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
+from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
-from prunesim.golden.pq import PQParams
+from prunesim.golden.pq_params import PQParams
 
 from .dot_product import DotProduct
 from .fixed_exp import ExpUnit
@@ -29,6 +29,42 @@ def key_lsb_layout(d: int, lsb_bits: int) -> data.StructLayout:
 def prob_layout(prob_bits: int) -> data.StructLayout:
     """Payload of :attr:`ProgressiveAttention.o_prob`: one key's attention probability."""
     return data.StructLayout({"prob": unsigned(prob_bits), "last": 1})
+
+
+#: Name of a few pipeline signals: Amaranth's default for a signal whose variable it cannot see.
+#: They were created as ``a, b = Signal(), Signal()`` before ``elaborate`` was split into pieces;
+#: the name is now given explicitly, so the generated Verilog stayed the same.
+_UNNAMED = "$signal"
+
+
+class _State:
+    """The signals :class:`ProgressiveAttention`'s control FSM shares with its datapath.
+
+    The frame's registers, the key counter of the score pass, the issue side of the exponential
+    passes, the sum of the exponentials and the decision.
+    """
+
+    def __init__(self, p: PQParams) -> None:
+        count_shape = range(p.max_n + 1)
+        # Frame registers.
+        self.query = Signal(data.ArrayLayout(signed(p.q_bits), p.d))
+        self.threshold = Signal(unsigned(p.prob_bits))
+        self.scale = Signal(unsigned(16))
+        self.n_keys = Signal(count_shape)
+        self.full_pass = Signal()  # the scores include the LSB planes
+        # Score pass.
+        self.key_in = Signal()  # a key beat (MSB or LSB) is accepted this cycle
+        self.key_index = Signal(count_shape)
+        # Exponential passes over the score buffer.
+        self.x_advance = Signal()  # the pass moves this cycle
+        self.x_issue = Signal(name=_UNNAMED)
+        self.x_last_issue = Signal()
+        self.x_index = Signal(count_shape)
+        self.summing = Signal()  # exponentials go into the sum (else to o_prob)
+        self.exp_sum = Signal(p.EB + p.LOGN + 1)
+        # Decision.
+        self.need_lsb = Signal()
+        self.decision_pending = Signal()
 
 
 class ProgressiveAttention(wiring.Component):
@@ -90,20 +126,37 @@ class ProgressiveAttention(wiring.Component):
         One probability per key.
     """
 
-    def __init__(self, d: int = 64, q_bits: int = 12, msb_bits: int = 8, lsb_bits: int = 4,
-                 prob_bits: int = 12, max_n: int = 1024, scale_shift: int = 32) -> None:
-        self.params = PQParams(d=d, q_bits=q_bits, msb_bits=msb_bits, lsb_bits=lsb_bits,
-                               prob_bits=prob_bits, max_n=max_n, scale_shift=scale_shift)
+    def __init__(
+        self,
+        d: int = 64,
+        q_bits: int = 12,
+        msb_bits: int = 8,
+        lsb_bits: int = 4,
+        prob_bits: int = 12,
+        max_n: int = 1024,
+        scale_shift: int = 32,
+    ) -> None:
+        self.params = PQParams(
+            d=d,
+            q_bits=q_bits,
+            msb_bits=msb_bits,
+            lsb_bits=lsb_bits,
+            prob_bits=prob_bits,
+            max_n=max_n,
+            scale_shift=scale_shift,
+        )
         self.params.validate()
-        super().__init__({
-            "threshold": In(unsigned(prob_bits)),
-            "scale": In(unsigned(16)),
-            "i_query": In(stream.Signature(data.ArrayLayout(signed(q_bits), d))),
-            "i_key_msb": In(stream.Signature(key_msb_layout(d, msb_bits))),
-            "o_decision": Out(stream.Signature(data.StructLayout({"need_lsb": 1}))),
-            "i_key_lsb": In(stream.Signature(key_lsb_layout(d, lsb_bits))),
-            "o_prob": Out(stream.Signature(prob_layout(prob_bits))),
-        })
+        super().__init__(
+            {
+                "threshold": In(unsigned(prob_bits)),
+                "scale": In(unsigned(16)),
+                "i_query": In(stream.Signature(data.ArrayLayout(signed(q_bits), d))),
+                "i_key_msb": In(stream.Signature(key_msb_layout(d, msb_bits))),
+                "o_decision": Out(stream.Signature(data.StructLayout({"need_lsb": 1}))),
+                "i_key_lsb": In(stream.Signature(key_lsb_layout(d, lsb_bits))),
+                "o_prob": Out(stream.Signature(prob_layout(prob_bits))),
+            }
+        )
 
     def frame_cycles(self, n: int, need_lsb: bool) -> int:
         """Cycles from the query beat accepted to the frame's last probability transferred.
@@ -122,143 +175,194 @@ class ProgressiveAttention(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        d, n_max = p.d, p.max_n
-        eb, g = p.EB, p.G
-        count_shape = range(n_max + 1)
-
-        # ---- Frame registers ----
-        query = Signal(data.ArrayLayout(signed(p.q_bits), d))
-        threshold = Signal(unsigned(p.prob_bits))
-        scale = Signal(unsigned(16))
-        n_keys = Signal(count_shape)
-        full_pass = Signal()                   # the scores include the LSB planes
-
-        # ---- Score buffer ----
-        score_shape = signed(p.SB)
-        m.submodules.scores = scores = Memory(shape=score_shape, depth=n_max, init=[])
+        s = _State(p)
+        m.submodules.scores = scores = Memory(shape=signed(p.SB), depth=p.max_n, init=[])
         sc_w, sc_r = scores.write_port(), scores.read_port()
+        k1_index, s_max, score_busy = self._add_scores(m, s, sc_w, sc_r)
+        exp, exp_busy = self._add_exponentials(m, s, sc_r, k1_index, s_max)
+        reciprocal = self._add_sum_and_reciprocal(m, s, exp)
+        self._drive_probabilities(m, s, exp, reciprocal)
+        self._drive_decision(m, s)
+        self._add_control(m, s, reciprocal, score_busy, exp_busy)
+        return m
 
-        # ---- Scores: DotProduct (2 stages), then the buffer write and the running maximum ----
+    def _add_scores(
+        self, m: Module, s: _State, sc_w: WritePort, sc_r: ReadPort
+    ) -> tuple[Signal, Signal, Value]:
+        """Scores: DotProduct (2 stages), then the score buffer write and the running maximum.
+
+        On the LSB pass the MSB score of the same key is read while its LSB part is summed.
+        Returns the index of the key in the product's first stage (the buffer's read address on
+        the LSB pass), the frame's maximum score, and "a key is still being scored".
+        """
+        p = self.params
+        d, n_max = p.d, p.max_n
+        score_shape = signed(p.SB)
         operand_shape = signed(max(p.msb_bits, p.lsb_bits + 1))
         m.submodules.dot = dot = DotProduct(d, signed(p.q_bits), operand_shape)
-        key_in = Signal()                      # a key beat (MSB or LSB) is accepted this cycle
-        key_index = Signal(count_shape)
-        with m.If(full_pass):
+        with m.If(s.full_pass):
             m.d.comb += [dot.i_b[j].eq(self.i_key_lsb.payload.data[j]) for j in range(d)]
         with m.Else():
             m.d.comb += [dot.i_b[j].eq(self.i_key_msb.payload.data[j]) for j in range(d)]
-        m.d.comb += [dot.i_valid.eq(key_in), dot.i_a.eq(query)]
-        k1_index, k2_index = Signal(range(n_max)), Signal(range(n_max))
+        m.d.comb += [dot.i_valid.eq(s.key_in), dot.i_a.eq(s.query)]
+        k1_index = Signal(range(n_max), name=_UNNAMED)
+        k2_index = Signal(range(n_max))
         m.d.sync += k2_index.eq(k1_index)
-        with m.If(key_in):
-            m.d.sync += [k1_index.eq(key_index), key_index.eq(key_index + 1)]
-        # LSB pass: the MSB score of the same key is read while its LSB part is summed.
+        with m.If(s.key_in):
+            m.d.sync += [k1_index.eq(s.key_index), s.key_index.eq(s.key_index + 1)]
         new_score = Signal(score_shape)
-        m.d.comb += new_score.eq(Mux(full_pass, sc_r.data + dot.o_sum, dot.o_sum << p.lsb_bits))
+        m.d.comb += new_score.eq(Mux(s.full_pass, sc_r.data + dot.o_sum, dot.o_sum << p.lsb_bits))
         s_max = Signal(score_shape)
         with m.If(dot.o_valid):
             m.d.sync += s_max.eq(Mux((k2_index == 0) | (new_score > s_max), new_score, s_max))
         m.d.comb += [sc_w.addr.eq(k2_index), sc_w.data.eq(new_score), sc_w.en.eq(dot.o_valid)]
-        score_busy = key_in | dot.busy
+        return k1_index, s_max, s.key_in | dot.busy
 
-        # ---- Exponentials over the buffer: read, v = (s_max - s) * scale, ExpUnit ----
-        x_advance = Signal()                   # the pass moves this cycle
-        x_issue, x_last_issue = Signal(), Signal()
-        x_index = Signal(count_shape)
-        x1_valid, x1_last = Signal(), Signal()
-        x2_valid, x2_last = Signal(), Signal()
+    def _add_exponentials(
+        self, m: Module, s: _State, sc_r: ReadPort, k1_index: Signal, s_max: Signal
+    ) -> tuple[ExpUnit, Value]:
+        """Exponentials over the score buffer: read, ``v = (s_max - s) * scale``, ExpUnit.
+
+        Returns the ExpUnit and "an exponential is still in the pipeline".
+        """
+        p = self.params
+        x1_valid = Signal(name=_UNNAMED)
+        x1_last = Signal()
+        x2_valid = Signal(name=_UNNAMED)
+        x2_last = Signal()
         x2_v = Signal(unsigned(p.SB + 16))
         m.submodules.exp = exp = ExpUnit(p, len(x2_v))
-        with m.If(x_advance):
+        with m.If(s.x_advance):
             m.d.sync += [
-                x1_valid.eq(x_issue), x1_last.eq(x_last_issue),
-                x2_valid.eq(x1_valid), x2_last.eq(x1_last),
-                x2_v.eq((s_max - sc_r.data).as_unsigned() * scale),
+                x1_valid.eq(s.x_issue),
+                x1_last.eq(s.x_last_issue),
+                x2_valid.eq(x1_valid),
+                x2_last.eq(x1_last),
+                x2_v.eq((s_max - sc_r.data).as_unsigned() * s.scale),
             ]
-        m.d.comb += [exp.en.eq(x_advance), exp.i_valid.eq(x2_valid), exp.i_last.eq(x2_last),
-                     exp.i_v.eq(x2_v)]
+        m.d.comb += [
+            exp.en.eq(s.x_advance),
+            exp.i_valid.eq(x2_valid),
+            exp.i_last.eq(x2_last),
+            exp.i_v.eq(x2_v),
+        ]
         exp_busy = x1_valid | x2_valid | exp.busy
-        m.d.comb += [sc_r.addr.eq(Mux(x_issue, x_index, k1_index)), sc_r.en.eq(x_advance)]
-        with m.If(x_advance & x_issue):
-            m.d.sync += x_index.eq(x_index + 1)
+        m.d.comb += [
+            sc_r.addr.eq(Mux(s.x_issue, s.x_index, k1_index)),
+            sc_r.en.eq(s.x_advance),
+        ]
+        with m.If(s.x_advance & s.x_issue):
+            m.d.sync += s.x_index.eq(s.x_index + 1)
+        return exp, exp_busy
 
-        # ---- Sum, reciprocal, probabilities ----
-        summing = Signal()                     # exponentials go into the sum (else to o_prob)
-        exp_sum = Signal(eb + p.LOGN + 1)
-        with m.If(x_advance & exp.o_valid & summing):
-            m.d.sync += exp_sum.eq(exp_sum + exp.o_exp)
+    def _add_sum_and_reciprocal(self, m: Module, s: _State, exp: ExpUnit) -> Reciprocal:
+        """Sum the exponentials while ``summing``; add the reciprocal of the sum."""
+        p = self.params
+        with m.If(s.x_advance & exp.o_valid & s.summing):
+            m.d.sync += s.exp_sum.eq(s.exp_sum + exp.o_exp)
         m.submodules.reciprocal = reciprocal = Reciprocal(
-            numerator_log2=eb + p.prob_bits + g, divisor_bits=len(exp_sum), divisor_min_log2=eb)
-        m.d.comb += reciprocal.divisor.eq(exp_sum)
+            numerator_log2=p.EB + p.prob_bits + p.G,
+            divisor_bits=len(s.exp_sum),
+            divisor_min_log2=p.EB,
+        )
+        m.d.comb += reciprocal.divisor.eq(s.exp_sum)
+        return reciprocal
 
+    def _drive_probabilities(
+        self, m: Module, s: _State, exp: ExpUnit, reciprocal: Reciprocal
+    ) -> None:
+        """While not ``summing``: each exponential times the reciprocal, rounded and saturated,
+        onto :attr:`o_prob`; the exponential pass moves when the output can take a beat."""
+        p = self.params
+        eb, g = p.EB, p.G
         prob_max = (1 << p.prob_bits) - 1
         rounded = (exp.o_exp * reciprocal.quotient + (1 << (eb + g - 1))) >> (eb + g)
         with m.If(self.o_prob.valid & self.o_prob.ready):
             m.d.sync += self.o_prob.valid.eq(0)
-        with m.If(x_advance & ~summing):
+        with m.If(s.x_advance & ~s.summing):
             m.d.sync += [
                 self.o_prob.valid.eq(exp.o_valid),
                 self.o_prob.payload.prob.eq(Mux(rounded > prob_max, prob_max, rounded)),
                 self.o_prob.payload.last.eq(exp.o_last),
             ]
-        m.d.comb += x_advance.eq(summing | ~self.o_prob.valid | self.o_prob.ready)
+        m.d.comb += s.x_advance.eq(s.summing | ~self.o_prob.valid | self.o_prob.ready)
 
-        need_lsb = Signal()
-        decision_pending = Signal()
-        m.d.comb += [self.o_decision.valid.eq(decision_pending),
-                     self.o_decision.payload.need_lsb.eq(need_lsb)]
+    def _drive_decision(self, m: Module, s: _State) -> None:
+        """:attr:`o_decision` holds ``need_lsb`` while a decision is pending."""
+        m.d.comb += [
+            self.o_decision.valid.eq(s.decision_pending),
+            self.o_decision.payload.need_lsb.eq(s.need_lsb),
+        ]
         with m.If(self.o_decision.valid & self.o_decision.ready):
-            m.d.sync += decision_pending.eq(0)
+            m.d.sync += s.decision_pending.eq(0)
 
+    def _add_control(
+        self, m: Module, s: _State, reciprocal: Reciprocal, score_busy: Value, exp_busy: Value
+    ) -> None:
+        """The control FSM: query, MSB keys, sum, decision, [LSB keys, sum,] reciprocal, probs."""
         with m.FSM(name="pq_fsm"):
             with m.State("QUERY"):
-                m.d.comb += self.i_query.ready.eq(~decision_pending)
-                with m.If(self.i_query.valid & self.i_query.ready):
-                    m.d.sync += [query.eq(self.i_query.payload), threshold.eq(self.threshold),
-                                 scale.eq(self.scale), full_pass.eq(0), key_index.eq(0)]
-                    m.next = "MSB_KEYS"
+                self._accept_query(m, s)
             with m.State("MSB_KEYS"):
-                m.d.comb += [self.i_key_msb.ready.eq(1), key_in.eq(self.i_key_msb.valid)]
+                m.d.comb += [self.i_key_msb.ready.eq(1), s.key_in.eq(self.i_key_msb.valid)]
                 with m.If(self.i_key_msb.valid & self.i_key_msb.payload.last):
-                    m.d.sync += n_keys.eq(key_index + 1)
+                    m.d.sync += s.n_keys.eq(s.key_index + 1)
                     m.next = "SCORES_DRAIN"
             with m.State("SCORES_DRAIN"):
                 with m.If(~score_busy):
-                    m.d.sync += [x_index.eq(0), summing.eq(1), exp_sum.eq(0)]
+                    m.d.sync += [s.x_index.eq(0), s.summing.eq(1), s.exp_sum.eq(0)]
                     m.next = "SUM"
             with m.State("SUM"):
-                m.d.comb += [x_issue.eq(1), x_last_issue.eq(x_index == n_keys - 1)]
-                with m.If(x_last_issue):
+                m.d.comb += [s.x_issue.eq(1), s.x_last_issue.eq(s.x_index == s.n_keys - 1)]
+                with m.If(s.x_last_issue):
                     m.next = "SUM_DRAIN"
             with m.State("SUM_DRAIN"):
                 with m.If(~exp_busy):
-                    with m.If(full_pass):
+                    with m.If(s.full_pass):
                         m.d.comb += reciprocal.start.eq(1)
                         m.next = "RECIPROCAL"
                     with m.Else():
                         m.next = "DECIDE"
             with m.State("DECIDE"):
-                lsb_needed = threshold * exp_sum > (1 << (p.prob_bits + eb))
-                m.d.sync += [need_lsb.eq(lsb_needed), decision_pending.eq(1)]
-                with m.If(lsb_needed):
-                    m.d.sync += [full_pass.eq(1), key_index.eq(0)]
-                    m.next = "LSB_KEYS"
-                with m.Else():
-                    m.d.comb += reciprocal.start.eq(1)
-                    m.next = "RECIPROCAL"
+                self._decide(m, s, reciprocal)
             with m.State("LSB_KEYS"):
-                m.d.comb += [self.i_key_lsb.ready.eq(1), key_in.eq(self.i_key_lsb.valid)]
+                m.d.comb += [self.i_key_lsb.ready.eq(1), s.key_in.eq(self.i_key_lsb.valid)]
                 with m.If(self.i_key_lsb.valid & self.i_key_lsb.payload.last):
                     m.next = "SCORES_DRAIN"
             with m.State("RECIPROCAL"):
                 with m.If(~reciprocal.busy):
-                    m.d.sync += [x_index.eq(0), summing.eq(0)]
+                    m.d.sync += [s.x_index.eq(0), s.summing.eq(0)]
                     m.next = "PROBS"
             with m.State("PROBS"):
-                m.d.comb += [x_issue.eq(1), x_last_issue.eq(x_index == n_keys - 1)]
-                with m.If(x_advance & x_last_issue):
+                m.d.comb += [s.x_issue.eq(1), s.x_last_issue.eq(s.x_index == s.n_keys - 1)]
+                with m.If(s.x_advance & s.x_last_issue):
                     m.next = "PROBS_DRAIN"
             with m.State("PROBS_DRAIN"):
                 with m.If(self.o_prob.valid & self.o_prob.ready & self.o_prob.payload.last):
                     m.next = "QUERY"
-        return m
+
+    def _accept_query(self, m: Module, s: _State) -> None:
+        """QUERY: once the previous decision is taken, sample a query and its parameters."""
+        m.d.comb += self.i_query.ready.eq(~s.decision_pending)
+        with m.If(self.i_query.valid & self.i_query.ready):
+            m.d.sync += [
+                s.query.eq(self.i_query.payload),
+                s.threshold.eq(self.threshold),
+                s.scale.eq(self.scale),
+                s.full_pass.eq(0),
+                s.key_index.eq(0),
+            ]
+            m.next = "MSB_KEYS"
+
+    def _decide(self, m: Module, s: _State, reciprocal: Reciprocal) -> None:
+        """DECIDE, after the MSB pass's sum: post ``need_lsb``; fetch the LSB planes or go on
+        to the reciprocal."""
+        p = self.params
+        lsb_needed = s.threshold * s.exp_sum > (1 << (p.prob_bits + p.EB))
+        m.d.sync += [s.need_lsb.eq(lsb_needed), s.decision_pending.eq(1)]
+        with m.If(lsb_needed):
+            m.d.sync += [s.full_pass.eq(1), s.key_index.eq(0)]
+            m.next = "LSB_KEYS"
+        with m.Else():
+            m.d.comb += reciprocal.start.eq(1)
+            m.next = "RECIPROCAL"

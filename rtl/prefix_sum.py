@@ -33,11 +33,13 @@ class PrefixSum(wiring.Component):
 
     def __init__(self, lanes: int) -> None:
         self.lanes = check_lanes(lanes)
-        super().__init__({
-            "i_flags": In(lanes),
-            "o_sums": Out(data.ArrayLayout(range(lanes + 1), lanes)),
-            "o_total": Out(range(lanes + 1)),
-        })
+        super().__init__(
+            {
+                "i_flags": In(lanes),
+                "o_sums": Out(data.ArrayLayout(range(lanes + 1), lanes)),
+                "o_total": Out(range(lanes + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -61,4 +63,3 @@ class PrefixSum(wiring.Component):
             m.d.comb += self.o_sums[i].eq(level[i] - self.i_flags[i])
         m.d.comb += self.o_total.eq(level[-1])
         return m
-

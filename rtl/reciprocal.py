@@ -45,15 +45,19 @@ class Reciprocal(wiring.Component):
         self.divisor_bits = check_int("divisor_bits", divisor_bits, 1)
         self.divisor_min_log2 = check_int("divisor_min_log2", divisor_min_log2, 0)
         if divisor_min_log2 > numerator_log2:
-            raise ValueError(f"divisor_min_log2 must be <= numerator_log2 ({numerator_log2}), "
-                             f"not {divisor_min_log2}")
+            raise ValueError(
+                f"divisor_min_log2 must be <= numerator_log2 ({numerator_log2}), "
+                f"not {divisor_min_log2}"
+            )
         self.quotient_bits = numerator_log2 - divisor_min_log2 + 1
-        super().__init__({
-            "start": In(1),
-            "divisor": In(unsigned(divisor_bits)),
-            "busy": Out(1),
-            "quotient": Out(unsigned(self.quotient_bits)),
-        })
+        super().__init__(
+            {
+                "start": In(1),
+                "divisor": In(unsigned(divisor_bits)),
+                "busy": Out(1),
+                "quotient": Out(unsigned(self.quotient_bits)),
+            }
+        )
 
     @property
     def cycles(self) -> int:

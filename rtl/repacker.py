@@ -14,11 +14,13 @@ __all__ = ["Repacker", "row_layout"]
 def row_layout(elem_shape, lanes: int) -> data.StructLayout:
     """Layout of a row of up to ``lanes`` elements: ``data``, ``count`` (the valid low lanes) and
     ``last``."""
-    return data.StructLayout({
-        "data": data.ArrayLayout(elem_shape, lanes),
-        "count": range(lanes + 1),
-        "last": 1,
-    })
+    return data.StructLayout(
+        {
+            "data": data.ArrayLayout(elem_shape, lanes),
+            "count": range(lanes + 1),
+            "last": 1,
+        }
+    )
 
 
 class Repacker(wiring.Component):
@@ -59,11 +61,13 @@ class Repacker(wiring.Component):
         self.lanes = check_lanes(lanes)
         self.elem_shape = elem_shape
         layout = row_layout(elem_shape, lanes)
-        super().__init__({
-            "i": In(stream.Signature(layout)),
-            "o": Out(stream.Signature(layout)),
-            "busy": Out(1),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(layout)),
+                "o": Out(stream.Signature(layout)),
+                "busy": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

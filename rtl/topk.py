@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from prunesim.golden.topk import PIVOT_SEED
+from prunesim.golden.pivot import PIVOT_SEED
 
 from .params import check_int, check_lanes
 from .prefix_sum import PrefixSum
@@ -18,25 +20,37 @@ __all__ = ["TopK", "scores_layout", "topk_layout"]
 
 def scores_layout(width: int, lanes: int) -> data.StructLayout:
     """Payload of :attr:`TopK.i_scores`: up to ``lanes`` scores of a frame, in index order."""
-    return data.StructLayout({
-        "data": data.ArrayLayout(unsigned(width), lanes),
-        "count": range(lanes + 1),
-        "last": 1,
-    })
+    return data.StructLayout(
+        {
+            "data": data.ArrayLayout(unsigned(width), lanes),
+            "count": range(lanes + 1),
+            "last": 1,
+        }
+    )
 
 
 def topk_layout(width: int, lanes: int, max_n: int) -> data.StructLayout:
     """Payload of :attr:`TopK.o_topk`: up to ``lanes`` kept elements, in ascending index order."""
-    return data.StructLayout({
-        "index": data.ArrayLayout(range(max_n), lanes),
-        "score": data.ArrayLayout(unsigned(width), lanes),
-        "count": range(lanes + 1),
-        "last": 1,
-    })
+    return data.StructLayout(
+        {
+            "index": data.ArrayLayout(range(max_n), lanes),
+            "score": data.ArrayLayout(unsigned(width), lanes),
+            "count": range(lanes + 1),
+            "last": 1,
+        }
+    )
+
+
+#: Name of a few pipeline flags: Amaranth's default for a signal whose variable it cannot see.
+#: They were created as ``valid, last = Signal(), Signal()`` before ``elaborate`` was split into
+#: pieces; the name is now given explicitly, so the generated Verilog stayed the same.
+_UNNAMED = "$signal"
 
 
 def _xorshift16(state):
-    """One step of the pivot generator (a net of XORs), as :func:`~prunesim.golden.topk.xorshift16`.
+    """One step of the pivot generator (a net of XORs), as :func:`prunesim.golden.pivot.xorshift16`.
+
+    ``state`` is a 16-bit value; returns the next state as a 16-bit value.
     """
     state = state ^ (state << 7)[:16]
     state = state ^ (state >> 9)
@@ -54,6 +68,64 @@ class _Keep(enum.Enum, shape=2):
     NONE = 0
     ALL = 1
     THRESHOLD = 2
+
+
+class _Buffers(NamedTuple):
+    """Ports of the frame buffer (written on load, read by the filter pass) and of the two FIFOs."""
+
+    frame_w: memory.WritePort
+    frame_r: memory.ReadPort
+    l_w: memory.WritePort
+    l_r: memory.ReadPort
+    r_w: memory.WritePort
+    r_r: memory.ReadPort
+
+
+class _State:
+    """The signals :class:`TopK`'s control FSM shares with its datapaths.
+
+    The quick-select state (pivot generator, target rank, counts of the round, keep rule), the
+    read/write pointers, and the first stage of each pipeline (S1 of the partition, F1 of the
+    filter), which the FSM loads.
+    """
+
+    def __init__(self, width: int, lanes: int, max_n: int) -> None:
+        rows = -(-max_n // lanes)
+        count_shape = range(max_n + 1)
+        self.rng = Signal(16, init=PIVOT_SEED)  # pivot generator, kept across frames
+        self.rng_next = Signal(16)
+        self.qs_rounds = Signal(count_shape, name="qs_rounds")
+        self.in_frame = Signal()  # a frame's first beat has been accepted
+        self.frame_n = Signal(count_shape)  # scores received so far
+        self.load_row = Signal(range(rows + 1))
+        self.target = Signal(count_shape)  # rank of the k-th largest inside the active set
+        self.active_n = Signal(count_shape)  # size of the active set
+        self.pivot = Signal(width)
+        self.n_lt, self.n_eq, self.n_gt = (
+            Signal(count_shape, name=f"n_{side}") for side in ("lt", "eq", "gt")
+        )
+        self.source = Signal(_Source)
+        self.pivot_lane = Signal(range(lanes))
+        self.keep_mode = Signal(_Keep)
+        self.eq_keep = Signal(count_shape)  # elements equal to the pivot to keep
+        self.rd_row = Signal(range(rows + 1))  # next row to read (round or filter pass)
+        self.rd_left = Signal(count_shape)  # elements left to read
+        self.l_wr_row = Signal(range(rows + 1))
+        self.r_wr_row = Signal(range(rows + 1))
+        # Partition pipeline, stage S1.
+        self.s1_valid = Signal(name=_UNNAMED)
+        self.s1_last = Signal(name=_UNNAMED)
+        self.s1_count = Signal(range(lanes + 1))
+        self.in_row = Signal(data.ArrayLayout(unsigned(width), lanes))  # last cycle's input beat
+        # Filter pipeline, stage F1.
+        self.f_advance = Signal()  # the filter pipeline moves this cycle
+        self.f1_valid = Signal(name=_UNNAMED)
+        self.f1_last = Signal()
+        self.f1_count = Signal(range(lanes + 1))
+        self.f1_row = Signal(range(rows))
+        self.eq_seen = Signal(count_shape)  # equal elements met in earlier rows
+        # Read address of both FIFOs.
+        self.fifo_addr = Signal(range(rows + 1))
 
 
 class TopK(wiring.Component):
@@ -133,21 +205,30 @@ class TopK(wiring.Component):
         if not isinstance(max_n, int) or isinstance(max_n, bool) or max_n < lanes:
             raise ValueError(f"max_n must be an integer >= lanes ({lanes}), not {max_n!r}")
         self.max_n = max_n
-        super().__init__({
-            "k": In(range(max_n + 1)),
-            "i_scores": In(stream.Signature(scores_layout(width, lanes))),
-            "o_topk": Out(stream.Signature(topk_layout(width, lanes, max_n))),
-        })
+        super().__init__(
+            {
+                "k": In(range(max_n + 1)),
+                "i_scores": In(stream.Signature(scores_layout(width, lanes))),
+                "o_topk": Out(stream.Signature(topk_layout(width, lanes, max_n))),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
-        width, lanes, max_n = self.width, self.lanes, self.max_n
-        lane_bits = (lanes - 1).bit_length()
-        rows = -(-max_n // lanes)
-        row_shape = data.ArrayLayout(unsigned(width), lanes)
-        elem_out = data.StructLayout({"score": unsigned(width), "index": range(max_n)})
+        buffers = self._add_buffers(m)
+        s = _State(self.width, self.lanes, self.max_n)
+        m.d.comb += s.rng_next.eq(_xorshift16(s.rng))
+        partition_idle = self._add_partition(m, s, buffers)
+        self._add_filter(m, s, buffers.frame_r)
+        self._add_control(m, s, buffers, partition_idle)
+        return m
 
-        # Frame buffer (for the filter pass) and the two quick-select FIFOs.
+    # ---- Storage ----
+
+    def _add_buffers(self, m: Module) -> _Buffers:
+        """Add the frame buffer (for the filter pass) and the two quick-select FIFOs."""
+        rows = -(-self.max_n // self.lanes)
+        row_shape = data.ArrayLayout(unsigned(self.width), self.lanes)
         m.submodules.frame_buf = frame_buf = memory.Memory(shape=row_shape, depth=rows, init=[])
         m.submodules.fifo_l = fifo_l = memory.Memory(shape=row_shape, depth=rows, init=[])
         m.submodules.fifo_r = fifo_r = memory.Memory(shape=row_shape, depth=rows, init=[])
@@ -158,72 +239,75 @@ class TopK(wiring.Component):
         l_r = fifo_l.read_port(transparent_for=(l_w,))
         r_w = fifo_r.write_port()
         r_r = fifo_r.read_port(transparent_for=(r_w,))
+        return _Buffers(buf_w, buf_r, l_w, l_r, r_w, r_r)
 
+    # ---- Partition datapath: S1 compares a row with the pivot, S2 feeds the repackers. ----
+
+    def _add_partition(self, m: Module, s: _State, buffers: _Buffers) -> Value:
+        """Add the partition datapath; return "the round has drained into the FIFOs"."""
+        width, lanes = self.width, self.lanes
         m.submodules.split_lt = split_lt = ZeroEliminator(unsigned(width), lanes)
         m.submodules.split_gt = split_gt = ZeroEliminator(unsigned(width), lanes)
         m.submodules.pack_lt = pack_lt = Repacker(unsigned(width), lanes)
         m.submodules.pack_gt = pack_gt = Repacker(unsigned(width), lanes)
-        m.submodules.tie_rank = tie_rank = PrefixSum(lanes)
-        m.submodules.keep_elim = keep_elim = ZeroEliminator(elem_out, lanes)
-        m.submodules.pack_out = pack_out = Repacker(elem_out, lanes)
+        self._compare_with_pivot(m, s, buffers, split_lt, split_gt)
+        s2_valid = self._push_to_fifos(m, s, buffers, (split_lt, split_gt), (pack_lt, pack_gt))
+        # The round's last FIFO write happens in this cycle at the latest.
+        return ~s.s1_valid & ~s2_valid & ~pack_lt.busy & ~pack_gt.busy
 
-        count_shape = range(max_n + 1)
-        rng = Signal(16, init=PIVOT_SEED)
-        rng_next = Signal(16)
-        m.d.comb += rng_next.eq(_xorshift16(rng))
-        qs_rounds = Signal(count_shape, name="qs_rounds")
-        in_frame = Signal()                    # a frame's first beat has been accepted
-        frame_n = Signal(count_shape)          # scores received so far
-        load_row = Signal(range(rows + 1))
-        target = Signal(count_shape)           # rank of the k-th largest inside the active set
-        active_n = Signal(count_shape)         # size of the active set
-        pivot = Signal(width)
-        n_lt, n_eq, n_gt = (Signal(count_shape, name=f"n_{s}") for s in ("lt", "eq", "gt"))
-        source = Signal(_Source)
-        pivot_lane = Signal(range(lanes))
-        keep_mode = Signal(_Keep)
-        eq_keep = Signal(count_shape)          # elements equal to the pivot to keep
-        rd_row = Signal(range(rows + 1))       # next row to read (round or filter pass)
-        rd_left = Signal(count_shape)          # elements left to read
-        l_wr_row = Signal(range(rows + 1))
-        r_wr_row = Signal(range(rows + 1))
-
-        def rows_of(remaining):
-            """(count, last) of the next row when ``remaining`` elements are left to read."""
-            return Mux(remaining > lanes, lanes, remaining), remaining <= lanes
-
-        # ---- Partition datapath: S1 compares a row with the pivot, S2 feeds the repackers. ----
-        s1_valid, s1_last = Signal(), Signal()
-        s1_count = Signal(range(lanes + 1))
-        in_row = Signal(row_shape)             # the input beat accepted in the previous cycle
-        s1_row = Signal(row_shape)
-        with m.Switch(source):
+    def _compare_with_pivot(
+        self,
+        m: Module,
+        s: _State,
+        buffers: _Buffers,
+        split_lt: ZeroEliminator,
+        split_gt: ZeroEliminator,
+    ) -> None:
+        """S1: select the row (input beat or a FIFO row), flag its elements below and above the
+        pivot for the two zero eliminators, count the smaller, equal and larger ones."""
+        s1_row = Signal(data.ArrayLayout(unsigned(self.width), self.lanes))
+        with m.Switch(s.source):
             with m.Case(_Source.INPUT):
-                m.d.comb += s1_row.eq(in_row)
+                m.d.comb += s1_row.eq(s.in_row)
             with m.Case(_Source.FIFO_L):
-                m.d.comb += s1_row.eq(l_r.data)
+                m.d.comb += s1_row.eq(buffers.l_r.data)
             with m.Default():
-                m.d.comb += s1_row.eq(r_r.data)
-        for i in range(lanes):
-            present = i < s1_count
+                m.d.comb += s1_row.eq(buffers.r_r.data)
+        for i in range(self.lanes):
+            present = i < s.s1_count
             m.d.comb += [
-                split_lt.i_valid[i].eq(present & (s1_row[i] < pivot)),
-                split_gt.i_valid[i].eq(present & (s1_row[i] > pivot)),
+                split_lt.i_valid[i].eq(present & (s1_row[i] < s.pivot)),
+                split_gt.i_valid[i].eq(present & (s1_row[i] > s.pivot)),
             ]
         m.d.comb += [split_lt.i_data.eq(s1_row), split_gt.i_data.eq(s1_row)]
-        with m.If(s1_valid):
+        with m.If(s.s1_valid):
             m.d.sync += [
-                n_lt.eq(n_lt + split_lt.o_count),
-                n_gt.eq(n_gt + split_gt.o_count),
-                n_eq.eq(n_eq + s1_count - split_lt.o_count - split_gt.o_count),
+                s.n_lt.eq(s.n_lt + split_lt.o_count),
+                s.n_gt.eq(s.n_gt + split_gt.o_count),
+                s.n_eq.eq(s.n_eq + s.s1_count - split_lt.o_count - split_gt.o_count),
             ]
-        m.d.sync += s1_valid.eq(0)
+        m.d.sync += s.s1_valid.eq(0)
 
-        s2_valid, s2_last = Signal(), Signal()
-        m.d.sync += [s2_valid.eq(s1_valid), s2_last.eq(s1_last)]
-        for side, split, pack in (("lt", split_lt, pack_lt), ("gt", split_gt, pack_gt)):
+    def _push_to_fifos(
+        self,
+        m: Module,
+        s: _State,
+        buffers: _Buffers,
+        splits: tuple[ZeroEliminator, ...],
+        packs: tuple[Repacker, ...],
+    ) -> Signal:
+        """S2: register the zero eliminators' rows (``splits``, less-than side first) into their
+        repackers (``packs``) and write the repacked full rows into FIFO L and FIFO R.
+
+        Returns S2's valid register.
+        """
+        row_shape = data.ArrayLayout(unsigned(self.width), self.lanes)
+        s2_valid = Signal(name=_UNNAMED)
+        s2_last = Signal()
+        m.d.sync += [s2_valid.eq(s.s1_valid), s2_last.eq(s.s1_last)]
+        for side, split, pack in zip(("lt", "gt"), splits, packs, strict=True):
             s2_row = Signal(row_shape, name=f"s2_{side}_row")
-            s2_count = Signal(range(lanes + 1), name=f"s2_{side}_count")
+            s2_count = Signal(range(self.lanes + 1), name=f"s2_{side}_count")
             m.d.sync += [s2_row.eq(split.o_data), s2_count.eq(split.o_count)]
             m.d.comb += [
                 pack.i.valid.eq(s2_valid),
@@ -232,55 +316,70 @@ class TopK(wiring.Component):
                 pack.i.payload.last.eq(s2_last),
                 pack.o.ready.eq(1),
             ]
-        for pack, port, wr_row in ((pack_lt, l_w, l_wr_row), (pack_gt, r_w, r_wr_row)):
+        fifo_writes = zip(packs, (buffers.l_w, buffers.r_w), (s.l_wr_row, s.r_wr_row), strict=True)
+        for pack, port, wr_row in fifo_writes:
             write = pack.o.valid & (pack.o.payload.count != 0)
             m.d.comb += [port.addr.eq(wr_row), port.data.eq(pack.o.payload.data), port.en.eq(write)]
             with m.If(write):
                 m.d.sync += wr_row.eq(wr_row + 1)
-        # The round's last FIFO write happens in this cycle at the latest.
-        partition_idle = ~s1_valid & ~s2_valid & ~pack_lt.busy & ~pack_gt.busy
+        return s2_valid
 
-        # ---- Filter datapath: F1 decides what to keep, F2 feeds the output repacker. ----
-        f_advance = Signal()                   # the filter pipeline moves this cycle
-        f1_valid, f1_last = Signal(), Signal()
-        f1_count = Signal(range(lanes + 1))
-        f1_row = Signal(range(rows))
-        eq_seen = Signal(count_shape)          # equal elements met in earlier rows
+    # ---- Filter datapath: F1 decides what to keep, F2 feeds the output repacker. ----
+
+    def _add_filter(self, m: Module, s: _State, frame_r: memory.ReadPort) -> None:
+        """Add the filter datapath, from the frame buffer's read port to :attr:`o_topk`."""
+        lanes = self.lanes
+        elem_out = data.StructLayout({"score": unsigned(self.width), "index": range(self.max_n)})
+        m.submodules.tie_rank = tie_rank = PrefixSum(lanes)
+        m.submodules.keep_elim = keep_elim = ZeroEliminator(elem_out, lanes)
+        m.submodules.pack_out = pack_out = Repacker(elem_out, lanes)
         f2_valid = Signal()
         f2_payload = Signal.like(pack_out.i.payload)
-        m.d.comb += f_advance.eq(~f2_valid | pack_out.i.ready)
-        row_data = buf_r.data
-        for i in range(lanes):
-            m.d.comb += tie_rank.i_flags[i].eq((i < f1_count) & (row_data[i] == pivot))
-        for i in range(lanes):
-            present = i < f1_count
-            above = row_data[i] > pivot
-            tie_kept = tie_rank.i_flags[i] & (eq_seen + tie_rank.o_sums[i] < eq_keep)
-            with m.Switch(keep_mode):
+        m.d.comb += s.f_advance.eq(~f2_valid | pack_out.i.ready)
+        self._select_kept(m, s, frame_r.data, tie_rank, keep_elim)
+        with m.If(s.f_advance):
+            m.d.sync += [
+                f2_valid.eq(s.f1_valid),
+                f2_payload.data.eq(keep_elim.o_data),
+                f2_payload.count.eq(keep_elim.o_count),
+                f2_payload.last.eq(s.f1_last),
+                s.f1_valid.eq(0),
+            ]
+            with m.If(s.f1_valid):
+                m.d.sync += s.eq_seen.eq(s.eq_seen + tie_rank.o_total)
+        m.d.comb += [
+            pack_out.i.valid.eq(f2_valid),
+            pack_out.i.payload.eq(f2_payload),
+            frame_r.en.eq(s.f_advance),
+        ]
+        self._drive_output(m, pack_out)
+
+    def _select_kept(
+        self, m: Module, s: _State, row_data, tie_rank: PrefixSum, keep_elim: ZeroEliminator
+    ) -> None:
+        """F1: flag the elements of a frame-buffer row to keep (all of them, or those above the
+        threshold and the first ``eq_keep`` equal to it, ranked by ``tie_rank``) and give each its
+        frame index."""
+        lane_bits = (self.lanes - 1).bit_length()
+        for i in range(self.lanes):
+            m.d.comb += tie_rank.i_flags[i].eq((i < s.f1_count) & (row_data[i] == s.pivot))
+        for i in range(self.lanes):
+            present = i < s.f1_count
+            above = row_data[i] > s.pivot
+            tie_kept = tie_rank.i_flags[i] & (s.eq_seen + tie_rank.o_sums[i] < s.eq_keep)
+            with m.Switch(s.keep_mode):
                 with m.Case(_Keep.ALL):
                     m.d.comb += keep_elim.i_valid[i].eq(present)
                 with m.Case(_Keep.THRESHOLD):
                     m.d.comb += keep_elim.i_valid[i].eq(present & (above | tie_kept))
             m.d.comb += [
                 keep_elim.i_data[i].score.eq(row_data[i]),
-                keep_elim.i_data[i].index.eq(Cat(Const(i, lane_bits), f1_row)),
+                keep_elim.i_data[i].index.eq(Cat(Const(i, lane_bits), s.f1_row)),
             ]
-        with m.If(f_advance):
-            m.d.sync += [
-                f2_valid.eq(f1_valid),
-                f2_payload.data.eq(keep_elim.o_data),
-                f2_payload.count.eq(keep_elim.o_count),
-                f2_payload.last.eq(f1_last),
-                f1_valid.eq(0),
-            ]
-            with m.If(f1_valid):
-                m.d.sync += eq_seen.eq(eq_seen + tie_rank.o_total)
-        m.d.comb += [
-            pack_out.i.valid.eq(f2_valid),
-            pack_out.i.payload.eq(f2_payload),
-            buf_r.en.eq(f_advance),
-        ]
-        for i in range(lanes):
+
+    def _drive_output(self, m: Module, pack_out: Repacker) -> None:
+        """Connect the output repacker's stream to :attr:`o_topk`."""
+        for i in range(self.lanes):
             m.d.comb += [
                 self.o_topk.payload.index[i].eq(pack_out.o.payload.data[i].index),
                 self.o_topk.payload.score[i].eq(pack_out.o.payload.data[i].score),
@@ -292,135 +391,175 @@ class TopK(wiring.Component):
             pack_out.o.ready.eq(self.o_topk.ready),
         ]
 
-        # ---- Control ----
-        fifo_addr = Signal(range(rows + 1))    # read address of both FIFOs
-        m.d.comb += [l_r.addr.eq(fifo_addr), r_r.addr.eq(fifo_addr), buf_r.addr.eq(rd_row)]
-        m.d.comb += fifo_addr.eq(rd_row)
+    # ---- Control ----
 
-        def start_round(size):
-            """Draw the pivot position among ``size`` FIFO elements; issue its read."""
-            position = Signal(range(max_n), name="pivot_position")
-            m.d.comb += position.eq((rng_next * size) >> 16)
-            m.d.comb += fifo_addr.eq(position >> lane_bits)
-            return [
-                rng.eq(rng_next),
-                pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
-                active_n.eq(size),
-            ]
-
-        def issue_round_row(row, remaining):
-            """Read ``row`` of the active FIFO into S1; go back to DECIDE after the last one."""
-            count, last = rows_of(remaining)
-            m.d.sync += [
-                s1_valid.eq(1),
-                s1_count.eq(count),
-                s1_last.eq(last),
-                rd_row.eq(row + 1),
-                rd_left.eq(remaining - count),
-            ]
-            with m.If(last):
-                m.next = "DECIDE"
-            with m.Else():
-                m.next = "ROUND"
-
-        def start_filter(mode, keep_equal=0):
-            return [keep_mode.eq(mode), eq_keep.eq(keep_equal), eq_seen.eq(0),
-                    rd_row.eq(0), rd_left.eq(frame_n)]
-
+    def _add_control(self, m: Module, s: _State, buffers: _Buffers, partition_idle: Value) -> None:
+        """Add the control FSM: load a frame, quick-select rounds, filter pass, emit."""
+        m.d.comb += [
+            buffers.l_r.addr.eq(s.fifo_addr),
+            buffers.r_r.addr.eq(s.fifo_addr),
+            buffers.frame_r.addr.eq(s.rd_row),
+        ]
+        m.d.comb += s.fifo_addr.eq(s.rd_row)
         with m.FSM(name="topk_fsm"):
             with m.State("LOAD"):
-                beat = self.i_scores.payload
-                accept = self.i_scores.valid & self.i_scores.ready
-                received = Mux(in_frame, frame_n, 0) + beat.count  # scores so far, this beat too
-                m.d.comb += [
-                    self.i_scores.ready.eq(1),
-                    buf_w.addr.eq(load_row),
-                    buf_w.data.eq(beat.data),
-                    buf_w.en.eq(accept),
-                ]
-                with m.If(accept):
-                    m.d.sync += [
-                        in_row.eq(beat.data),
-                        s1_valid.eq(1),
-                        s1_count.eq(beat.count),
-                        s1_last.eq(beat.last),
-                        load_row.eq(load_row + 1),
-                        frame_n.eq(received),
-                        in_frame.eq(~beat.last),
-                    ]
-                    with m.If(~in_frame):
-                        first_pos = (rng_next * beat.count) >> 16
-                        m.d.sync += [
-                            target.eq(self.k),
-                            rng.eq(rng_next),
-                            pivot.eq(beat.data[first_pos[:lane_bits] if lane_bits else 0]),
-                            source.eq(_Source.INPUT),
-                            qs_rounds.eq(0),
-                            n_lt.eq(0), n_eq.eq(0), n_gt.eq(0),
-                            l_wr_row.eq(0), r_wr_row.eq(0),
-                        ]
-                    with m.If(beat.last):
-                        m.d.sync += [
-                            load_row.eq(0),
-                            active_n.eq(received),
-                        ]
-                        m.next = "DECIDE"
-
+                self._load(m, s, buffers.frame_w)
             with m.State("DECIDE"):
                 # Wait for the round to drain into the FIFOs, then act on its counts.
                 with m.If(partition_idle):
-                    m.d.sync += qs_rounds.eq(qs_rounds + 1)
-                    with m.If(target == 0):
-                        m.d.sync += start_filter(_Keep.NONE)
-                        m.next = "FILTER"
-                    with m.Elif(target >= active_n):
-                        m.d.sync += start_filter(_Keep.ALL)
-                        m.next = "FILTER"
-                    with m.Elif(n_gt == target):
-                        m.d.sync += start_filter(_Keep.THRESHOLD)
-                        m.next = "FILTER"
-                    with m.Elif(n_gt > target):
-                        m.d.sync += start_round(n_gt)
-                        m.d.sync += source.eq(_Source.FIFO_R)
-                        m.next = "PIVOT"
-                    with m.Elif(n_gt + n_eq >= target):
-                        m.d.sync += start_filter(_Keep.THRESHOLD, target - n_gt)
-                        m.next = "FILTER"
-                    with m.Else():
-                        m.d.sync += start_round(n_lt)
-                        m.d.sync += [source.eq(_Source.FIFO_L), target.eq(target - n_gt - n_eq)]
-                        m.next = "PIVOT"
-
+                    self._decide(m, s)
             with m.State("PIVOT"):
-                # Take the pivot and read the active FIFO's first row.
-                chosen = Mux(source == _Source.FIFO_L, Value.cast(l_r.data), Value.cast(r_r.data))
-                m.d.comb += fifo_addr.eq(0)
-                m.d.sync += [
-                    pivot.eq(chosen.word_select(pivot_lane, width)),
-                    n_lt.eq(0), n_eq.eq(0), n_gt.eq(0),
-                    l_wr_row.eq(0), r_wr_row.eq(0),
-                ]
-                issue_round_row(0, active_n)
-
+                self._take_pivot(m, s, buffers)
             with m.State("ROUND"):
-                issue_round_row(rd_row, rd_left)
-
+                self._issue_round_row(m, s, s.rd_row, s.rd_left)
             with m.State("FILTER"):
-                count, last = rows_of(rd_left)
-                with m.If(f_advance):
-                    m.d.sync += [
-                        f1_valid.eq(1),
-                        f1_count.eq(count),
-                        f1_last.eq(last),
-                        f1_row.eq(rd_row),
-                        rd_row.eq(rd_row + 1),
-                        rd_left.eq(rd_left - count),
-                    ]
-                    with m.If(last):
-                        m.next = "EMIT"
-
+                self._issue_filter_row(m, s)
             with m.State("EMIT"):
                 with m.If(self.o_topk.valid & self.o_topk.ready & self.o_topk.payload.last):
                     m.next = "LOAD"
 
-        return m
+    def _row_of(self, remaining):
+        """(count, last) of the next row when ``remaining`` elements are left to read."""
+        return Mux(remaining > self.lanes, self.lanes, remaining), remaining <= self.lanes
+
+    def _load(self, m: Module, s: _State, frame_w: memory.WritePort) -> None:
+        """LOAD: write each input beat to the frame buffer and feed it to the first round."""
+        beat = self.i_scores.payload
+        accept = self.i_scores.valid & self.i_scores.ready
+        received = Mux(s.in_frame, s.frame_n, 0) + beat.count  # scores so far, this beat too
+        m.d.comb += [
+            self.i_scores.ready.eq(1),
+            frame_w.addr.eq(s.load_row),
+            frame_w.data.eq(beat.data),
+            frame_w.en.eq(accept),
+        ]
+        with m.If(accept):
+            m.d.sync += [
+                s.in_row.eq(beat.data),
+                s.s1_valid.eq(1),
+                s.s1_count.eq(beat.count),
+                s.s1_last.eq(beat.last),
+                s.load_row.eq(s.load_row + 1),
+                s.frame_n.eq(received),
+                s.in_frame.eq(~beat.last),
+            ]
+            with m.If(~s.in_frame):
+                m.d.sync += self._start_frame(s, beat)
+            with m.If(beat.last):
+                m.d.sync += [
+                    s.load_row.eq(0),
+                    s.active_n.eq(received),
+                ]
+                m.next = "DECIDE"
+
+    def _start_frame(self, s: _State, beat) -> list:
+        """On a frame's first beat: sample ``k``, draw the first pivot from the beat, clear the
+        round's counts and FIFOs."""
+        lane_bits = (self.lanes - 1).bit_length()
+        first_pos = (s.rng_next * beat.count) >> 16
+        return [
+            s.target.eq(self.k),
+            s.rng.eq(s.rng_next),
+            s.pivot.eq(beat.data[first_pos[:lane_bits] if lane_bits else 0]),
+            s.source.eq(_Source.INPUT),
+            s.qs_rounds.eq(0),
+            s.n_lt.eq(0),
+            s.n_eq.eq(0),
+            s.n_gt.eq(0),
+            s.l_wr_row.eq(0),
+            s.r_wr_row.eq(0),
+        ]
+
+    def _decide(self, m: Module, s: _State) -> None:
+        """DECIDE, once the round has drained: finish (start the filter) or start the next round
+        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`)."""
+        m.d.sync += s.qs_rounds.eq(s.qs_rounds + 1)
+        with m.If(s.target == 0):
+            m.d.sync += self._start_filter(s, _Keep.NONE)
+            m.next = "FILTER"
+        with m.Elif(s.target >= s.active_n):
+            m.d.sync += self._start_filter(s, _Keep.ALL)
+            m.next = "FILTER"
+        with m.Elif(s.n_gt == s.target):
+            m.d.sync += self._start_filter(s, _Keep.THRESHOLD)
+            m.next = "FILTER"
+        with m.Elif(s.n_gt > s.target):
+            m.d.sync += self._start_round(m, s, s.n_gt)
+            m.d.sync += s.source.eq(_Source.FIFO_R)
+            m.next = "PIVOT"
+        with m.Elif(s.n_gt + s.n_eq >= s.target):
+            m.d.sync += self._start_filter(s, _Keep.THRESHOLD, s.target - s.n_gt)
+            m.next = "FILTER"
+        with m.Else():
+            m.d.sync += self._start_round(m, s, s.n_lt)
+            m.d.sync += [s.source.eq(_Source.FIFO_L), s.target.eq(s.target - s.n_gt - s.n_eq)]
+            m.next = "PIVOT"
+
+    def _start_round(self, m: Module, s: _State, size) -> list:
+        """Draw the pivot position among ``size`` FIFO elements; issue its read."""
+        lane_bits = (self.lanes - 1).bit_length()
+        position = Signal(range(self.max_n), name="pivot_position")
+        m.d.comb += position.eq((s.rng_next * size) >> 16)
+        m.d.comb += s.fifo_addr.eq(position >> lane_bits)
+        return [
+            s.rng.eq(s.rng_next),
+            s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
+            s.active_n.eq(size),
+        ]
+
+    def _start_filter(self, s: _State, mode: _Keep, keep_equal=0) -> list:
+        """Set up the filter pass over the whole frame with the decided keep rule."""
+        return [
+            s.keep_mode.eq(mode),
+            s.eq_keep.eq(keep_equal),
+            s.eq_seen.eq(0),
+            s.rd_row.eq(0),
+            s.rd_left.eq(s.frame_n),
+        ]
+
+    def _take_pivot(self, m: Module, s: _State, buffers: _Buffers) -> None:
+        """PIVOT: take the pivot and read the active FIFO's first row."""
+        chosen = Mux(
+            s.source == _Source.FIFO_L, Value.cast(buffers.l_r.data), Value.cast(buffers.r_r.data)
+        )
+        m.d.comb += s.fifo_addr.eq(0)
+        m.d.sync += [
+            s.pivot.eq(chosen.word_select(s.pivot_lane, self.width)),
+            s.n_lt.eq(0),
+            s.n_eq.eq(0),
+            s.n_gt.eq(0),
+            s.l_wr_row.eq(0),
+            s.r_wr_row.eq(0),
+        ]
+        self._issue_round_row(m, s, 0, s.active_n)
+
+    def _issue_round_row(self, m: Module, s: _State, row, remaining) -> None:
+        """Read ``row`` of the active FIFO into S1; go back to DECIDE after the last one."""
+        count, last = self._row_of(remaining)
+        m.d.sync += [
+            s.s1_valid.eq(1),
+            s.s1_count.eq(count),
+            s.s1_last.eq(last),
+            s.rd_row.eq(row + 1),
+            s.rd_left.eq(remaining - count),
+        ]
+        with m.If(last):
+            m.next = "DECIDE"
+        with m.Else():
+            m.next = "ROUND"
+
+    def _issue_filter_row(self, m: Module, s: _State) -> None:
+        """FILTER: read the frame buffer's rows into F1 as the filter pipeline moves; EMIT after
+        the last one."""
+        count, last = self._row_of(s.rd_left)
+        with m.If(s.f_advance):
+            m.d.sync += [
+                s.f1_valid.eq(1),
+                s.f1_count.eq(count),
+                s.f1_last.eq(last),
+                s.f1_row.eq(s.rd_row),
+                s.rd_row.eq(s.rd_row + 1),
+                s.rd_left.eq(s.rd_left - count),
+            ]
+            with m.If(last):
+                m.next = "EMIT"

@@ -43,12 +43,14 @@ class ZeroEliminator(wiring.Component):
     def __init__(self, elem_shape, lanes: int) -> None:
         self.lanes = check_lanes(lanes)
         self.elem_shape = elem_shape
-        super().__init__({
-            "i_data": In(data.ArrayLayout(elem_shape, lanes)),
-            "i_valid": In(lanes),
-            "o_data": Out(data.ArrayLayout(elem_shape, lanes)),
-            "o_count": Out(range(lanes + 1)),
-        })
+        super().__init__(
+            {
+                "i_data": In(data.ArrayLayout(elem_shape, lanes)),
+                "i_valid": In(lanes),
+                "o_data": Out(data.ArrayLayout(elem_shape, lanes)),
+                "o_count": Out(range(lanes + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -9,7 +9,7 @@ __all__ = ["blocks"]
 
 def blocks(ctx: ReportContext) -> str:
     """Write ``<build>/verilog/<block>.v`` for every report block; tabulate their ports."""
-    from prunesim.cli import BLOCKS, REPORT_BLOCKS, _to_verilog, port_table
+    from prunesim.rtl.blocks import REPORT_BLOCKS, get_block, port_table
     from prunesim.sim.tables import markdown_table
 
     lines = [
@@ -19,9 +19,9 @@ def blocks(ctx: ReportContext) -> str:
         "",
     ]
     for name in REPORT_BLOCKS:
-        block = BLOCKS[name]
+        block = get_block(name)
         params = block.defaults()
-        component, verilog = _to_verilog(block, params)
+        component, verilog = block.to_verilog(params)
         path = ctx.build / "verilog" / f"{name}.v"
         ctx.write(path, verilog)
         ports = port_table(component, verilog)
