@@ -1,18 +1,22 @@
 """The cycle-level analytic simulator (``prunesim.sim``).
 
-Data flow (one direction): a model (:mod:`prunesim.models`) and a method
-(:mod:`prunesim.sim.methods`) give a per-layer :class:`Workload` (:mod:`prunesim.sim.workload`);
-the cost model (:mod:`prunesim.sim.engine`) prices it on a hardware target described in a data
-file (:mod:`prunesim.sim.hardware`, presets in ``sim/hardware/*.yaml``) and returns a
-:class:`SimResult`. Block latency models (:mod:`prunesim.sim.blocks`) are checked against the
-cycles measured on the RTL. :func:`simulate` is the one-call entry point; :func:`compare` runs the
-matrix of methods x hardware.
+Data flow (one direction): a model (:mod:`prunesim.models`, its family
+:mod:`prunesim.sim.families`) and a method (:mod:`prunesim.sim.methods`) give a per-layer
+:class:`Workload` (:mod:`prunesim.sim.workload`); the target's cost model
+(:mod:`prunesim.sim.costs`, one module per kind, asked through :mod:`prunesim.sim.engine`)
+prices it on a hardware target described in a data file (:mod:`prunesim.sim.hardware`, presets
+in ``sim/hardware/*.yaml``) and returns a :class:`SimResult`. Block latency models
+(:mod:`prunesim.sim.blocks`) are checked against the cycles measured on the RTL.
+:func:`simulate` is the one-call entry point; :func:`compare` runs the matrix of methods x
+hardware; :mod:`prunesim.sim.sweep` prices many design points at once.
 """
 
 from prunesim.sim.api import default_stage, make_workload, simulate
-from prunesim.sim.engine import LayerResult, SimResult, evaluate
+from prunesim.sim.engine import evaluate, unsupported
+from prunesim.sim.families import family_of
 from prunesim.sim.hardware import HardwareError, hardware_names, load_hardware
 from prunesim.sim.methods import get_method, method_names
+from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import Generate, Summarize, Workload
 
 __all__ = [
@@ -24,10 +28,12 @@ __all__ = [
     "Workload",
     "default_stage",
     "evaluate",
+    "family_of",
     "get_method",
     "hardware_names",
     "load_hardware",
     "make_workload",
     "method_names",
     "simulate",
+    "unsupported",
 ]

@@ -8,13 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from prunesim.models import Model, TransformerConfig, get_model, is_network
-from prunesim.models.lvlm import LVLMConfig
+from prunesim.models import Model, TransformerConfig, get_model
 from prunesim.sim.engine import SimResult, evaluate
+from prunesim.sim.families import family_of
+from prunesim.sim.families.network import DEFAULT_BATCH
+from prunesim.sim.families.transformer import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
 from prunesim.sim.hardware import Hardware, load_hardware
 from prunesim.sim.methods import get_method
 from prunesim.sim.trace import Trace
-from prunesim.sim.workload import Generate, Infer, Prefill, Stage, Summarize, Workload
+from prunesim.sim.workload import Stage, Workload
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -29,42 +31,25 @@ __all__ = [
     "trace_workload",
 ]
 
-#: GPT-2's generation setting in SpAtten: a 992-token prompt, then 32 generated tokens.
-DEFAULT_GENERATION = Generate(prompt=992, generate=32)
-#: Tokens of a summarization (BERT). The paper's GLUE/SQuAD averages are under 100 tokens and
-#: not published per task; 128 (a usual fine-tuning sequence length) is our default, a parameter.
-DEFAULT_SUMMARIZATION_TOKENS = 128
-#: Inputs per batch of a network's inference or training step: 1 (latency of one image), a
-#: parameter (``--batch``).
-DEFAULT_BATCH = 1
-
 
 def default_stage(model: Model) -> Stage:
-    """Generation (992 + 32) for decoders, summarization of 128 tokens for encoders; an LVLM's
-    prefill of its default images and text tokens; inference of one image for a convolutional
-    network (one denoising step for the UNet)."""
-    if is_network(model):
-        return Infer(DEFAULT_BATCH)
-    if isinstance(model, LVLMConfig):
-        return Prefill(model.default_images, model.default_text_tokens)
-    if model.decoder:
-        return DEFAULT_GENERATION
-    return Summarize(min(DEFAULT_SUMMARIZATION_TOKENS, model.max_positions))
+    """The stage a run of ``model`` takes when none is given (its family's): generation
+    (992 + 32) for decoders, summarization of 128 tokens for encoders; an LVLM's prefill of its
+    default images and text tokens; inference of one input for a network."""
+    return family_of(model).default_stage(model)
 
 
 def default_mode(model: Model) -> str:
     """``"e2e"`` for LVLMs (their papers time the whole model), ``"network"`` for CNNs and the
     UNet (every layer, always), ``"attention"`` otherwise (SpAtten's setting)."""
-    if is_network(model):
-        return "network"
-    return "e2e" if isinstance(model, LVLMConfig) else "attention"
+    return family_of(model).default_mode(model)
 
 
 def default_weight_bits(model: Model) -> int:
     """Weight bits in DRAM in end-to-end mode: 16 for LVLMs (served in half precision), 8 for
     BERT/GPT-2 (SpAtten's end-to-end setting). Networks: their methods' own (8-bit CNN
     inference, 16-bit UNet)."""
-    return 16 if isinstance(model, LVLMConfig) else 8
+    return family_of(model).default_weight_bits(model)
 
 
 def _model(model: str | Model) -> Model:
@@ -124,10 +109,11 @@ def make_workload(
 ) -> Workload:
     """The workload of ``model`` under ``method`` (see :func:`simulate` for the arguments)."""
     config = _model(model)
-    mode = mode or default_mode(config)
-    weight_bits = weight_bits or default_weight_bits(config)
+    family = family_of(config)
+    mode = mode or family.default_mode(config)
+    weight_bits = weight_bits or family.default_weight_bits(config)
     if trace is not None:
-        if isinstance(config, LVLMConfig):
+        if family.name != "transformer":
             raise ValueError(f"a SpAtten trace describes a text transformer, not {config.name}")
         if method != "spatten":
             raise ValueError(
@@ -140,7 +126,7 @@ def make_workload(
             raise ValueError("a trace holds attention only; use mode 'attention'")
         return trace_workload(config, trace)
     return get_method(method).workload(
-        config, stage or default_stage(config), mode=mode, weight_bits=weight_bits, **options
+        config, stage or family.default_stage(config), mode=mode, weight_bits=weight_bits, **options
     )
 
 

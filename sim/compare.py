@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prunesim.models import Model, get_model
-from prunesim.sim.api import default_mode, default_stage, make_workload
+from prunesim.sim.api import make_workload
 from prunesim.sim.engine import SimResult, evaluate
-from prunesim.sim.hardware import Accelerator, Hardware, Systolic, load_hardware
+from prunesim.sim.families import family_of
+from prunesim.sim.hardware import Hardware, load_hardware
 from prunesim.sim.methods import get_method
-from prunesim.sim.workload import Stage
+from prunesim.sim.workload import Stage, Workload
 
 __all__ = ["CompareEntry", "CompareResult", "compare"]
 
@@ -81,6 +82,119 @@ class CompareResult:
         }
 
 
+def _workloads(
+    config: Model,
+    methods: list[str],
+    stage: Stage,
+    mode: str,
+    weight_bits: int | None,
+    options: dict[str, Any],
+) -> dict[str, Workload]:
+    """Each method's workload of ``config`` (``options`` apply to every method but dense)."""
+    return {
+        method: make_workload(
+            config,
+            method,
+            stage=stage,
+            mode=mode,
+            weight_bits=weight_bits,
+            **(options if method != DENSE else {}),
+        )
+        for method in methods
+    }
+
+
+def _simulate(
+    config: Model,
+    workloads: dict[str, Workload],
+    targets: list[Hardware],
+    skipped: list[str],
+    progress: Callable[[str], None] | None,
+) -> tuple[dict[tuple[str, str], SimResult], list[Hardware]]:
+    """Every workload on every target that can run them all: the results by (method, target
+    name) and those targets; a target that cannot run one of them is appended to ``skipped``
+    with its reason and runs none."""
+    sims: dict[tuple[str, str], SimResult] = {}
+    runnable = []
+    for target in targets:
+        reason = next(
+            (r for m in workloads if (r := target.unsupported(workloads[m])) is not None),
+            None,
+        )
+        if reason is not None:  # the target cannot run this kind of workload
+            skipped.append(f"{target.name}: {reason}")
+            continue
+        for method in workloads:
+            if progress is not None:
+                progress(f"{config.name} {method} on {target.name}")
+            sims[(method, target.name)] = evaluate(workloads[method], target)
+        runnable.append(target)
+    return sims, runnable
+
+
+def _entries(
+    sims: dict[tuple[str, str], SimResult],
+    methods: list[str],
+    runnable: list[Hardware],
+    baselines: list[Hardware],
+) -> dict[tuple[str, str], CompareEntry]:
+    """One :class:`CompareEntry` per (method, target): its ratios against dense on the same
+    target and against dense on each baseline."""
+    entries = {}
+    for target in runnable:
+        dense = sims[(DENSE, target.name)]
+        for method in methods:
+            result = sims[(method, target.name)]
+            vs = {}
+            for base in baselines:
+                reference = sims[(DENSE, base.name)]
+                vs[base.name] = {
+                    "speedup": _ratio(reference.seconds, result.seconds),
+                    "energy_saving": _ratio(reference.energy_j, result.energy_j),
+                }
+            entries[(method, target.name)] = CompareEntry(
+                result=result,
+                speedup=_ratio(dense.seconds, result.seconds),
+                dram_reduction=_ratio(dense.dram_bytes, result.dram_bytes),
+                energy_saving=_ratio(dense.energy_j, result.energy_j),
+                vs_baselines=vs,
+            )
+    return entries
+
+
+def _compare_model(
+    config: Model,
+    methods: list[str],
+    targets: list[Hardware],
+    *,
+    stage: Stage | None,
+    mode: str | None,
+    weight_bits: int | None,
+    progress: Callable[[str], None] | None,
+    options: dict[str, Any],
+) -> CompareResult:
+    """The matrix of one model (:func:`compare`), at its family's stage and mode by default."""
+    family = family_of(config)
+    model_stage = stage or family.default_stage(config)
+    model_mode = mode or family.default_mode(config)
+    usable = [m for m in methods if get_method(m).can_prune(config)]
+    skipped = [f"{m}: cannot prune {config.name}" for m in methods if m not in usable]
+    run_methods = list(dict.fromkeys([DENSE, *usable]))
+    workloads = _workloads(config, run_methods, model_stage, model_mode, weight_bits, options)
+    sims, runnable = _simulate(config, workloads, targets, skipped, progress)
+    baselines = [t for t in runnable if t.BASELINE]
+    return CompareResult(
+        model=config.name,
+        stage=model_stage.describe(),
+        mode=model_mode,
+        methods=usable,
+        hardware=[t.name for t in runnable],
+        baselines=[b.name for b in baselines],
+        entries=_entries(sims, usable, runnable, baselines),
+        skipped=skipped,
+    )
+
+
 def compare(
     models: Iterable[str | Model],
     methods: Iterable[str],
@@ -94,11 +208,12 @@ def compare(
 ) -> list[CompareResult]:
     """One :class:`CompareResult` per model: every method (plus ``dense``) on every target.
 
-    Accelerators (kinds ``accelerator`` and ``systolic``) are the targets the methods are designed
-    for; every other target is also a *baseline*: dense on it is the reference of
-    ``vs_baselines``. A method that cannot prune a model (``catp`` on GPT-2) is left out of that
-    model's matrix, and so is a target that cannot run a workload (a published attention-only
-    accelerator in end-to-end mode, SpAtten on a CNN); ``skipped`` says which. ``options``
+    Accelerators are the targets the methods are designed for; a target whose kind is a baseline
+    (``BASELINE``: GPUs, CPUs, accelerators known by their published figures) is also a
+    *baseline*: dense on it is the reference of ``vs_baselines``. A method that cannot prune a
+    model (``catp`` on GPT-2) is left out of that model's matrix, and so is a target that cannot
+    run a workload (a published attention-only accelerator in end-to-end mode, SpAtten on a
+    CNN); ``skipped`` says which (each method's and target's ``unsupported`` reason). ``options``
     override every method's options (each must exist for every method). ``progress`` is called
     with a label before each simulation.
     """
@@ -106,67 +221,16 @@ def compare(
     method_list = list(dict.fromkeys(methods))
     for name in method_list:
         get_method(name)  # unknown names fail here, whatever the models
-    results = []
-    for model in models:
-        config = get_model(model) if isinstance(model, str) else model
-        model_stage = stage or default_stage(config)
-        model_mode = mode or default_mode(config)
-        usable = [m for m in method_list if get_method(m).can_prune(config)]
-        skipped = [f"{m}: cannot prune {config.name}" for m in method_list if m not in usable]
-        run_methods = list(dict.fromkeys([DENSE, *usable]))
-        workloads = {
-            method: make_workload(
-                config,
-                method,
-                stage=model_stage,
-                mode=model_mode,
-                weight_bits=weight_bits,
-                **(options if method != DENSE else {}),
-            )
-            for method in run_methods
-        }
-        sims: dict[tuple[str, str], SimResult] = {}
-        runnable = []
-        for target in targets:
-            try:
-                for method in run_methods:
-                    if progress is not None:
-                        progress(f"{config.name} {method} on {target.name}")
-                    sims[(method, target.name)] = evaluate(workloads[method], target)
-            except ValueError as exc:  # the target cannot run this kind of workload
-                skipped.append(f"{target.name}: {exc}")
-                continue
-            runnable.append(target)
-        baselines = [t for t in runnable if not isinstance(t, Accelerator | Systolic)]
-        entries = {}
-        for target in runnable:
-            dense = sims[(DENSE, target.name)]
-            for method in usable:
-                result = sims[(method, target.name)]
-                vs = {}
-                for base in baselines:
-                    reference = sims[(DENSE, base.name)]
-                    vs[base.name] = {
-                        "speedup": _ratio(reference.seconds, result.seconds),
-                        "energy_saving": _ratio(reference.energy_j, result.energy_j),
-                    }
-                entries[(method, target.name)] = CompareEntry(
-                    result=result,
-                    speedup=_ratio(dense.seconds, result.seconds),
-                    dram_reduction=_ratio(dense.dram_bytes, result.dram_bytes),
-                    energy_saving=_ratio(dense.energy_j, result.energy_j),
-                    vs_baselines=vs,
-                )
-        results.append(
-            CompareResult(
-                model=config.name,
-                stage=model_stage.describe(),
-                mode=model_mode,
-                methods=usable,
-                hardware=[t.name for t in runnable],
-                baselines=[b.name for b in baselines],
-                entries=entries,
-                skipped=skipped,
-            )
+    return [
+        _compare_model(
+            get_model(model) if isinstance(model, str) else model,
+            method_list,
+            targets,
+            stage=stage,
+            mode=mode,
+            weight_bits=weight_bits,
+            progress=progress,
+            options=options,
         )
-    return results
+        for model in models
+    ]

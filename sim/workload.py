@@ -478,6 +478,15 @@ class Workload:
         return self.layer_names[layer] if self.layer_names else str(layer)
 
     @property
+    def mode(self) -> str:
+        """What the rows cover, as ``--mode`` spells it: ``"network"`` (a network's every
+        layer: conv rows, or an infer/train stage), ``"e2e"`` (linear layers beside attention)
+        or ``"attention"``."""
+        if len(self.conv) or self.stage.name in ("infer", "train"):
+            return "network"
+        return "e2e" if len(self.linear) else "attention"
+
+    @property
     def macs(self) -> int:
         """Multiply-accumulates of every row, zero weights included (the dense count)."""
         return int(self.attention.macs.sum() + self.linear.macs.sum() + self.conv.macs.sum())

@@ -272,7 +272,7 @@ def test_vflowopt_next_layers_and_explicit_ratios() -> None:
         ({"stage2_layer": 0}, "stage2_layer"),
         ({"stage3_layer": 28}, r"stage3_layer must be a layer in 0..27 for llava-onevision-7b"),
         ({"stage2_layer": 18, "stage3_layer": 9}, r"stage3_layer \(9\) must come after"),
-        ({"recycle_compensate": 1}, "recycle_compensate must be a bool"),
+        ({"recycle_compensate": 1}, "recycle_compensate must be true or false, not 1"),
     ],
 )
 def test_vflowopt_bad_options(options: dict, match: str) -> None:

@@ -1,6 +1,7 @@
 """The Once-for-All method: sub-net specs from options, files and OFA's released nets, their
-workloads (MACs equal to ``ofa_macs``), the fast sweep against the one-at-a-time path, the
-report section, the benchmark and the command line's one-line errors."""
+workloads (MACs equal to ``ofa_macs``), the batched sweep workload (priced by
+``tests/test_sim_sweep.py``), the report section, the benchmark and the command line's one-line
+errors."""
 
 from __future__ import annotations
 
@@ -21,12 +22,15 @@ from prunesim.models.ofa import (
     sample_ofa_spec,
 )
 from prunesim.sim import evaluate, load_hardware, make_workload
-from prunesim.sim.hardware import Processor, Systolic, hardware_names
+from prunesim.sim.costs.processor import Processor
+from prunesim.sim.costs.systolic import Systolic
+from prunesim.sim.hardware import hardware_names
 from prunesim.sim.methods import get_method
 from prunesim.sim.methods.network import network_workload
 from prunesim.sim.methods.ofa import (
     DEFAULT_NET,
     PUBLISHED,
+    BlockRows,
     OFAOptions,
     describe_spec,
     load_spec_file,
@@ -34,7 +38,6 @@ from prunesim.sim.methods.ofa import (
     resolve_spec,
     spec_from_net_config,
     spec_options,
-    sweep,
     sweep_workload,
 )
 from prunesim.sim.workload import CONV_FIELDS, Infer, Train
@@ -59,9 +62,10 @@ def _random_specs(count: int, seed: int) -> list[OFASpec]:
 
 
 def test_one_value_is_broadcast_and_lists_are_kept() -> None:
-    assert parse_choices("ks", "5", 20, (3, 5, 7)) == (5,) * 20
-    assert parse_choices("d", " 2, 3,4 ,2,3", 5, (2, 3, 4)) == (2, 3, 4, 2, 3)
+    assert parse_choices("ks", (5,), 20, (3, 5, 7)) == (5,) * 20
+    assert parse_choices("d", (2, 3, 4, 2, 3), 5, (2, 3, 4)) == (2, 3, 4, 2, 3)
     assert parse_choices("e", [3, 4, 6, 3] * 5, 20, (3, 4, 6)) == (3, 4, 6, 3) * 5
+    assert OFAOptions(d=" 2, 3,4 ,2,3").d == (2, 3, 4, 2, 3)  # text: the typed option parses it
     spec, origin = resolve_spec(W10, OFAOptions(ks="3", e="4", d="2", resolution=160))
     assert spec == OFASpec.uniform(3, 4, 2, 160, 1.0)
     assert origin == f"{DEFAULT_NET[W10]} with ks, e, d, r set"
@@ -72,7 +76,8 @@ def test_one_value_is_broadcast_and_lists_are_kept() -> None:
     [
         (dict(ks="3,3,3,4" + ",3" * 16), "OFASpec ks[3] must be one of 3, 5, 7, not 4"),
         (dict(d="5"), "OFASpec d[0] must be one of 2, 3, 4, not 5"),
-        (dict(e="3,x" + ",3" * 18), "OFASpec e[1] must be one of 3, 4, 6, not 'x'"),
+        (dict(e="3,x" + ",3" * 18), "option e[1] must be an integer, not 'x'"),
+        (dict(e="3,8" + ",3" * 18), "OFASpec e[1] must be one of 3, 4, 6, not 8"),
         (dict(d="2,3,4"), "OFASpec d must have 5 entries (or 1), not 3"),
         (dict(resolution=130), "resolution must be a multiple of 4 in 128..260, not 130"),
         (dict(net="nosuch"), "unknown OFA sub-net 'nosuch'"),
@@ -291,44 +296,14 @@ def test_sweep_rows_equal_the_subnets_rows() -> None:
                 assert np.array_equal(column, getattr(alone.conv, name)), (i, name)
 
 
-def test_sweep_equals_the_one_at_a_time_path() -> None:
-    specs = _random_specs(6, 8) + [PUBLISHED[DEFAULT_NET[W12]].spec]
-    stage = Infer(2)
-    points = sweep(specs, CONV_TARGETS, stage)
-    assert [p.spec for p in points] == specs
-    for point in points:
-        w = make_workload(_model_of(point.spec), "ofa", stage=stage, **spec_options(point.spec))
-        assert point.macs == ofa_macs(point.spec) == w.macs // 2
-        assert sorted(point.seconds) == sorted(CONV_TARGETS)
-        for name in CONV_TARGETS:
-            # The same rows, priced by the same engine; only the order in which a sub-net's
-            # row times are added differs (one batched evaluation sums them per sub-net with
-            # bincount): observed differences are a few ulps (< 1e-15).
-            expected = evaluate(w, load_hardware(name)).seconds
-            assert point.seconds[name] == pytest.approx(expected, rel=1e-12, abs=0), name
-
-
-def test_sweep_of_a_training_step_prices_each_subnet() -> None:
-    specs = _random_specs(2, 9)
-    stage = Train(2)
-    points = sweep(specs, ["systolic-32", "a100"], stage)
-    for point in points:
-        w = make_workload(_model_of(point.spec), "ofa", stage=stage, **spec_options(point.spec))
-        for name in ("systolic-32", "a100"):
-            assert point.seconds[name] == evaluate(w, load_hardware(name)).seconds
-
-
-def test_sweep_refuses_attention_only_targets_and_non_specs() -> None:
-    with pytest.raises(ValueError, match="spatten prices attention and linear layers"):
-        sweep([OFASpec.uniform(3, 3, 2)], ["spatten"])
-    with pytest.raises(ValueError, match=r"sweep specs\[1\] must be an OFASpec"):
-        sweep([OFASpec.uniform(3, 3, 2), "k3"], ["a100"])
-
-
-def test_sweep_accepts_loaded_hardware_and_empty_lists() -> None:
-    (point,) = sweep([OFASpec.uniform(5, 4, 3)], [load_hardware("tpu-v1")])
-    assert list(point.seconds) == ["tpu-v1"] and point.seconds["tpu-v1"] > 0
-    assert sweep([], CONV_TARGETS) == []
+def test_sweep_rows_are_read_only_and_cached_per_caller() -> None:
+    cache = BlockRows()
+    spec = OFASpec.uniform(5, 4, 3)
+    first = cache.rows(spec)
+    assert all(not part.flags.writeable for part in first)
+    assert all(a is b for a, b in zip(first, cache.rows(spec), strict=True))  # built once
+    other = BlockRows().rows(spec)  # another caller builds its own
+    assert all(a is not b and np.array_equal(a, b) for a, b in zip(first, other, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -195,7 +195,8 @@ def test_extras_agree_across_tuners() -> None:
         ({"threshold": "0"}, "threshold must be a positive number, not 0.0"),
         ({"attention": "flash"}, "attention must be one of sdpa, eager, not 'flash'"),
         ({"mixed_precision": "fp8"}, "mixed_precision must be one of no, fp16, bf16, not 'fp8'"),
-        ({"lora_targets": "to_q,,to_v"}, "lora_targets must be comma-separated"),
+        ({"lora_targets": "to_q,,to_v"}, "lora_targets must be a comma-separated list"),
+        ({"lora_targets": ""}, "lora_targets must be comma-separated module names, not ''"),
     ],
 )
 def test_bad_options_one_line(overrides: dict, message: str) -> None:

@@ -156,8 +156,8 @@ def test_explicit_hidden_overrides_keep_and_drop() -> None:
         ("stage2.b0.block1.k4=1", r"unknown branch 'stage2.b0.block1.k4'"),
         ("stage2.b0.block1.k5=73", r"hidden\['stage2.b0.block1.k5'\] must be in 0..72"),
         ("stage2.b0.block1.k5=-1", r"must be in 0..72 .*not -1"),
-        ("stage2.b0.block1.k5=1.5", r"must be a non-negative integer, not '1.5'"),
-        ("stage2.b0.block1.k5", r"hidden entry 'stage2.b0.block1.k5' must be BRANCH=WIDTH"),
+        ("stage2.b0.block1.k5=1.5", r"option hidden stage2.b0.block1.k5 must be an integer"),
+        ("stage2.b0.block1.k5", r"option hidden must be NAME=VALUE pairs .*'stage2.b0.block1.k5'"),
         ("stage2.b0.block1.k5=1,stage2.b0.block1.k5=2", "twice"),
     ],
 )

@@ -32,7 +32,9 @@ from prunesim.sim import (
     simulate,
 )
 from prunesim.sim.blocks import topk_cycles
-from prunesim.sim.hardware import Accelerator, Processor, Published
+from prunesim.sim.costs.accelerator import Accelerator
+from prunesim.sim.costs.processor import Processor
+from prunesim.sim.costs.published import Published
 from prunesim.sim.methods.spatten import cascade_schedule
 from prunesim.sim.workload import AttentionRows, LinearRows, Stage
 

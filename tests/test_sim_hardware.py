@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from prunesim.sim import hardware as hw_module
+from prunesim.sim.costs.accelerator import Accelerator
+from prunesim.sim.costs.processor import Processor
+from prunesim.sim.costs.published import Published
+from prunesim.sim.costs.systolic import Systolic
 from prunesim.sim.hardware import (
-    Accelerator,
     EnergyTable,
     HardwareError,
-    Processor,
-    Published,
-    Systolic,
     hardware_names,
     load_hardware,
 )

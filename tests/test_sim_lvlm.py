@@ -21,8 +21,10 @@ from prunesim.models import get_model, model_names
 from prunesim.models.lvlm import LVLMConfig
 from prunesim.sim import hardware_names, load_hardware, make_workload, simulate
 from prunesim.sim.compare import compare
-from prunesim.sim.engine import EAGER_ELEMENTWISE_KERNELS, evaluate
-from prunesim.sim.hardware import Accelerator, Processor, Published
+from prunesim.sim.costs.accelerator import Accelerator
+from prunesim.sim.costs.processor import EAGER_ELEMENTWISE_KERNELS, Processor
+from prunesim.sim.costs.published import Published
+from prunesim.sim.engine import evaluate
 from prunesim.sim.methods import METHODS
 from prunesim.sim.methods.lvlm import dense_schedule
 from prunesim.sim.methods.multimodal import llm_stage
@@ -78,7 +80,7 @@ def _visual_schedule(model: str, method: str, stage):
     if method == "dense":
         return dense_schedule(cfg, stage.images, stage.text_tokens)
     spec = METHODS[method]
-    return spec.visual(cfg, stage.images, stage.text_tokens, spec.options)
+    return spec.schedule(cfg, stage.images, stage.text_tokens, spec.options)
 
 
 def _llm_offset(model: str, stage) -> int:

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from prunesim.models import get_model
 from prunesim.models.cnn import Conv2d, resnet_imagenet
+from prunesim.sim.costs.systolic import Systolic
 from prunesim.sim.engine import evaluate
-from prunesim.sim.hardware import HardwareError, Systolic, load_hardware
+from prunesim.sim.hardware import HardwareError, load_hardware
 from prunesim.sim.methods.network import conv_columns, network_workload
 from prunesim.sim.systolic import (
     compute_cycles,
@@ -109,7 +110,7 @@ def test_tpu_v1_peak_is_the_published_92_tops() -> None:
 def _preset_text(name: str) -> str:
     from prunesim.sim import hardware
 
-    return (hardware._PRESET_DIR / f"{name}.yaml").read_text()
+    return (hardware.PRESET_DIR / f"{name}.yaml").read_text()
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,14 @@ The issue's target: sweeping 1,000 random OFA sub-nets for MACs and latency in u
 :func:`~prunesim.models.ofa.sample_ofa_spec`, seed ``--seed``; drawing is timed too):
 
 * ``macs``: MACs only (:func:`~prunesim.models.ofa.ofa_macs`);
-* ``sweep 1 target``: MACs and latency on systolic-32 (:func:`prunesim.sim.methods.ofa.sweep`);
+* ``sweep 1 target``: MACs and latency on systolic-32 (:func:`prunesim.sim.sweep.ofa_sweep`);
 * ``sweep all targets``: MACs and latency on every preset that prices convolutions (listed
   under the table; the SpAtten-class and published accelerators price attention only);
 * ``one at a time``: the path the sweep replaces, ``ofa_subnet`` + ``network_workload`` +
   ``evaluate`` per sub-net on systolic-32, for a tenth of the count (no target; for scale).
 
-The sweep's per-resolution block rows are cached in the process; every timed run starts with
-that cache empty, so the figures are those of a first sweep. Each row is timed ``--repeat``
+A sweep caches its per-resolution block rows for its own use only (no cache is kept between
+calls), so every timed run is a first sweep. Each row is timed ``--repeat``
 times; the table gives the best and the median, and the verdict compares the median.
 """
 
@@ -23,8 +23,9 @@ import random
 import statistics
 from collections.abc import Sequence
 
-from prunesim.bench.sim import _time, format_table
-from prunesim.cli import _positive_int
+from prunesim.argtypes import positive_int
+from prunesim.bench import Bench, register_bench
+from prunesim.bench.sim import format_table, time_runs
 
 __all__ = ["ONE_TARGET", "TARGET_SECONDS", "conv_targets", "main", "run_bench"]
 
@@ -35,12 +36,14 @@ ONE_TARGET = "systolic-32"
 
 
 def conv_targets() -> list[str]:
-    """Hardware presets that price convolutions: the systolic arrays, GPUs and CPUs."""
-    from prunesim.sim.hardware import Processor, Systolic, hardware_names, load_hardware
+    """Hardware presets that price convolutions (the systolic arrays, GPUs and CPUs): those whose
+    cost model accepts a sub-net's workload."""
+    from prunesim.models.ofa import OFASpec
+    from prunesim.sim.hardware import hardware_names, load_hardware
+    from prunesim.sim.methods.ofa import sweep_workload
 
-    return [
-        name for name in hardware_names() if isinstance(load_hardware(name), Systolic | Processor)
-    ]
+    probe = sweep_workload([OFASpec.uniform(3, 3, 2)])
+    return [name for name in hardware_names() if load_hardware(name).unsupported(probe) is None]
 
 
 def run_bench(
@@ -51,8 +54,8 @@ def run_bench(
     from prunesim.models.ofa import ofa_macs, ofa_subnet, sample_ofa_spec
     from prunesim.sim.engine import evaluate
     from prunesim.sim.hardware import load_hardware
-    from prunesim.sim.methods import ofa
     from prunesim.sim.methods.network import network_workload
+    from prunesim.sim.sweep import ofa_sweep
     from prunesim.sim.workload import Infer
 
     def specs(n: int) -> list:
@@ -60,8 +63,7 @@ def run_bench(
         return [sample_ofa_spec(rng, 1.0) for _ in range(n)]
 
     def swept(targets: list[str]) -> None:
-        ofa._parts.cache_clear()
-        ofa.sweep(specs(count), targets)
+        ofa_sweep(specs(count), targets)
 
     systolic = load_hardware(ONE_TARGET)
     model = get_model("ofa-mbv3-w1.0")
@@ -80,25 +82,25 @@ def run_bench(
         (
             "macs",
             size,
-            _time(lambda: [ofa_macs(s) for s in specs(count)], repeat),
+            time_runs(lambda: [ofa_macs(s) for s in specs(count)], repeat),
             TARGET_SECONDS,
         ),
         (
             "sweep 1 target",
             f"{size} x {ONE_TARGET}",
-            _time(lambda: swept([ONE_TARGET]), repeat),
+            time_runs(lambda: swept([ONE_TARGET]), repeat),
             TARGET_SECONDS,
         ),
         (
             "sweep all targets",
             f"{size} x {len(targets)} targets",
-            _time(lambda: swept(targets), repeat),
+            time_runs(lambda: swept(targets), repeat),
             TARGET_SECONDS,
         ),
         (
             "one at a time",
             f"{count // 10:,} sub-nets x {ONE_TARGET}",
-            _time(one_at_a_time, repeat),
+            time_runs(one_at_a_time, repeat),
             None,
         ),
     ]
@@ -106,9 +108,9 @@ def run_bench(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``prunesim bench ofa`` (for a CLI subparser; :func:`main` uses them)."""
-    parser.add_argument("--repeat", type=_positive_int, default=5, metavar="N", help="runs per row")
+    parser.add_argument("--repeat", type=positive_int, default=5, metavar="N", help="runs per row")
     parser.add_argument(
-        "--count", type=_positive_int, default=1000, metavar="N", help="random sub-nets per run"
+        "--count", type=positive_int, default=1000, metavar="N", help="random sub-nets per run"
     )
     parser.add_argument(
         "--seed", type=int, default=0, metavar="S", help="seed of the random sub-nets"
@@ -137,3 +139,22 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+BENCH = register_bench(
+    Bench(
+        name="ofa",
+        help="time sweeping random Once-for-All sub-nets for MACs and latency",
+        description=(
+            "Time the Once-for-All sweep: MACs of COUNT random MobileNetV3 sub-nets, then\n"
+            "their MACs and latency on systolic-32 and on every target that runs CNNs\n"
+            "(target under 5 s for 1,000 sub-nets). Prints best and median of REPEAT runs;\n"
+            "exit status 1 if a median misses its target.\n\n"
+            "example:\n"
+            "  prunesim bench ofa --repeat 3"
+        ),
+        order=40,
+        add_arguments=add_arguments,
+        main=main,
+    )
+)

@@ -26,6 +26,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
+from prunesim.bench import Bench, add_rtl_arguments, register_bench
+
 __all__ = [
     "PARAMS",
     "QUICK_PARAMS",
@@ -322,3 +324,21 @@ def main(args: argparse.Namespace) -> int:
     status = report_problems("the simulators disagree on cycle counts", result.mismatches())
     status |= report_problems("measured cycles differ from frame_cycles()", result.formula_misses())
     return status
+
+
+BENCH = register_bench(
+    Bench(
+        name="pq",
+        help="benchmark the progressive-quantization datapath",
+        description=(
+            "Benchmark the progressive-quantization datapath (d = 64): cycles per frame for\n"
+            "n in {64, 256, 1024}, with and without the LSB pass, on each simulator, every\n"
+            "result checked against the golden model, and the block's cycle formula.\n\n"
+            "example:\n"
+            "  prunesim bench pq --sims verilator --frames 2 --quick"
+        ),
+        order=20,
+        add_arguments=lambda parser: add_rtl_arguments(parser, frames=3),
+        main=main,
+    )
+)

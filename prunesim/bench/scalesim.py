@@ -83,7 +83,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from prunesim.cli import _positive_int
+from prunesim.argtypes import positive_int
+from prunesim.bench import Bench, register_bench
 from prunesim.models.cnn import Conv2d
 
 __all__ = [
@@ -319,6 +320,140 @@ def _num(value: str) -> int | float:
     return int(number) if number.is_integer() else number
 
 
+def _check_run_arguments(
+    layers: Sequence[Conv2d],
+    *,
+    rows: int,
+    columns: int,
+    dataflow: str,
+    sparsity: tuple[int, int] | None,
+) -> None:
+    """Validate :func:`run_scalesim`'s arguments (:class:`ValueError`, :class:`TypeError` for a
+    layer that is not a :class:`Conv2d`)."""
+    if dataflow not in DATAFLOWS:
+        raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not {dataflow!r}")
+    if not layers:
+        raise ValueError("no layers to simulate")
+    for name, value in (("rows", rows), ("columns", columns)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, not {value!r}")
+    if sparsity is not None:
+        n, m = sparsity
+        if dataflow != "ws":
+            raise ValueError("SCALE-Sim 3.0.0 models sparsity for the ws dataflow only")
+        if not (1 <= n <= m):
+            raise ValueError(f"sparsity N:M needs 1 <= N <= M, not {n}:{m}")
+    for layer in layers:
+        _check_layer(layer)
+
+
+def _topology(
+    layers: Sequence[Conv2d], sparsity: tuple[int, int] | None
+) -> tuple[str, str, list[tuple[int, int]]]:
+    """The topology and layout CSV texts for ``layers``, and the ``(height, width)`` of the
+    ifmap each layer is given (:func:`scalesim_ifmap_side`)."""
+    given = []
+    topo_lines = [_TOPOLOGY_HEADER + (" Sparsity," if sparsity else "")]
+    layout_lines = [_LAYOUT_HEADER]
+    for index, layer in enumerate(layers):
+        # Neutral names: SCALE-Sim splits any layer whose name contains "DP" per channel.
+        name = f"L{index}"
+        h = scalesim_ifmap_side(layer.in_height, layer.kernel, layer.stride)
+        w = scalesim_ifmap_side(layer.in_width, layer.kernel, layer.stride)
+        given.append((h, w))
+        fields = [name, h, w, layer.kernel, layer.kernel, layer.in_channels]
+        fields += [layer.out_channels, layer.stride]
+        if sparsity:
+            fields.append(f"{sparsity[0]}:{sparsity[1]}")
+        topo_lines.append(",".join(str(x) for x in fields) + ",")
+        layout_lines.append(f"{name},{_LAYOUT_VALUES},")
+    return "\n".join(topo_lines) + "\n", "\n".join(layout_lines) + "\n", given
+
+
+def _run_driver(
+    python: Path | str, args: Sequence[Path], *, workdir: Path, reports: Path, timeout: float
+) -> str:
+    """Run the driver (``args``: it and its arguments) with ``python`` in ``workdir``; its
+    output. Raises :class:`RuntimeError` when it cannot start, times out, fails or leaves no
+    ``COMPUTE_REPORT.csv`` in ``reports``."""
+    # SCALE-Sim runs in workdir, so a relative interpreter path is made absolute first.
+    python = str(python)
+    if os.sep in python or (os.altsep and os.altsep in python):
+        python = str(Path(python).absolute())
+    cmd = [python, *(str(arg) for arg in args)]
+    try:
+        proc = subprocess.run(
+            cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except OSError as exc:
+        raise RuntimeError(f"cannot start SCALE-Sim ({python}): {exc}") from exc
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.stdout or b"") + (exc.stderr or b"")
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        raise RuntimeError(f"SCALE-Sim timed out after {timeout:.0f} s:\n{_tail(output)}") from exc
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0 or not (reports / "COMPUTE_REPORT.csv").exists():
+        raise RuntimeError(
+            f"SCALE-Sim failed (exit status {proc.returncode}, {' '.join(cmd)}):\n{_tail(output)}"
+        )
+    return output
+
+
+def _read_reports(
+    reports: Path, times_path: Path, layer_count: int, output: str
+) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]], list[list[float]]]:
+    """The compute, bandwidth and detailed-access report rows and the driver's per-layer times.
+    Raises :class:`RuntimeError` (with the end of ``output``) unless each has ``layer_count``."""
+    compute = _read_report(reports / "COMPUTE_REPORT.csv")
+    bandwidth_rows = _read_report(reports / "BANDWIDTH_REPORT.csv")
+    detail = _read_report(reports / "DETAILED_ACCESS_REPORT.csv")
+    times = json.loads(times_path.read_text()) if times_path.exists() else []
+    if not (len(compute) == len(bandwidth_rows) == len(detail) == len(times) == layer_count):
+        raise RuntimeError(
+            f"SCALE-Sim reported {len(compute)} layers of {layer_count}:\n{_tail(output)}"
+        )
+    return compute, bandwidth_rows, detail, times
+
+
+def _layer_result(
+    layer: Conv2d,
+    given: tuple[int, int],
+    comp: dict[str, str],
+    bw: dict[str, str],
+    det: dict[str, str],
+    wall: Sequence[float],
+) -> dict[str, Any]:
+    """One layer's dict of :func:`run_scalesim` from its rows of the three reports."""
+    h, w = given
+    entry: dict[str, Any] = {
+        "name": layer.name,
+        "ifmap_height": h,
+        "ifmap_width": w,
+        "out_height": math.ceil((h - layer.kernel) / layer.stride) + 1,
+        "out_width": math.ceil((w - layer.kernel) / layer.stride) + 1,
+        "filter_size": layer.kernel,
+        "channels": layer.in_channels,
+        "num_filters": layer.out_channels,
+        "stride": layer.stride,
+        "total_cycles_incl_prefetch": _num(comp["Total Cycles (incl. prefetch)"]),
+        "total_cycles": _num(comp["Total Cycles"]),
+        "stall_cycles": _num(comp["Stall Cycles"]),
+        "overall_util_pct": float(comp["Overall Util %"]),
+        "mapping_efficiency_pct": float(comp["Mapping Efficiency %"]),
+        "compute_util_pct": float(comp["Compute Util %"]),
+    }
+    for key, value in bw.items():
+        if key.startswith("Avg "):
+            entry[key[4:].lower().replace(" ", "_") + "_bw"] = float(value)
+    for prefix in ("SRAM", "DRAM"):
+        for operand, verb in (("IFMAP", "Reads"), ("Filter", "Reads"), ("OFMAP", "Writes")):
+            key = f"{prefix.lower()}_{operand.lower()}_{verb.lower()}"
+            entry[key] = _num(det[f"{prefix} {operand} {verb}"])
+    entry["wall_s"], entry["cpu_s"] = (float(x) for x in wall)
+    return entry
+
+
 def run_scalesim(
     python: Path | str,
     layers: Sequence[Conv2d],
@@ -355,21 +490,7 @@ def run_scalesim(
     Raises :class:`RuntimeError` (with the end of SCALE-Sim's output) when it fails, times out
     or leaves no report for every layer, :class:`ValueError` for bad arguments.
     """
-    if dataflow not in DATAFLOWS:
-        raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not {dataflow!r}")
-    if not layers:
-        raise ValueError("no layers to simulate")
-    for name, value in (("rows", rows), ("columns", columns)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, not {value!r}")
-    if sparsity is not None:
-        n, m = sparsity
-        if dataflow != "ws":
-            raise ValueError("SCALE-Sim 3.0.0 models sparsity for the ws dataflow only")
-        if not (1 <= n <= m):
-            raise ValueError(f"sparsity N:M needs 1 <= N <= M, not {n}:{m}")
-    for layer in layers:
-        _check_layer(layer)
+    _check_run_arguments(layers, rows=rows, columns=columns, dataflow=dataflow, sparsity=sparsity)
 
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -394,88 +515,26 @@ def run_scalesim(
             sparsity=sparsity,
         )
     )
-    given = []
-    topo_lines = [_TOPOLOGY_HEADER + (" Sparsity," if sparsity else "")]
-    layout_lines = [_LAYOUT_HEADER]
-    for index, layer in enumerate(layers):
-        # Neutral names: SCALE-Sim splits any layer whose name contains "DP" per channel.
-        name = f"L{index}"
-        h = scalesim_ifmap_side(layer.in_height, layer.kernel, layer.stride)
-        w = scalesim_ifmap_side(layer.in_width, layer.kernel, layer.stride)
-        given.append((h, w))
-        fields = [name, h, w, layer.kernel, layer.kernel, layer.in_channels]
-        fields += [layer.out_channels, layer.stride]
-        if sparsity:
-            fields.append(f"{sparsity[0]}:{sparsity[1]}")
-        topo_lines.append(",".join(str(x) for x in fields) + ",")
-        layout_lines.append(f"{name},{_LAYOUT_VALUES},")
-    topology.write_text("\n".join(topo_lines) + "\n")
-    layout.write_text("\n".join(layout_lines) + "\n")
+    topology_text, layout_text, given = _topology(layers, sparsity)
+    topology.write_text(topology_text)
+    layout.write_text(layout_text)
     driver.write_text(_DRIVER)
 
-    # SCALE-Sim runs in workdir, so a relative interpreter path is made absolute first.
-    python = str(python)
-    if os.sep in python or (os.altsep and os.altsep in python):
-        python = str(Path(python).absolute())
-    cmd = [python, str(driver), str(config), str(topology), str(layout), str(outdir)]
-    cmd.append(str(times_path))
-    try:
-        proc = subprocess.run(
-            cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except OSError as exc:
-        raise RuntimeError(f"cannot start SCALE-Sim ({python}): {exc}") from exc
-    except subprocess.TimeoutExpired as exc:
-        output = (exc.stdout or b"") + (exc.stderr or b"")
-        if isinstance(output, bytes):
-            output = output.decode(errors="replace")
-        raise RuntimeError(f"SCALE-Sim timed out after {timeout:.0f} s:\n{_tail(output)}") from exc
-    output = proc.stdout + proc.stderr
     reports = outdir / _RUN_NAME
-    if proc.returncode != 0 or not (reports / "COMPUTE_REPORT.csv").exists():
-        raise RuntimeError(
-            f"SCALE-Sim failed (exit status {proc.returncode}, {' '.join(cmd)}):\n{_tail(output)}"
+    output = _run_driver(
+        python,
+        [driver, config, topology, layout, outdir, times_path],
+        workdir=workdir,
+        reports=reports,
+        timeout=timeout,
+    )
+    compute, bandwidth_rows, detail, times = _read_reports(reports, times_path, len(layers), output)
+    return [
+        _layer_result(layer, sides, comp, bw, det, wall)
+        for layer, sides, comp, bw, det, wall in zip(
+            layers, given, compute, bandwidth_rows, detail, times, strict=True
         )
-    compute = _read_report(reports / "COMPUTE_REPORT.csv")
-    bandwidth_rows = _read_report(reports / "BANDWIDTH_REPORT.csv")
-    detail = _read_report(reports / "DETAILED_ACCESS_REPORT.csv")
-    times = json.loads(times_path.read_text()) if times_path.exists() else []
-    if not (len(compute) == len(bandwidth_rows) == len(detail) == len(times) == len(layers)):
-        raise RuntimeError(
-            f"SCALE-Sim reported {len(compute)} layers of {len(layers)}:\n{_tail(output)}"
-        )
-
-    results = []
-    for layer, (h, w), comp, bw, det, wall in zip(
-        layers, given, compute, bandwidth_rows, detail, times, strict=True
-    ):
-        entry: dict[str, Any] = {
-            "name": layer.name,
-            "ifmap_height": h,
-            "ifmap_width": w,
-            "out_height": math.ceil((h - layer.kernel) / layer.stride) + 1,
-            "out_width": math.ceil((w - layer.kernel) / layer.stride) + 1,
-            "filter_size": layer.kernel,
-            "channels": layer.in_channels,
-            "num_filters": layer.out_channels,
-            "stride": layer.stride,
-            "total_cycles_incl_prefetch": _num(comp["Total Cycles (incl. prefetch)"]),
-            "total_cycles": _num(comp["Total Cycles"]),
-            "stall_cycles": _num(comp["Stall Cycles"]),
-            "overall_util_pct": float(comp["Overall Util %"]),
-            "mapping_efficiency_pct": float(comp["Mapping Efficiency %"]),
-            "compute_util_pct": float(comp["Compute Util %"]),
-        }
-        for key, value in bw.items():
-            if key.startswith("Avg "):
-                entry[key[4:].lower().replace(" ", "_") + "_bw"] = float(value)
-        for prefix in ("SRAM", "DRAM"):
-            for operand, verb in (("IFMAP", "Reads"), ("Filter", "Reads"), ("OFMAP", "Writes")):
-                key = f"{prefix.lower()}_{operand.lower()}_{verb.lower()}"
-                entry[key] = _num(det[f"{prefix} {operand} {verb}"])
-        entry["wall_s"], entry["cpu_s"] = (float(x) for x in wall)
-        results.append(entry)
-    return results
+    ]
 
 
 @dataclass(frozen=True)
@@ -697,8 +756,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated dataflows: ws, os, is",
     )
-    parser.add_argument("--rows", type=_positive_int, default=32, help="array rows")
-    parser.add_argument("--columns", type=_positive_int, default=32, help="array columns")
+    parser.add_argument("--rows", type=positive_int, default=32, help="array rows")
+    parser.add_argument("--columns", type=positive_int, default=32, help="array columns")
     parser.add_argument(
         "--layers",
         default=None,
@@ -708,14 +767,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sram-kb",
-        type=_positive_int,
+        type=positive_int,
         default=64,
         metavar="KB",
         help="ifmap, filter and ofmap SRAM size each, in kB",
     )
     parser.add_argument(
         "--bandwidth",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="WORDS",
         help="DRAM words per cycle (SCALE-Sim USER mode); default: CALC mode, no stalls",
@@ -734,7 +793,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="SCALE-Sim's virtual environment, created if missing (default: build/scalesim-venv)",
     )
     parser.add_argument(
-        "--jobs", type=_positive_int, default=None, help="SCALE-Sim runs at a time (default: CPUs)"
+        "--jobs", type=positive_int, default=None, help="SCALE-Sim runs at a time (default: CPUs)"
     )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the rows as JSON")
 
@@ -789,3 +848,22 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+BENCH = register_bench(
+    Bench(
+        name="scalesim",
+        help="cross-check the systolic-array model against SCALE-Sim v3",
+        description=(
+            "Run SCALE-Sim v3 (installed on first use into its own virtual environment with\n"
+            "numpy < 2, from PyPI) and prunesim's analytic systolic-array model side by side\n"
+            "on ResNet layers; print both cycle counts, their difference and the wall time.\n\n"
+            "examples:\n"
+            "  prunesim bench scalesim\n"
+            "  prunesim bench scalesim --dataflow ws --layers resnet18:layer1.0.conv1"
+        ),
+        order=50,
+        add_arguments=add_arguments,
+        main=main,
+    )
+)

@@ -25,7 +25,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["main", "run_bench"]
+from prunesim.argtypes import positive_int
+from prunesim.bench import Bench, register_bench
+
+__all__ = ["BENCH", "format_table", "main", "run_bench", "time_runs"]
 
 TARGETS = {
     "trace": 1.0,
@@ -38,7 +41,8 @@ TARGETS = {
 CNN_METHODS = ["lapp", "fedtiny", "supertickets", "ofa", "sara"]
 
 
-def _time(function: Callable[[], object], repeat: int) -> list[float]:
+def time_runs(function: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds of ``repeat`` calls of ``function``, one per call (``time.perf_counter``)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -49,9 +53,8 @@ def _time(function: Callable[[], object], repeat: int) -> list[float]:
 
 def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
     """``[(name, what, seconds per run, target or None), ...]``."""
-    from prunesim.models import MODELS, get_model, is_network
-    from prunesim.models.lvlm import LVLMConfig
-    from prunesim.sim import evaluate, load_hardware, make_workload
+    from prunesim.models import MODELS, get_model
+    from prunesim.sim import evaluate, family_of, load_hardware, make_workload
     from prunesim.sim.compare import compare
     from prunesim.sim.hardware import hardware_names
     from prunesim.sim.methods import METHODS
@@ -65,13 +68,13 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
         path = Path(folder) / "gpt2-medium-trace.csv"
         path.write_text(format_trace(workload))
         what = f"{len(workload.attention):,} rows"
-        rows.append(("trace load", what, _time(lambda: load_trace(path), repeat), None))
+        rows.append(("trace load", what, time_runs(lambda: load_trace(path), repeat), None))
         trace = load_trace(path)
         rows.append(
             (
                 "trace evaluate",
                 what,
-                _time(lambda: evaluate(trace_workload(trace), spatten), repeat),
+                time_runs(lambda: evaluate(trace_workload(trace), spatten), repeat),
                 None,
             )
         )
@@ -79,7 +82,7 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
             (
                 "trace",
                 "load + evaluate",
-                _time(lambda: evaluate(trace_workload(load_trace(path)), spatten), repeat),
+                time_runs(lambda: evaluate(trace_workload(load_trace(path)), spatten), repeat),
                 TARGETS["trace"],
             )
         )
@@ -92,26 +95,26 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
             "compare",
             f"{len(models)} models x {len(methods) + 1} methods x {len(hardware)} hardware "
             f"= {cells}",
-            _time(lambda: compare(models, methods, hardware_names()), repeat),
+            time_runs(lambda: compare(models, methods, hardware_names()), repeat),
             TARGETS["compare"],
         )
     )
-    lvlm_models = [name for name in MODELS if isinstance(MODELS[name], LVLMConfig)]
+    lvlm_models = [name for name in MODELS if family_of(MODELS[name]).name == "lvlm"]
     lvlm_methods = ["catp", "vflowopt", "aim", "spatten"]
     rows.append(
         (
             "compare lvlm",
             f"{len(lvlm_models)} LVLMs x {len(lvlm_methods)} methods x {len(hardware)} hardware",
-            _time(lambda: compare(lvlm_models, lvlm_methods, hardware_names()), repeat),
+            time_runs(lambda: compare(lvlm_models, lvlm_methods, hardware_names()), repeat),
             TARGETS["compare lvlm"],
         )
     )
-    networks = [name for name in MODELS if is_network(MODELS[name])]
+    networks = [name for name in MODELS if not family_of(MODELS[name]).takes_plans]
     rows.append(
         (
             "compare cnn",
             f"{len(networks)} networks x {len(CNN_METHODS)} methods x {len(hardware)} hardware",
-            _time(lambda: compare(networks, CNN_METHODS, hardware_names()), repeat),
+            time_runs(lambda: compare(networks, CNN_METHODS, hardware_names()), repeat),
             TARGETS["compare cnn"],
         )
     )
@@ -119,7 +122,7 @@ def run_bench(repeat: int) -> list[tuple[str, str, list[float], float | None]]:
         (
             "compare sara train",
             f"sd15-unet, batch 4 x {len(hardware)} hardware",
-            _time(
+            time_runs(
                 lambda: compare(["sd15-unet"], ["sara"], hardware_names(), stage=Train(4)), repeat
             ),
             TARGETS["compare sara train"],
@@ -162,3 +165,29 @@ def main(args: argparse.Namespace) -> int:
         name for name, _, times, target in rows if target and statistics.median(times) >= target
     ]
     return 1 if failed else 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``prunesim bench sim``."""
+    parser.add_argument(
+        "--repeat", type=positive_int, default=5, metavar="N", help="runs of each measurement"
+    )
+
+
+BENCH = register_bench(
+    Bench(
+        name="sim",
+        help="time the analytic simulator (a GPT-2-medium trace, the compare matrix)",
+        description=(
+            "Time the analytic simulator: parsing and evaluating a GPT-2-medium generation\n"
+            "trace in the SpAtten authors' format (12,288 query rows; target under 1 s) and\n"
+            "the whole default `prunesim compare` matrix (target under 5 s). Prints best and\n"
+            "median of REPEAT runs; exit status 1 if a median misses its target.\n\n"
+            "example:\n"
+            "  prunesim bench sim --repeat 3"
+        ),
+        order=30,
+        add_arguments=add_arguments,
+        main=main,
+    )
+)

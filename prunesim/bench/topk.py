@@ -22,6 +22,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
+from prunesim.bench import Bench, add_rtl_arguments, register_bench
+
 __all__ = [
     "WIDTH",
     "MAX_N",
@@ -297,3 +299,21 @@ def main(args: argparse.Namespace) -> int:
     if case is not None and case.mean > target_cycles(*TARGET):
         status = 1
     return status
+
+
+BENCH = register_bench(
+    Bench(
+        name="topk",
+        help="benchmark the top-k engine",
+        description=(
+            "Benchmark the top-k engine: for a grid of parameter sets, build the Verilog,\n"
+            "stream random frames through it on each simulator, compare each result with\n"
+            "the golden model and report the cycles per frame.\n\n"
+            "example:\n"
+            "  prunesim bench topk --sims icarus --frames 8 --quick"
+        ),
+        order=10,
+        add_arguments=lambda parser: add_rtl_arguments(parser, frames=32),
+        main=main,
+    )
+)

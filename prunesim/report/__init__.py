@@ -1,9 +1,11 @@
 """``prunesim report``: a markdown page with tables and figures, built from independent sections.
 
 A section is a function ``build(ctx) -> str`` that returns its markdown and saves its figures
-and data through the :class:`ReportContext`; :data:`SECTIONS` lists them in page order. A later
-method adds its own module with its own section(s) and one entry in :data:`SECTIONS`, touching
-no other section. Output is deterministic (no dates, fixed figure metadata) and written whole:
+and data through the :class:`ReportContext`; :data:`SECTIONS` lists them in page order. A
+section prices through ``ctx.runs`` (one memo of simulations per report, nothing cached at
+module level) and draws with :func:`prunesim.report.figures.pyplot`. A later method adds its
+own module with its own section(s) and one entry in :data:`SECTIONS`, touching no other
+section. Output is deterministic (no dates, fixed figure metadata) and written whole:
 every file goes to a temporary name first and is renamed at the end.
 """
 
@@ -11,14 +13,19 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prunesim.files import write_bytes_atomic
 
+if TYPE_CHECKING:
+    from prunesim.sim.runs import Runs
+
 __all__ = ["SECTIONS", "ReportContext", "Section", "check_sections", "write_report"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,19 +132,39 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
+def _fresh_runs() -> Runs:
+    from prunesim.sim.runs import Runs  # the simulator is imported when a section needs it
+
+    return Runs()
+
+
 @dataclass
 class ReportContext:
-    """Where a section writes: ``out`` (the report folder) and ``build`` (generated sources).
+    """Where a section writes: ``out`` (the report folder) and ``build`` (generated sources),
+    and what the sections of one report share.
 
     :meth:`figure` saves a matplotlib figure as ``figures/<name>.png`` and returns the markdown
     that shows it; :meth:`data` saves JSON as ``data/<name>.json``. Files are staged and renamed
     into place by :func:`write_report` once every section has succeeded.
+
+    ``runs`` prices each simulation once for this report (sections ask it, never the simulator
+    directly, for a result another section may also need); :meth:`memo` keeps any other value a
+    report computes once (the paper reproduction). Both live and die with the context: two
+    reports share nothing, and results handed out are to be read, not modified.
     """
 
     out: Path
     build: Path
     progress: Callable[[str], None] = lambda label: None
     staged: dict[Path, bytes] = field(default_factory=dict)
+    runs: Runs = field(default_factory=_fresh_runs)
+    memos: dict[Hashable, Any] = field(default_factory=dict)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, called the first time ``key`` is asked for, remembered after."""
+        if key not in self.memos:
+            self.memos[key] = compute()
+        return self.memos[key]
 
     def figure(self, name: str, fig: Any, alt: str) -> str:
         import io
@@ -191,8 +218,8 @@ def write_report(
         "",
         "Written by `prunesim report`. Every figure comes from the simulator's model "
         "(`prunesim.sim`), the hardware files it names (`sim/hardware/*.yaml`, each number with "
-        "its source) and the paper figures of `../shared/reference/PAPERS.md`; the commands "
-        "under each table reproduce it.",
+        "its source) and the figures the papers publish (SpAtten: Wang, Zhang, Han, HPCA 2021; "
+        "each section names its paper); the commands under each table reproduce it.",
         "",
         "Contents: " + ", ".join(f"[{s.title}](#{_anchor(s.title)})" for s in chosen),
         "",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from prunesim.models import get_model
 from prunesim.report import ReportContext
+from prunesim.report.figures import pyplot
 from prunesim.sim.methods import fedtiny as method
-from prunesim.sim.paper import run, workload
 from prunesim.sim.tables import markdown_table, ratio, si
 from prunesim.sim.workload import Infer
 
@@ -21,14 +21,8 @@ ROUND_MODELS = ("resnet18", "resnet56")
 STAGE = Infer(1)
 
 
-def _pyplot():
-    from prunesim.report.spatten import _pyplot as pyplot
-
-    return pyplot()
-
-
 def _density_figure(ctx: ReportContext, model: str, curves: dict[str, list[float]]) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     width = 0.4
     for i, (label, values) in enumerate(curves.items()):
@@ -63,12 +57,11 @@ def _sparse_support(ctx: ReportContext, model: str, data: dict) -> list[str]:
     zero-skipping and weight format switched."""
     from dataclasses import replace
 
-    from prunesim.sim import evaluate, load_hardware
-    from prunesim.sim.api import make_workload
+    from prunesim.sim import evaluate
 
-    base = load_hardware("systolic-32-sparse")
-    dense_workload = make_workload(model, "dense", stage=STAGE)
-    ours_workload = make_workload(model, "fedtiny", stage=STAGE)
+    base = ctx.runs.hardware("systolic-32-sparse")
+    dense_workload = ctx.runs.workload(model, STAGE, "dense")
+    ours_workload = ctx.runs.workload(model, STAGE, "fedtiny")
     rows, table = [], {}
     for label, skip, fmt in SUPPORT_VARIANTS:
         ctx.progress(f"fedtiny {model} {label}")
@@ -124,6 +117,20 @@ def _sparse_support(ctx: ReportContext, model: str, data: dict) -> list[str]:
 def fedtiny(ctx: ReportContext) -> str:
     """FedTiny at its library defaults (density 0.1 of every parameter, ERK) and uniform."""
     model = "resnet18"
+    data: dict[str, object] = {}
+    lines = _density_lines(ctx, model, data)
+    lines += _gains_lines(ctx, model, data)
+    lines += _sparse_support(ctx, model, data)
+    state_cuts, round_lines = _round_lines(ctx, data)
+    lines += round_lines
+    lines += _paper_lines(ctx, model, state_cuts[model])
+    ctx.data("fedtiny", data)
+    return "\n".join(lines)
+
+
+def _density_lines(ctx: ReportContext, model: str, data: dict) -> list[str]:
+    """The figure and table of ERK and uniform layer densities, and the share of MACs each leaves
+    on non-zero weights."""
     net = get_model(model)
     options = {k: method.FedTinyOptions(distribution=k) for k in method.DISTRIBUTIONS}
     densities = {k: method.layer_densities(net, o) for k, o in options.items()}
@@ -140,13 +147,10 @@ def fedtiny(ctx: ReportContext) -> str:
         ]
         for layer in net.layers
     ]
-    works = {k: workload(model, STAGE, "fedtiny", distribution=k) for k in options}
-    data: dict[str, object] = {
-        "densities": densities,
-        "nonzero_mac_fraction": {k: w.extras["nonzero_mac_fraction"] for k, w in works.items()},
-    }
-
-    lines = [
+    works = {k: ctx.runs.workload(model, STAGE, "fedtiny", distribution=k) for k in options}
+    data["densities"] = densities
+    data["nonzero_mac_fraction"] = {k: w.extras["nonzero_mac_fraction"] for k, w in works.items()}
+    return [
         figure,
         "",
         "FedTiny prunes weights without structure. The authors' library (FedPruning) defaults to "
@@ -163,35 +167,38 @@ def fedtiny(ctx: ReportContext) -> str:
         "",
         markdown_table(["layer", "weights", "ERK", "uniform", "share of MACs"], layer_rows),
         "",
-        f"### Gains per hardware ({model}, {STAGE.describe()}, ratio to dense on the same target)",
-        "",
     ]
+
+
+def _gains_lines(ctx: ReportContext, model: str, data: dict) -> list[str]:
+    """ERK and uniform against dense on every target (the compare matrix of each)."""
+    matrices = {}
+    for k in method.DISTRIBUTIONS:
+        ctx.progress(f"fedtiny {model} {k}")
+        [matrix] = ctx.runs.compare(
+            [model], ["dense", "fedtiny"], TARGETS, stage=STAGE, distribution=k
+        )
+        matrices[k] = matrix.entries
     rows = []
     gains: dict[str, dict[str, float]] = {}
     for hw in TARGETS:
-        ctx.progress(f"fedtiny {model} {hw}")
-        dense = run(model, STAGE, "dense", hw)
+        dense = matrices[method.DISTRIBUTIONS[0]][("dense", hw)].result
         cells = [hw, si(dense.seconds, "s")]
-        for k in options:
-            ours = run(model, STAGE, "fedtiny", hw, distribution=k)
-            dram = (
-                ratio(dense.dram_bytes / ours.dram_bytes)
-                if dense.dram_bytes and ours.dram_bytes
-                else "n/a"
-            )
-            cells += [
-                ratio(dense.seconds / ours.seconds),
-                dram,
-                ratio(dense.energy_j / ours.energy_j),
-            ]
+        for k, entries in matrices.items():
+            entry = entries[("fedtiny", hw)]
+            ours = entry.result
+            dram = ratio(entry.dram_reduction) if dense.dram_bytes and ours.dram_bytes else "n/a"
+            cells += [ratio(entry.speedup), dram, ratio(entry.energy_saving)]
             gains[f"{hw}/{k}"] = {
-                "speedup": dense.seconds / ours.seconds,
-                "dram_cut": (dense.dram_bytes / ours.dram_bytes) if ours.dram_bytes else 0.0,
-                "energy_saving": dense.energy_j / ours.energy_j,
+                "speedup": entry.speedup,
+                "dram_cut": entry.dram_reduction if ours.dram_bytes else 0.0,
+                "energy_saving": entry.energy_saving,
             }
         rows.append(cells)
     data["gains"] = gains
-    lines += [
+    return [
+        f"### Gains per hardware ({model}, {STAGE.describe()}, ratio to dense on the same target)",
+        "",
         markdown_table(
             [
                 "hardware",
@@ -215,9 +222,64 @@ def fedtiny(ctx: ReportContext) -> str:
         "",
         f"`prunesim compare --model {model} --method dense,fedtiny --hw {','.join(TARGETS)}`",
         "",
-        *_sparse_support(ctx, model, data),
     ]
 
+
+def _round_lines(ctx: ReportContext, data: dict) -> tuple[dict[str, float], list[str]]:
+    """A federated client's round (traffic, MACs) and its training memory, for each of
+    :data:`ROUND_MODELS`; also each model's cut of the model state a client keeps."""
+    round_rows, mem_rows, state_cuts = _client_rows(ctx, data)
+    defaults = method.FedTinyOptions()
+    return state_cuts, [
+        "### A federated client's round",
+        "",
+        f"Library defaults: {defaults.clients} clients per round, batch {defaults.batch}, "
+        f"{defaults.local_steps} local steps (5 epochs of 5,000 images), SGD with momentum, "
+        f"fp32 values ({defaults.value_bits} bits) with a bitmask index in both directions; "
+        "the download of the global sparse model is the same size as the upload. An "
+        "adjustment round adds the top-K gradients of pruned weights (K = 0.2 x each layer's "
+        "non-zeros, value + 32-bit position). MACs per round count the three passes of every "
+        f"local step; only zero-skipping hardware gains the difference. {ROUND_MODELS[0]} runs "
+        "at 224x224 (ImageNet), resnet56 at 32x32 (CIFAR-10).",
+        "",
+        markdown_table(
+            [
+                "model",
+                "upload (= download)",
+                "dense",
+                "cut",
+                "adjustment extra",
+                "MACs per round",
+                "dense MACs",
+            ],
+            round_rows,
+        ),
+        "",
+        "Training memory of one step (fp32): the sparse client stores non-zeros + a 1-bit mask, "
+        "gradients and momentum for non-zeros only; activations are those of the dense "
+        "network (unstructured sparsity does not shrink feature maps):",
+        "",
+        markdown_table(
+            [
+                "model",
+                "weights+grads+optimizer+mask",
+                "dense",
+                "cut",
+                "activations (both)",
+                "total",
+                "dense total",
+                "total cut",
+            ],
+            mem_rows,
+        ),
+        "",
+    ]
+
+
+def _client_rows(
+    ctx: ReportContext, data: dict
+) -> tuple[list[list[str]], list[list[str]], dict[str, float]]:
+    """Rows of the round and memory tables, and each model's cut of the model state."""
     round_rows = []
     mem_rows = []
     state_cuts: dict[str, float] = {}
@@ -255,62 +317,22 @@ def fedtiny(ctx: ReportContext) -> str:
             ]
         )
     data["rounds"] = rounds
-    defaults = method.FedTinyOptions()
-    lines += [
-        "### A federated client's round",
-        "",
-        f"Library defaults: {defaults.clients} clients per round, batch {defaults.batch}, "
-        f"{defaults.local_steps} local steps (5 epochs of 5,000 images), SGD with momentum, "
-        f"fp32 values ({defaults.value_bits} bits) with a bitmask index in both directions; "
-        "the download of the global sparse model is the same size as the upload. An "
-        "adjustment round adds the top-K gradients of pruned weights (K = 0.2 x each layer's "
-        "non-zeros, value + 32-bit position). MACs per round count the three passes of every "
-        f"local step; only zero-skipping hardware gains the difference. {model} runs at "
-        "224x224 (ImageNet), resnet56 at 32x32 (CIFAR-10).",
-        "",
-        markdown_table(
-            [
-                "model",
-                "upload (= download)",
-                "dense",
-                "cut",
-                "adjustment extra",
-                "MACs per round",
-                "dense MACs",
-            ],
-            round_rows,
-        ),
-        "",
-        "Training memory of one step (fp32): the sparse client stores non-zeros + a 1-bit mask, "
-        "gradients and momentum for non-zeros only; activations are those of the dense "
-        "network (unstructured sparsity does not shrink feature maps):",
-        "",
-        markdown_table(
-            [
-                "model",
-                "weights+grads+optimizer+mask",
-                "dense",
-                "cut",
-                "activations (both)",
-                "total",
-                "dense total",
-                "total cut",
-            ],
-            mem_rows,
-        ),
-        "",
-    ]
+    return round_rows, mem_rows, state_cuts
 
-    compute_cut = 1 - works["erk"].extras["nonzero_mac_fraction"]
-    r18 = method.client_round(net, method.FedTinyOptions())
-    state_cut = state_cuts["resnet18"]
-    total_cut = 1 - r18.memory / r18.dense_memory
+
+def _paper_lines(ctx: ReportContext, model: str, state_cut: float) -> list[str]:
+    """The paper's compute and memory cuts beside ours (``model``, ERK; ``state_cut``: the
+    model state's cut from :func:`_round_lines`)."""
+    erk = ctx.runs.workload(model, STAGE, "fedtiny", distribution="erk")
+    compute_cut = 1 - erk.extras["nonzero_mac_fraction"]
+    client = method.client_round(get_model(model), method.FedTinyOptions())
+    total_cut = 1 - client.memory / client.dense_memory
     claims = method.PAPER_CLAIMS
-    lines += [
+    return [
         "### Ours beside the paper",
         "",
         markdown_table(
-            ["figure", "paper", "ours (resnet18, ERK 0.1, vs dense)", "difference"],
+            ["figure", "paper", f"ours ({model}, ERK 0.1, vs dense)", "difference"],
             [
                 [
                     "compute cut",
@@ -338,5 +360,3 @@ def fedtiny(ctx: ReportContext) -> str:
         "are also reduced.",
         "",
     ]
-    ctx.data("fedtiny", data)
-    return "\n".join(lines)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from prunesim.models import get_model
 from prunesim.models.cnn import Conv2d
 from prunesim.report import ReportContext
-from prunesim.sim.paper import run
+from prunesim.report.figures import pyplot
 from prunesim.sim.tables import markdown_table, ratio, si
 from prunesim.sim.workload import Infer
 
@@ -24,14 +24,8 @@ MODELS = ("resnet18", "resnet20")
 BATCHES = (1, 64)
 
 
-def _pyplot():
-    from prunesim.report.spatten import _pyplot as pyplot
-
-    return pyplot()
-
-
 def _width_figure(ctx: ReportContext, plans: dict) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(plans), 1, figsize=(8, 2.6 * len(plans)))
     for ax, (model, result) in zip(axes, plans.items(), strict=True):
         dense = get_model(model)
@@ -54,35 +48,42 @@ def _width_figure(ctx: ReportContext, plans: dict) -> str:
 
 
 def _gains(ctx: ReportContext, model: str, data: dict) -> list[str]:
+    """``model``'s gains table: LAPP with and without the bypass against dense on every target,
+    at each batch (the compare matrices); each cell's figures go to ``data`` too."""
+    matrices = {}
+    for batch in BATCHES:
+        ctx.progress(f"lapp {model} batch {batch}")
+        stage = Infer(batch)
+        [ours] = ctx.runs.compare([model], ["dense", "lapp"], TARGETS, stage=stage)
+        [bare] = ctx.runs.compare([model], ["lapp"], TARGETS, stage=stage, bypass_rank=0)
+        matrices[batch] = ours.entries, bare.entries
     rows = []
     for hw in TARGETS:
-        ctx.progress(f"lapp {model} {hw}")
         cells = [hw]
         for batch in BATCHES:
-            stage = Infer(batch)
-            dense = run(model, stage, "dense", hw)
-            ours = run(model, stage, "lapp", hw)
-            bare = run(model, stage, "lapp", hw, bypass_rank=0)
+            entries, bare_entries = matrices[batch]
+            dense, ours = entries[("dense", hw)].result, entries[("lapp", hw)]
+            bare = bare_entries[("lapp", hw)]
             if batch == 1:
                 cells += [
-                    si(ours.seconds, "s"),
-                    ratio(dense.seconds / ours.seconds),
-                    ratio(dense.dram_bytes / ours.dram_bytes),
-                    ratio(dense.energy_j / ours.energy_j),
+                    si(ours.result.seconds, "s"),
+                    ratio(ours.speedup),
+                    ratio(ours.dram_reduction),
+                    ratio(ours.energy_saving),
                 ]
             else:
-                cells.append(ratio(dense.seconds / ours.seconds))
-            cells.append(ratio(dense.seconds / bare.seconds))
+                cells.append(ratio(ours.speedup))
+            cells.append(ratio(bare.speedup))
             data[f"{model}/{hw}/batch{batch}"] = {
                 "dense_seconds": dense.seconds,
-                "seconds": ours.seconds,
-                "seconds_no_bypass": bare.seconds,
+                "seconds": ours.result.seconds,
+                "seconds_no_bypass": bare.result.seconds,
                 "dense_dram_bytes": dense.dram_bytes,
-                "dram_bytes": ours.dram_bytes,
-                "dram_bytes_no_bypass": bare.dram_bytes,
+                "dram_bytes": ours.result.dram_bytes,
+                "dram_bytes_no_bypass": bare.result.dram_bytes,
                 "dense_energy_j": dense.energy_j,
-                "energy_j": ours.energy_j,
-                "energy_j_no_bypass": bare.energy_j,
+                "energy_j": ours.result.energy_j,
+                "energy_j_no_bypass": bare.result.energy_j,
             }
         rows.append(cells)
     return [
@@ -113,11 +114,28 @@ def lapp(ctx: ReportContext) -> str:
     """LAPP on ResNet-18 (ImageNet) and ResNet-20 (CIFAR-10)."""
     from prunesim.sim.methods import lapp as method
 
+    remaining = method.PAPER_RESNET20_REMAINING
+    plans = {
+        "resnet18": method.plan(get_model("resnet18")),
+        "resnet20": method.plan(
+            get_model("resnet20"), method.LAPPOptions(flops_reduction=1 - remaining)
+        ),
+    }
+    data: dict = {"gains": {}}
+    lines = [_width_figure(ctx, plans), "", *_paper_lines(method, plans, data)]
+    for model in MODELS:
+        lines += _gains(ctx, model, data["gains"])
+    lines += _bypass_lines(data["gains"])
+    ctx.data("lapp", data)
+    return "\n".join(lines)
+
+
+def _paper_lines(method, plans: dict, data: dict) -> list[str]:
+    """What our LAPP does, and the paper's two compression figures beside ours (``plans``: the
+    plans of ResNet-18 at the default budget and ResNet-20 at the paper's)."""
     r18, r20 = get_model("resnet18"), get_model("resnet20")
     remaining = method.PAPER_RESNET20_REMAINING
-    a = method.plan(r18)
-    b = method.plan(r20, method.LAPPOptions(flops_reduction=1 - remaining))
-    plans = {"resnet18": a, "resnet20": b}
+    a, b = plans["resnet18"], plans["resnet20"]
     r18_params = a.network.params() / r18.params()
     r20_macs, r20_params = b.macs / b.dense_macs, b.network.params() / r20.params()
     paper_rows = [
@@ -138,25 +156,20 @@ def lapp(ctx: ReportContext) -> str:
             f"{(r20_params - remaining) * 100:+.2f} of parameters",
         ],
     ]
-    data: dict = {
-        "resnet18": {
-            "paper_flops_reduction": method.PAPER_FLOPS_REDUCTION,
-            "macs_reduction": a.reduction,
-            "keep_ratio": a.ratio,
-            "bypass_macs": a.bypass_macs,
-            "params_kept": r18_params,
-        },
-        "resnet20": {
-            "paper_remaining": remaining,
-            "macs_remaining": r20_macs,
-            "params_remaining": r20_params,
-            "keep_ratio": b.ratio,
-        },
-        "gains": {},
+    data["resnet18"] = {
+        "paper_flops_reduction": method.PAPER_FLOPS_REDUCTION,
+        "macs_reduction": a.reduction,
+        "keep_ratio": a.ratio,
+        "bypass_macs": a.bypass_macs,
+        "params_kept": r18_params,
     }
-    lines = [
-        _width_figure(ctx, plans),
-        "",
+    data["resnet20"] = {
+        "paper_remaining": remaining,
+        "macs_remaining": r20_macs,
+        "params_remaining": r20_params,
+        "keep_ratio": b.ratio,
+    }
+    return [
         "LAPP learns one pruning threshold per layer under a whole-network FLOPs budget and adds a "
         "lightweight bypass beside every convolution it prunes; neither the learned widths nor "
         "the bypass's form is published. Ours (`sim/methods/lapp.py`): residual-linked layers "
@@ -181,11 +194,13 @@ def lapp(ctx: ReportContext) -> str:
         "simulated).",
         "",
     ]
-    for model in MODELS:
-        lines += _gains(ctx, model, data["gains"])
-    a100 = data["gains"]["resnet18/a100/batch1"]
-    sys32 = data["gains"]["resnet18/systolic-32/batch1"]
-    lines += [
+
+
+def _bypass_lines(gains: dict) -> list[str]:
+    """What the bypass costs, from ResNet-18's ``gains`` at batch 1."""
+    a100 = gains["resnet18/a100/batch1"]
+    sys32 = gains["resnet18/systolic-32/batch1"]
+    return [
         "The bypass is a small share of the MACs but one more pair of layers per pruned "
         "convolution: on the weight-stationary array it costs array fills and a second pass "
         "over the activations, on an eager GPU at batch 1 it adds two convolutions and three "
@@ -199,5 +214,3 @@ def lapp(ctx: ReportContext) -> str:
         'additional burdens" suggests it stays, which we assume.',
         "",
     ]
-    ctx.data("lapp", data)
-    return "\n".join(lines)

@@ -7,9 +7,11 @@ figures beside ours. Every number comes from :mod:`prunesim.sim` with the preset
 
 from __future__ import annotations
 
+from typing import Any
+
 from prunesim.models import get_model
 from prunesim.report import ReportContext
-from prunesim.sim.paper import run, workload
+from prunesim.report.figures import pyplot
 from prunesim.sim.tables import markdown_table, ratio, si
 from prunesim.sim.workload import Decode, Prefill
 
@@ -20,12 +22,6 @@ TARGETS = ("a100", "h100", "h200", "jetson-agx-orin", "spatten-e2e")
 DECODE_TOKENS = 32
 
 
-def _pyplot():
-    from prunesim.report.spatten import _pyplot as pyplot
-
-    return pyplot()
-
-
 def _stages(model: str) -> tuple[Prefill, Decode]:
     config = get_model(model)
     prefill = Prefill(config.default_images, config.default_text_tokens)
@@ -33,7 +29,7 @@ def _stages(model: str) -> tuple[Prefill, Decode]:
 
 
 def _schedule_figure(ctx: ReportContext, name: str, curves: dict[str, list[float]], title: str):
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for label, values in curves.items():
         ax.step(range(len(values)), values, where="post", label=label)
@@ -49,61 +45,68 @@ def _gains(ctx: ReportContext, method: str, models: tuple[str, ...], data_name: 
     lines = []
     data = {}
     for model in models:
-        prefill, decode = _stages(model)
-        rows = []
-        for hw in TARGETS:
-            ctx.progress(f"{method} {model} {hw}")
-            cells = [hw]
-            for stage in (prefill, decode):
-                dense = run(model, stage, "dense", hw)
-                ours = run(model, stage, method, hw)
-                cells += [si(ours.seconds, "s"), ratio(dense.seconds / ours.seconds)]
-                data[f"{model}/{hw}/{stage.name}"] = {
-                    "seconds": ours.seconds,
-                    "dense_seconds": dense.seconds,
-                    "dram_bytes": ours.dram_bytes,
-                    "energy_j": ours.energy_j,
-                    "macs": ours.macs,
-                }
-            ours = run(model, prefill, method, hw)
-            dense = run(model, prefill, "dense", hw)
-            cells += [
-                ratio(dense.energy_j / ours.energy_j),
-                ratio(dense.dram_bytes / ours.dram_bytes),
-            ]
-            rows.append(cells)
-        w = workload(model, prefill, method)
-        dense_w = workload(model, prefill, "dense")
-        lines += [
-            f"### {model}: {prefill.describe()}; decode {DECODE_TOKENS} tokens",
-            "",
-            f"MACs (prefill, 2 ops per MAC): {si(w.macs)} vs dense {si(dense_w.macs)} "
-            f"({ratio(dense_w.macs / w.macs)}); KV cache after prefill: "
-            f"{si(w.kv_cache_bytes, 'B')} vs dense {si(dense_w.kv_cache_bytes, 'B')}.",
-            "",
-            markdown_table(
-                [
-                    "hardware",
-                    "prefill",
-                    "speedup",
-                    "decode",
-                    "speedup",
-                    "prefill energy cut",
-                    "prefill DRAM cut",
-                ],
-                rows,
-            ),
-            "",
-            f"`prunesim compare --model {model} --method {method} --hw {','.join(TARGETS)}`; "
-            f"decode: add `--stage decode --generate {DECODE_TOKENS}`",
-            "",
-        ]
+        lines += _model_gains(ctx, method, model, data)
     ctx.data(data_name, data)
     return lines
 
 
-def _visual(model: str, method: str, options: tuple = ()) -> list[float]:
-    w = workload(model, _stages(model)[0], method, **dict(options))
+def _model_gains(ctx: ReportContext, method: str, model: str, data: dict) -> list[str]:
+    """One model's gains table: ``method`` and dense on every target, prefill and decode (the
+    compare matrix of each stage); each cell's figures go to ``data`` too."""
+    prefill, decode = _stages(model)
+    ctx.progress(f"{method} {model}")
+    matrices = {
+        stage: ctx.runs.compare([model], ["dense", method], TARGETS, stage=stage)[0]
+        for stage in (prefill, decode)
+    }
+    rows = []
+    for hw in TARGETS:
+        cells = [hw]
+        for stage in (prefill, decode):
+            entries = matrices[stage].entries
+            dense, ours = entries[("dense", hw)].result, entries[(method, hw)]
+            cells += [si(ours.result.seconds, "s"), ratio(ours.speedup)]
+            data[f"{model}/{hw}/{stage.name}"] = {
+                "seconds": ours.result.seconds,
+                "dense_seconds": dense.seconds,
+                "dram_bytes": ours.result.dram_bytes,
+                "energy_j": ours.result.energy_j,
+                "macs": ours.result.macs,
+            }
+        ours = matrices[prefill].entries[(method, hw)]
+        cells += [ratio(ours.energy_saving), ratio(ours.dram_reduction)]
+        rows.append(cells)
+    w = ctx.runs.workload(model, prefill, method)
+    dense_w = ctx.runs.workload(model, prefill, "dense")
+    return [
+        f"### {model}: {prefill.describe()}; decode {DECODE_TOKENS} tokens",
+        "",
+        f"MACs (prefill, 2 ops per MAC): {si(w.macs)} vs dense {si(dense_w.macs)} "
+        f"({ratio(dense_w.macs / w.macs)}); KV cache after prefill: "
+        f"{si(w.kv_cache_bytes, 'B')} vs dense {si(dense_w.kv_cache_bytes, 'B')}.",
+        "",
+        markdown_table(
+            [
+                "hardware",
+                "prefill",
+                "speedup",
+                "decode",
+                "speedup",
+                "prefill energy cut",
+                "prefill DRAM cut",
+            ],
+            rows,
+        ),
+        "",
+        f"`prunesim compare --model {model} --method {method} --hw {','.join(TARGETS)}`; "
+        f"decode: add `--stage decode --generate {DECODE_TOKENS}`",
+        "",
+    ]
+
+
+def _visual(ctx: ReportContext, model: str, method: str, **options: Any) -> list[float]:
+    """Visual tokens per LLM layer of ``model``'s prefill under ``method`` with ``options``."""
+    w = ctx.runs.workload(model, _stages(model)[0], method, **options)
     names = w.layer_names or []
     return [
         v for name, v in zip(names, w.schedule["visual"], strict=False) if name.startswith("llm.")
@@ -114,12 +117,12 @@ def catp(ctx: ReportContext) -> str:
     """CATP on LLaVA-NeXT 4-shot ICL (5 images x 576 tokens)."""
     from prunesim.sim.methods import catp as method
 
-    curves = {"dense": _visual("llava-next-7b", "dense")}
+    curves = {"dense": _visual(ctx, "llava-next-7b", "dense")}
     rows = []
     for r in method.PAPER_RATIOS:
-        curves[f"R = {r:.1%}"] = _visual("llava-next-7b", "catp", (("ratio", r),))
+        curves[f"R = {r:.1%}"] = _visual(ctx, "llava-next-7b", "catp", ratio=r)
         for model in ("llava-next-7b", "llava-next-13b"):
-            visual = _visual(model, "catp", (("ratio", r),))
+            visual = _visual(ctx, model, "catp", ratio=r)
             k = method.DEFAULT_LAYER[model]
             stage1, stage2 = int(576 * (1 - r / 2) + 1e-9), int(576 * (1 - r) + 1e-9)
             rows.append(
@@ -161,13 +164,12 @@ def vflowopt(ctx: ReportContext) -> str:
     from prunesim.sim.methods.lvlm import mean_retention
 
     config = get_model("llava-onevision-7b")
-    curves = {"dense": _visual("llava-onevision-7b", "dense")}
+    curves = {"dense": _visual(ctx, "llava-onevision-7b", "dense")}
     rows = []
     for target, paper in ((0.5, 0.501), (0.25, 0.251), (0.1, 0.100)):
         r1, r2, r3, _ = method.SCHEDULES[target]
         formula = method.mean_schedule_retention(r1, r2, r3, config.layers, 9, 18)
-        options = (("target", target),)
-        curves[f"keep {target:.0%}"] = _visual("llava-onevision-7b", "vflowopt", options)
+        curves[f"keep {target:.0%}"] = _visual(ctx, "llava-onevision-7b", "vflowopt", target=target)
         opts = method.VFlowOptOptions(target=target, tokens_per_image=729)
         crop = method.schedule(config, 1, config.default_text_tokens, opts)
         counted = mean_retention(crop)
@@ -220,7 +222,7 @@ def aim(ctx: ReportContext) -> str:
     curves = {}
     for model, start, merged in (("llava-onevision-7b", 14, 49), ("llava-1.5-7b", 13, 72)):
         config = get_model(model)
-        visual = _visual(model, "aim")
+        visual = _visual(ctx, model, "aim")
         curves[model] = [v / visual[0] for v in visual]
         paper = [
             max(0.0, 1 - (layer - start + 1) * 0.125) if layer >= start else 1.0

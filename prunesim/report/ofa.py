@@ -1,6 +1,6 @@
 """Report section on Once-for-All: OFA's published sub-nets beside our MAC counts, their latency
 on several targets against the largest sub-net, and 1,000 random sub-nets' MACs against their
-latency (:func:`prunesim.sim.methods.ofa.sweep`).
+latency (:func:`prunesim.sim.sweep.ofa_sweep`).
 
 Every number comes from :mod:`prunesim.sim` with the presets named; the published MACs and
 parameters are the once-for-all README's, the sub-nets its released ``net.config`` files
@@ -22,7 +22,7 @@ from prunesim.models.ofa import (
     sample_ofa_spec,
 )
 from prunesim.report import ReportContext
-from prunesim.sim.paper import run
+from prunesim.report.figures import pyplot
 from prunesim.sim.tables import markdown_table, ratio
 from prunesim.sim.workload import Infer
 
@@ -120,7 +120,8 @@ def _latency_table(ctx: ReportContext) -> tuple[list[str], dict]:
 
     rows, data = [], {}
     largest = {
-        w: {hw: run(_model(w), _STAGE, "dense", hw).seconds for hw in TARGETS} for w in (1.0, 1.2)
+        w: {hw: ctx.runs.run(_model(w), _STAGE, "dense", hw).seconds for hw in TARGETS}
+        for w in (1.0, 1.2)
     }
     for w in (1.0, 1.2):
         spec = OFASpec.uniform(7, 6, 4, 224, w)
@@ -132,12 +133,13 @@ def _latency_table(ctx: ReportContext) -> tuple[list[str], dict]:
         ctx.progress(f"ofa {net_id}")
         model = _model(net.spec.w)
         cells = [f"`{net_id}`", f"{ofa_macs(net.spec) / 1e6:.0f}M"]
+        [matrix] = ctx.runs.compare([model], ["ofa"], TARGETS, stage=_STAGE, net=net_id)
         data[net_id] = {}
         for hw in TARGETS:
-            seconds = run(model, _STAGE, "ofa", hw, net=net_id).seconds
-            base = largest[net.spec.w][hw]
-            cells.append(f"{_ms(seconds)} ({ratio(base / seconds)})")
-            data[net_id][hw] = {"seconds": seconds, "largest_seconds": base}
+            entry = matrix.entries[("ofa", hw)]
+            seconds = entry.result.seconds
+            cells.append(f"{_ms(seconds)} ({ratio(entry.speedup)})")
+            data[net_id][hw] = {"seconds": seconds, "largest_seconds": largest[net.spec.w][hw]}
         rows.append(cells)
     lines = [
         "Latency of one image (batch 1) on each target; in brackets the speedup over the "
@@ -154,9 +156,9 @@ def _latency_table(ctx: ReportContext) -> tuple[list[str], dict]:
     return lines, data
 
 
-def _depthwise_share(hw: str) -> tuple[float, float]:
+def _depthwise_share(ctx: ReportContext, hw: str) -> tuple[float, float]:
     """Share of MACs and of time in the depthwise convolutions of the largest w1.0 sub-net."""
-    result = run(_model(1.0), _STAGE, "dense", hw)
+    result = ctx.runs.run(_model(1.0), _STAGE, "dense", hw)
     dw = [layer for layer in result.layers if layer.name.endswith(".dw")]
     return (
         sum(layer.macs for layer in dw) / result.macs,
@@ -169,13 +171,12 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def _sweep_section(ctx: ReportContext) -> tuple[list[str], dict]:
-    from prunesim.report.spatten import _pyplot
-    from prunesim.sim.methods.ofa import sweep
+    from prunesim.sim.sweep import ofa_sweep
 
     ctx.progress(f"ofa sweep of {SWEEP_SIZE} sub-nets")
     rng = random.Random(0)
     specs = [sample_ofa_spec(rng, 1.0) for _ in range(SWEEP_SIZE)]
-    points = sweep(specs, TARGETS, _STAGE)
+    points = ofa_sweep(specs, [ctx.runs.hardware(hw) for hw in TARGETS], _STAGE)
     macs = np.array([p.macs for p in points], np.float64)
     seconds = {hw: np.array([p.seconds[hw] for p in points]) for hw in TARGETS}
     depth = np.array([sum(p.spec.d) for p in points])
@@ -185,7 +186,7 @@ def _sweep_section(ctx: ReportContext) -> tuple[list[str], dict]:
         s = seconds[hw]
         rho = float(np.corrcoef(_ranks(macs), _ranks(s))[0, 1])
         spread = float(s[band].max() / s[band].min())
-        dw_macs, dw_time = _depthwise_share(hw)
+        dw_macs, dw_time = _depthwise_share(ctx, hw)
         rows.append([hw, f"{rho:.2f}", f"{spread:.2f}x", f"{dw_macs:.1%}", f"{dw_time:.1%}"])
         data[hw] = {
             "seconds": s.tolist(),
@@ -195,7 +196,7 @@ def _sweep_section(ctx: ReportContext) -> tuple[list[str], dict]:
             "depthwise_time_share": dw_time,
         }
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(SCATTER_TARGETS), figsize=(9, 3.6))
     for ax, hw in zip(axes, SCATTER_TARGETS, strict=True):
         dots = ax.scatter(macs / 1e6, seconds[hw] * 1e3, c=depth, s=5, cmap="viridis")
@@ -209,7 +210,7 @@ def _sweep_section(ctx: ReportContext) -> tuple[list[str], dict]:
     lines = [
         f"{SWEEP_SIZE:,} random sub-nets of the w1.0 supernet (every kernel, expand ratio and "
         "depth drawn uniformly, resolution from 128..224 step 4; seed 0), priced with "
-        "`prunesim.sim.methods.ofa.sweep`. MACs do not order them by latency everywhere: on "
+        "`prunesim.sim.sweep.ofa_sweep`. MACs do not order them by latency everywhere: on "
         "a systolic array a depthwise convolution is one filter per group, so it fills one "
         "column of the array (one of 256 on the TPU) while holding the array for every output "
         "pixel; on a GPU at batch 1 most layers are too small to leave the kernel-launch "

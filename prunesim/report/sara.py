@@ -8,7 +8,8 @@ what was read in SaRA's released code) priced by :mod:`prunesim.sim.engine`.
 from __future__ import annotations
 
 from prunesim.report import ReportContext
-from prunesim.sim.paper import run, workload
+from prunesim.report.figures import pyplot
+from prunesim.sim.methods.options import format_value
 from prunesim.sim.tables import markdown_table, si
 from prunesim.sim.workload import Train
 
@@ -40,18 +41,13 @@ PARTS = (
 )
 
 
-def _pyplot():
-    from prunesim.report.spatten import _pyplot as pyplot
-
-    return pyplot()
-
-
 def _gb(value: float) -> str:
     return f"{value / 1e9:.2f}"
 
 
-def _memory(batch: int, tuner: str, **options) -> dict[str, float]:
-    mem = workload(MODEL, Train(batch), "sara", tuner=tuner, **options).memory_bytes
+def _memory(ctx: ReportContext, batch: int, tuner: str, **options) -> dict[str, float]:
+    """Memory of one step by part (bytes)."""
+    mem = ctx.runs.workload(MODEL, Train(batch), "sara", tuner=tuner, **options).memory_bytes
     assert mem is not None
     return dict(mem)
 
@@ -70,7 +66,7 @@ def _fits(total: float) -> str:
 
 
 def _figure(ctx: ReportContext, table: dict[tuple[int, str], list[float]]) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     labels, x = [], 0.0
     positions = []
@@ -99,17 +95,28 @@ def _figure(ctx: ReportContext, table: dict[tuple[int, str], list[float]]) -> st
 
 def sara(ctx: ReportContext) -> str:
     """Full fine-tuning, LoRA and SaRA on the SD 1.5 UNet at batch 1, 4 and 8."""
+    data: dict[str, object] = {}
+    totals, lines = _memory_lines(ctx, data)
+    lines += _step_lines(ctx, data)
+    lines += _paper_lines(ctx, totals, data)
+    lines += _variant_lines(ctx, data)
+    ctx.data("sara", data)
+    return "\n".join(lines)
+
+
+def _memory_lines(ctx: ReportContext, data: dict) -> tuple[dict[tuple[int, str], float], list[str]]:
+    """Memory of one step by part for every tuner and batch (figure and table); also each
+    (batch, tuner)'s total."""
     from prunesim.sim.methods import sara as method
 
     defaults = method.SaRAOptions()
-    data: dict[str, object] = {}
     table: dict[tuple[int, str], list[float]] = {}
     totals: dict[tuple[int, str], float] = {}
     rows = []
     for batch in BATCHES:
         for tuner in TUNERS:
             ctx.progress(f"sara memory {tuner} b={batch}")
-            mem = _memory(batch, tuner)
+            mem = _memory(ctx, batch, tuner)
             table[(batch, tuner)] = _grouped(mem)
             totals[(batch, tuner)] = sum(mem.values())
             data[f"memory/{tuner}/{batch}"] = mem
@@ -122,13 +129,13 @@ def sara(ctx: ReportContext) -> str:
                     _fits(totals[(batch, tuner)]),
                 ]
             )
-    lines = [
+    return totals, [
         "One fine-tuning step of the SD 1.5 UNet (859,520,964 parameters) on a batch of 64x64 "
         "latents (512x512 images), AdamW, fp32 weights and activations (no mixed precision, "
         "the default of SaRA's `finetune.py` and diffusers' scripts), attention through "
         "`scaled_dot_product_attention` (no score matrix kept; torch 2.1.2 and diffusers 0.30.2 "
         "as SaRA's requirements pin). LoRA: rank "
-        f"{defaults.lora_rank} on `{defaults.lora_targets}` of every attention "
+        f"{defaults.lora_rank} on `{format_value(defaults.lora_targets)}` of every attention "
         f"({method.lora_params(_unet()):,} parameters; "
         "diffusers' `train_text_to_image_lora.py`). SaRA: a trainable budget of "
         f"{defaults.budget / 1e6:.0f}M (the paper's SD 1.5 figure), a 1-byte mask on every "
@@ -154,14 +161,16 @@ def sara(ctx: ReportContext) -> str:
         "",
     ]
 
-    # Step time and DRAM traffic per GPU.
+
+def _step_lines(ctx: ReportContext, data: dict) -> list[str]:
+    """Step time and DRAM traffic of every tuner and batch on each GPU."""
     time_rows = []
     for batch in BATCHES:
         for tuner in TUNERS:
             cells = [tuner, str(batch)]
             for hw in TARGETS:
                 ctx.progress(f"sara {tuner} b={batch} {hw}")
-                result = run(MODEL, Train(batch), "sara", hw, tuner=tuner)
+                result = ctx.runs.run(MODEL, Train(batch), "sara", hw, tuner=tuner)
                 cells.append(f"{si(result.seconds, 's')} / {si(result.dram_bytes, 'B')}")
                 data[f"step/{tuner}/{batch}/{hw}"] = {
                     "seconds": result.seconds,
@@ -170,10 +179,10 @@ def sara(ctx: ReportContext) -> str:
                     "energy_j": result.energy_j,
                 }
             time_rows.append(cells)
-    sara_w = workload(MODEL, Train(4), "sara")
-    full_w = workload(MODEL, Train(4), "sara", tuner="full")
-    lora_w = workload(MODEL, Train(4), "sara", tuner="lora")
-    lines += [
+    sara_w = ctx.runs.workload(MODEL, Train(4), "sara")
+    full_w = ctx.runs.workload(MODEL, Train(4), "sara", tuner="full")
+    lora_w = ctx.runs.workload(MODEL, Train(4), "sara", tuner="lora")
+    return [
         "### Step time and DRAM traffic",
         "",
         "Time / DRAM bytes of one step (forward, backward, optimizer update) as the engine prices "
@@ -189,10 +198,16 @@ def sara(ctx: ReportContext) -> str:
         "",
     ]
 
-    # Ours beside the paper.
+
+def _paper_lines(ctx: ReportContext, totals: dict[tuple[int, str], float], data: dict) -> list[str]:
+    """SaRA against LoRA and against SaRA without unstructured backpropagation, beside the
+    paper's claim (``totals``: each (batch, tuner)'s memory from :func:`_memory_lines`)."""
+    from prunesim.sim.methods import sara as method
+
+    defaults = method.SaRAOptions()
     paper = method.PAPER
     lo, hi = paper["memory_saving_vs_lora"]
-    no_ub = {b: sum(_memory(b, "sara", unstructured_backprop=False).values()) for b in BATCHES}
+    no_ub = {b: sum(_memory(ctx, b, "sara", unstructured_backprop=False).values()) for b in BATCHES}
     compare_rows = []
     for batch in BATCHES:
         s, lora = totals[(batch, "sara")], totals[(batch, "lora")]
@@ -213,10 +228,10 @@ def sara(ctx: ReportContext) -> str:
             "sara_without_ub_bytes": no_ub[batch],
         }
     budgets = paper["budgets"]
-    sara4, lora4 = _memory(4, "sara"), _memory(4, "lora")
+    sara4, lora4 = _memory(ctx, 4, "sara"), _memory(ctx, 4, "lora")
     sara_totals = {b: totals[(b, "sara")] for b in BATCHES}
     lora_extra = lora4["adapters"] + lora4["gradients"] + lora4["optimizer"]
-    lines += [
+    return [
         "### Ours beside the paper",
         "",
         "Trainable budgets (paper): "
@@ -260,7 +275,9 @@ def sara(ctx: ReportContext) -> str:
         "",
     ]
 
-    # A few other settings at batch 4.
+
+def _variant_lines(ctx: ReportContext, data: dict) -> list[str]:
+    """Memory of every tuner at batch 4 in a few other settings."""
     variant_rows = []
     for label, options in (
         ("fp16 mixed precision", {"mixed_precision": "fp16"}),
@@ -270,11 +287,11 @@ def sara(ctx: ReportContext) -> str:
     ):
         cells = [label]
         for tuner in TUNERS:
-            total = sum(_memory(4, tuner, **options).values())
+            total = sum(_memory(ctx, 4, tuner, **options).values())
             cells.append(_gb(total))
             data[f"variant/{label}/{tuner}"] = total
         variant_rows.append(cells)
-    lines += [
+    return [
         "Other settings at batch 4 (GB; the last two change SaRA only: the code keeps the "
         "first mask beside the re-selected one, and its nuclear-norm loss leaves a dense "
         "gradient on each linear it samples that the optimizer never clears):",
@@ -282,8 +299,6 @@ def sara(ctx: ReportContext) -> str:
         markdown_table(["setting", *TUNERS], variant_rows),
         "",
     ]
-    ctx.data("sara", data)
-    return "\n".join(lines)
 
 
 def _unet():

@@ -6,11 +6,9 @@ command that reproduces it.
 
 from __future__ import annotations
 
-from functools import cache
-
 from prunesim.report import ReportContext
-from prunesim.sim.compare import compare
-from prunesim.sim.paper import BERT, GPT2, reproductions, run
+from prunesim.report.figures import pyplot
+from prunesim.sim.paper import BERT, GPT2, Reproduction, released_trace_path, reproductions
 from prunesim.sim.tables import markdown_table, ratio, si
 
 __all__ = ["ablation", "baselines", "energy", "paper", "roofline", "schedule"]
@@ -36,16 +34,6 @@ BASELINES = (
 )
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"font.size": 9, "svg.hashsalt": "prunesim"})
-    return plt
-
-
 def _stage_flags(stage) -> str:
     if stage.name == "summarize":
         return f"--tokens {stage.tokens}"
@@ -56,15 +44,15 @@ def _label(model: str, stage) -> str:
     return f"{model}, {stage.describe()}"
 
 
-@cache
-def _reproductions():
-    return tuple(reproductions())
+def _reproductions(ctx: ReportContext) -> tuple[Reproduction, ...]:
+    """The paper reproduction, computed once per report with the report's runs."""
+    return ctx.memo("spatten.reproductions", lambda: tuple(reproductions(runs=ctx.runs)))
 
 
 def paper(ctx: ReportContext) -> str:
     """Each published SpAtten figure beside ours, with the difference and what differs."""
     rows = []
-    for r in _reproductions():
+    for r in _reproductions(ctx):
         value = f"{r.ours:.3g}" if r.unit != "x" else ratio(r.ours)
         published = f"{r.paper:g}" if r.unit != "x" else f"{r.paper:g}x"
         rows.append(
@@ -78,7 +66,7 @@ def paper(ctx: ReportContext) -> str:
                 r.note,
             ]
         )
-    ctx.data("paper", [r.to_dict() for r in _reproductions()])
+    ctx.data("paper", [r.to_dict() for r in _reproductions(ctx)])
     return "\n".join(
         [
             "The SpAtten paper's figures (Wang, Zhang, Han, HPCA 2021) beside the simulator's, "
@@ -95,7 +83,7 @@ def paper(ctx: ReportContext) -> str:
 
 def ablation(ctx: ReportContext) -> str:
     """Each technique alone against dense, on the SpAtten preset, for BERT and GPT-2."""
-    plt = _pyplot()
+    plt = pyplot()
     lines = [
         "Each technique switched on alone (the others off, 32-bit float data) against the dense "
         "model on the `spatten` preset; `spatten` is all of them with the defaults "
@@ -108,10 +96,10 @@ def ablation(ctx: ReportContext) -> str:
     data = {}
     for ax, (model, stage) in zip(axes, BENCHMARKS, strict=True):
         ctx.progress(f"ablation {model}")
-        dense = run(model, stage, "dense", "spatten")
+        dense = ctx.runs.run(model, stage, "dense", "spatten")
         rows, bars = [], {"DRAM cut": [], "speedup": [], "energy saving": []}
         for method in ("dense", *ABLATION):
-            r = run(model, stage, method, "spatten")
+            r = ctx.runs.run(model, stage, method, "spatten")
             cut, speed, saving = (
                 dense.dram_bytes / r.dram_bytes,
                 dense.seconds / r.seconds,
@@ -162,11 +150,11 @@ def ablation(ctx: ReportContext) -> str:
 
 def energy(ctx: ReportContext) -> str:
     """Energy breakdown of dense and SpAtten on the SpAtten preset."""
-    plt = _pyplot()
+    plt = pyplot()
     results = {}
     for model, stage in BENCHMARKS:
         for method in ("dense", "spatten"):
-            results[(model, method)] = run(model, stage, method, "spatten")
+            results[(model, method)] = ctx.runs.run(model, stage, method, "spatten")
     components = list(next(iter(results.values())).energy_breakdown_j)
     fig, ax = plt.subplots(figsize=(7, 3.4))
     labels = [f"{m}\n{meth}" for (m, meth) in results]
@@ -184,7 +172,8 @@ def energy(ctx: ReportContext) -> str:
         for (model, method), r in results.items()
     ]
     ctx.data("energy", {f"{m}/{meth}": r.energy_breakdown_j for (m, meth), r in results.items()})
-    spatten_hw = run(*GPT2, "spatten", "spatten")
+    spatten_hw = ctx.runs.run(*GPT2, "spatten", "spatten")
+    dram_pj_per_bit = ctx.runs.hardware("spatten").dram_pj_per_bit
     return "\n".join(
         [
             ctx.figure("energy", fig, "energy breakdown"),
@@ -192,7 +181,7 @@ def energy(ctx: ReportContext) -> str:
             markdown_table(["model", "method", "energy", "mean power"] + components, rows),
             "",
             "Energy per operation from `sim/hardware/spatten.yaml`: HBM2 "
-            f"{_hw_value('dram_pj_per_bit')} pJ/bit (O'Connor et al., MICRO 2017); SRAM reads and "
+            f"{dram_pj_per_bit:g} pJ/bit (O'Connor et al., MICRO 2017); SRAM reads and "
             "integer multiply/add by size from Horowitz (ISSCC 2014, 45 nm). The paper reports "
             "8.30 W (logic 1.36, SRAM 1.24, DRAM 5.71 W); the model has no static or control "
             f"power. GPT-2 on SpAtten: {si(spatten_hw.energy_j / spatten_hw.seconds, 'W')} mean.",
@@ -200,22 +189,13 @@ def energy(ctx: ReportContext) -> str:
     )
 
 
-def _hw_value(field: str) -> str:
-    from prunesim.sim.hardware import load_hardware
-
-    return f"{getattr(load_hardware('spatten'), field):g}"
-
-
 def schedule(ctx: ReportContext) -> str:
     """Per-layer token and head keep ratios of the defaults, and the released trace's keys."""
-    from prunesim.sim.api import make_workload
-    from prunesim.sim.paper import _trace_path
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     rows = []
     for model, stage in BENCHMARKS:
-        w = make_workload(model, "spatten", stage=stage)
+        w = ctx.runs.workload(model, stage, "spatten")
         layers = range(w.layers)
         axes[0].plot(layers, w.schedule["token_keep"], marker="o", label=f"{model} tokens")
         axes[0].plot(
@@ -228,7 +208,7 @@ def schedule(ctx: ReportContext) -> str:
     axes[0].set_title("SpAtten defaults: token keep 0.28, head keep 0.9", fontsize=9)
     axes[0].legend(fontsize=7)
     trace_text = "The released trace is not in this installation (it ships with the tests)."
-    path = _trace_path()
+    path = released_trace_path()
     if path is not None:
         from prunesim.sim.trace import load_trace
 
@@ -281,13 +261,16 @@ def baselines(ctx: ReportContext) -> str:
     data = {}
     for model, stage in BENCHMARKS:
         ctx.progress(f"baselines {model}")
-        [cr] = compare([model], ["spatten"], ["spatten", "spatten-eighth", *BASELINES], stage=stage)
+        targets = ["spatten", "spatten-eighth", *BASELINES]
+        [cr] = ctx.runs.compare([model], ["spatten"], targets, stage=stage)
         rows = []
         for hw in ("spatten", "spatten-eighth"):
             entry = cr.entries[("spatten", hw)]
             rows.append([hw] + [_pair(entry.vs_baselines[b]) for b in cr.baselines])
             data[f"{model}/{hw}"] = entry.vs_baselines
-        dense_rows = [[b, si(run(model, stage, "dense", b).seconds, "s")] for b in cr.baselines]
+        dense_rows = [
+            [b, si(ctx.runs.run(model, stage, "dense", b).seconds, "s")] for b in cr.baselines
+        ]
         lines += [
             f"### {_label(model, stage)}",
             "",
@@ -311,19 +294,17 @@ def roofline(ctx: ReportContext) -> str:
     """Every (model, method) on the rooflines of SpAtten and the TITAN Xp."""
     import numpy as np
 
-    from prunesim.sim.hardware import load_hardware
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     intensity = np.logspace(-2, 3, 200)
     rows = []
     for hw_name, color in (("spatten", "tab:blue"), ("titan-xp", "tab:red")):
-        hw = load_hardware(hw_name)
+        hw = ctx.runs.hardware(hw_name)
         roof = np.minimum(hw.peak_ops_per_s, intensity * hw.dram_bytes_per_s)
         ax.plot(intensity, roof, color=color, label=f"{hw_name} roof")
         for model, stage in BENCHMARKS:
             for method, marker in (("dense", "o"), ("spatten", "*")):
-                r = run(model, stage, method, hw_name)
+                r = ctx.runs.run(model, stage, method, hw_name)
                 oi = r.ops / r.dram_bytes
                 ax.scatter([oi], [r.ops_per_s], color=color, marker=marker, s=50)
                 ax.annotate(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from prunesim.models.hrnas import hrnas_branches
 from prunesim.report import ReportContext
-from prunesim.sim.paper import run, workload
+from prunesim.report.figures import pyplot
 from prunesim.sim.tables import markdown_table, ratio, si
 from prunesim.sim.workload import Infer
 
@@ -24,12 +24,6 @@ MODEL = "hrnas-supernet"
 STAGE = Infer(1)
 #: Stages of the per-stage tables, by layer-name prefix.
 PARTS = ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "head", "classifier")
-
-
-def _pyplot():
-    from prunesim.report.spatten import _pyplot as pyplot
-
-    return pyplot()
 
 
 def _part(name: str) -> str:
@@ -49,7 +43,7 @@ def _figure(ctx: ReportContext, method, density: dict[str, float], network) -> s
         "uniform 0.5": method.slimmed_hidden(method.SuperTicketsOptions(channel_keep=0.5)),
     }
     blocks = list(dict.fromkeys(_block(b) for b in full))
-    plt = _pyplot()
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6))
     for label, hidden in curves.items():
         per_block = {block: 0 for block in blocks}
@@ -130,13 +124,29 @@ def supertickets(ctx: ReportContext) -> str:
     from prunesim.sim.methods import supertickets as method
 
     options = method.SuperTicketsOptions()
+    lines, collapsed = _slimming_lines(ctx, method, options)
+    gains, gain_lines = _gains_lines(ctx, options.sparsity)
+    sweep, sweep_lines = _sweep_lines(ctx, method)
+    ctx.data(
+        "supertickets",
+        {
+            "gains": gains,
+            "sweep": sweep,
+            "extras": dict(ctx.runs.workload(MODEL, STAGE, "supertickets").extras),
+            "collapsed": collapsed,
+        },
+    )
+    return "\n".join(lines + gain_lines + sweep_lines)
+
+
+def _slimming_lines(ctx: ReportContext, method, options) -> tuple[list[str], list[str]]:
+    """The figure, what slimming and the default sparsity leave, and the per-part table; also
+    the layers the threshold empties."""
     network = method.slim_network(options)
     density, collapsed = method.layer_densities(network, options.sparsity)
     fan_in, _ = method.layer_densities(network, options.sparsity, weight_init="kaiming-fan-in")
-    ours = workload(MODEL, STAGE, "supertickets")
-    dense = workload(MODEL, STAGE, "dense")
-    extras = ours.extras
-    lines = [
+    extras = ctx.runs.workload(MODEL, STAGE, "supertickets").extras
+    return [
         _figure(ctx, method, density, network),
         "",
         "SuperTickets slims the kernel branches' hidden channels of the HR-NAS supernet "
@@ -161,35 +171,40 @@ def supertickets(ctx: ReportContext) -> str:
         "",
         _per_stage(method, network, density, fan_in),
         "",
-    ]
+    ], collapsed
 
+
+def _gains_lines(ctx: ReportContext, sparsity: float) -> tuple[dict, list[str]]:
+    """Slimming alone and slimming + ``sparsity`` (the default) against the dense supernet on
+    every target (the compare matrices)."""
+    ctx.progress("supertickets gains")
+    [full] = ctx.runs.compare([MODEL], ["dense", "supertickets"], TARGETS, stage=STAGE)
+    [slim] = ctx.runs.compare([MODEL], ["supertickets"], TARGETS, stage=STAGE, sparsity=0.0)
     rows = []
     data: dict[str, dict[str, float]] = {}
     for hw in TARGETS:
-        ctx.progress(f"supertickets {hw}")
-        base = run(MODEL, STAGE, "dense", hw)
-        slim = run(MODEL, STAGE, "supertickets", hw, sparsity=0.0)
-        full = run(MODEL, STAGE, "supertickets", hw)
+        base = full.entries[("dense", hw)].result
+        ours, slimmed = full.entries[("supertickets", hw)], slim.entries[("supertickets", hw)]
         rows.append(
             [
                 hw,
                 si(base.seconds, "s"),
-                si(slim.seconds, "s"),
-                ratio(base.seconds / slim.seconds),
-                si(full.seconds, "s"),
-                ratio(base.seconds / full.seconds),
-                ratio(base.energy_j / full.energy_j),
-                ratio(base.dram_bytes / full.dram_bytes) if base.dram_bytes else "n/a",
+                si(slimmed.result.seconds, "s"),
+                ratio(slimmed.speedup),
+                si(ours.result.seconds, "s"),
+                ratio(ours.speedup),
+                ratio(ours.energy_saving),
+                ratio(ours.dram_reduction) if base.dram_bytes else "n/a",
             ]
         )
         data[hw] = {
             "dense_seconds": base.seconds,
-            "slim_seconds": slim.seconds,
-            "seconds": full.seconds,
+            "slim_seconds": slimmed.result.seconds,
+            "seconds": ours.result.seconds,
             "dense_energy_j": base.energy_j,
-            "energy_j": full.energy_j,
+            "energy_j": ours.result.energy_j,
         }
-    lines += [
+    return data, [
         f"### Gains: {STAGE.describe()}, int8 on the accelerators",
         "",
         markdown_table(
@@ -198,7 +213,7 @@ def supertickets(ctx: ReportContext) -> str:
                 "dense supernet",
                 "slimmed (sparsity 0)",
                 "speedup",
-                f"slimmed + sparsity {options.sparsity:g}",
+                f"slimmed + sparsity {sparsity:g}",
                 "speedup",
                 "energy cut",
                 "DRAM cut",
@@ -213,13 +228,17 @@ def supertickets(ctx: ReportContext) -> str:
         "",
     ]
 
+
+def _sweep_lines(ctx: ReportContext, method) -> tuple[dict, list[str]]:
+    """The released configs' sparsities on the sparse array and the A100, and what weight zeros
+    cannot cut at the highest."""
     sweep_rows = []
     sweep = {}
     for sparsity in method.PAPER_SPARSITIES:
         ctx.progress(f"supertickets sparsity {sparsity}")
-        w = workload(MODEL, STAGE, "supertickets", sparsity=sparsity)
-        sparse = run(MODEL, STAGE, "supertickets", "systolic-32-sparse", sparsity=sparsity)
-        gpu = run(MODEL, STAGE, "supertickets", "a100", sparsity=sparsity)
+        w = ctx.runs.workload(MODEL, STAGE, "supertickets", sparsity=sparsity)
+        sparse = ctx.runs.run(MODEL, STAGE, "supertickets", "systolic-32-sparse", sparsity=sparsity)
+        gpu = ctx.runs.run(MODEL, STAGE, "supertickets", "a100", sparsity=sparsity)
         sweep_rows.append(
             [
                 f"{sparsity:g}",
@@ -237,11 +256,12 @@ def supertickets(ctx: ReportContext) -> str:
             "a100_seconds": gpu.seconds,
         }
     top = method.PAPER_SPARSITIES[-1]
-    last = run(MODEL, STAGE, "supertickets", "systolic-32-sparse", sparsity=top)
+    last = ctx.runs.run(MODEL, STAGE, "supertickets", "systolic-32-sparse", sparsity=top)
     dw_seconds = sum(layer.seconds for layer in last.layers if layer.name.endswith(".dw"))
     by_tensor = last.dram_bytes_by_tensor or {}
     activations = by_tensor.get("inputs", 0.0) + by_tensor.get("outputs", 0.0)
-    lines += [
+    dense = ctx.runs.workload(MODEL, STAGE, "dense")
+    return sweep, [
         f"### Sparsity sweep (the released configs' targets), released widths, {STAGE.describe()}",
         "",
         markdown_table(
@@ -265,13 +285,3 @@ def supertickets(ctx: ReportContext) -> str:
         f"`prunesim simulate --model {MODEL} --method supertickets --hw systolic-32-sparse "
         "--set sparsity=0.98`",
     ]
-    ctx.data(
-        "supertickets",
-        {
-            "gains": data,
-            "sweep": sweep,
-            "extras": dict(extras),
-            "collapsed": collapsed,
-        },
-    )
-    return "\n".join(lines)

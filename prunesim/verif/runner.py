@@ -268,6 +268,198 @@ def parse_results(path: Path) -> list[TestOutcome]:
     return outcomes
 
 
+#: The simulation time unit and precision of every build (Amaranth writes no ```timescale``).
+_TIMESCALE = ("1ns", "1ps")
+
+
+def _write_verilog(
+    design: Callable[..., Any] | str,
+    params: Mapping[str, Any],
+    sim: str,
+    toplevel: str,
+    build_dir: Path,
+) -> tuple[Path, str]:
+    """Write the design's Verilog into ``build_dir`` (unless unchanged); the file the simulator
+    builds and its text (for Icarus, with :func:`icarus_time_zero_fix` applied)."""
+    if isinstance(design, str):
+        verilog_text = design
+    else:
+        from prunesim.rtl.verilog import to_verilog
+
+        verilog_text = to_verilog(design(**params), name=toplevel)
+    source = build_dir / f"{toplevel}.v"
+    _write_if_changed(source, verilog_text)
+    if sim == "icarus":
+        fixed = icarus_time_zero_fix(verilog_text)
+        if fixed != verilog_text:
+            source = build_dir / f"{toplevel}.icarus.v"
+            _write_if_changed(source, fixed)
+            verilog_text = fixed
+    return source, verilog_text
+
+
+def _build_args(sim: str) -> list[str]:
+    return list(VERILATOR_ARGS) if sim == "verilator" else []
+
+
+def _build_make_vars(sim: str) -> Sequence[str]:
+    return VERILATOR_MAKE_VARS if sim == "verilator" else ()
+
+
+def _build_stamp(sim: str, verilog_text: str, toplevel: str, waves: bool, tool: Any) -> str:
+    """Every input of a build, as the text of its stamp file: a build is reused only when the
+    stamp left by the previous one holds the same text."""
+    return json.dumps(
+        {
+            "verilog": hashlib.sha256(verilog_text.encode()).hexdigest(),
+            "toplevel": toplevel,
+            "build_args": _build_args(sim),
+            "make_vars": list(_build_make_vars(sim)),
+            "timescale": _TIMESCALE,
+            "waves": waves,
+            "tools": _tool_versions(tool),
+        },
+        sort_keys=True,
+    )
+
+
+def _build_product(build_dir: Path, sim: str, toplevel: str) -> Path:
+    """The file a successful build leaves: Icarus' ``sim.vvp`` or Verilator's executable."""
+    return build_dir / ("sim.vvp" if sim == "icarus" else toplevel)
+
+
+def _up_to_date(build_dir: Path, sim: str, toplevel: str, stamp_text: str) -> bool:
+    """Whether ``build_dir`` holds a built product and a stamp equal to ``stamp_text``."""
+    stamp = build_dir / "build.stamp"
+    product = _build_product(build_dir, sim, toplevel)
+    return product.is_file() and stamp.is_file() and stamp.read_text() == stamp_text
+
+
+def _build(
+    runner: Any,
+    *,
+    sim: str,
+    block: str,
+    params: Mapping[str, Any],
+    build_dir: Path,
+    source: Path,
+    toplevel: str,
+    stamp_text: str,
+    waves: bool,
+) -> None:
+    """Build ``source`` in ``build_dir`` with the cocotb ``runner`` (at most
+    :data:`VERILATOR_JOBS` jobs, :data:`VERILATOR_MAKE_VARS` for Verilator), then write the
+    stamp. A failed build raises :class:`RuntimeError` with the tail of ``build.log``."""
+    from cocotb_tools import runner as cocotb_runner
+
+    stamp = build_dir / "build.stamp"
+    build_log = build_dir / "build.log"
+    with contextlib.suppress(OSError):
+        stamp.unlink()
+    saved_jobs = cocotb_runner.MAX_PARALLEL_BUILD_JOBS
+    cocotb_runner.MAX_PARALLEL_BUILD_JOBS = VERILATOR_JOBS
+    try:
+        with _make_vars(_build_make_vars(sim)):
+            runner.build(
+                sources=[source],
+                hdl_toplevel=toplevel,
+                build_args=_build_args(sim),
+                build_dir=build_dir,
+                timescale=_TIMESCALE,
+                waves=waves,
+                always=True,
+                log_file=build_log,
+            )
+    except (RuntimeError, SystemExit) as exc:
+        raise RuntimeError(
+            f"{sim} build of {block} ({param_tag(params)}) failed: {exc}\n"
+            f"--- tail of {build_log} ---\n{_log_tail(build_log)}"
+        ) from None
+    finally:
+        cocotb_runner.MAX_PARALLEL_BUILD_JOBS = saved_jobs
+    _write_if_changed(stamp, stamp_text)
+
+
+def _tb_env(
+    params: Mapping[str, Any],
+    config: Mapping[str, Any] | None,
+    extra_env: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The environment of a cocotb run: :data:`PARAMS_ENV`, :data:`CONFIG_ENV`, the assertion
+    rewriting setting, then ``extra_env``."""
+    # cocotb's default runs pytest's assertion rewriting over *every* imported module (torch
+    # included) without a bytecode cache: ~10 s per launch. Rewrite the testbench modules only.
+    env = {
+        PARAMS_ENV: json.dumps(params),
+        CONFIG_ENV: json.dumps(dict(config or {})),
+        "COCOTB_REWRITE_ASSERTION_FILES": REWRITE_FILES,
+    }
+    env.update(extra_env or {})
+    return env
+
+
+def _run_name(testcase: str | Sequence[str] | None) -> str:
+    """The stem of a run's log and results files: the test names joined by ``-``, or ``all``."""
+    names = [testcase] if isinstance(testcase, str) else list(testcase or [])
+    return "-".join(names) if names else "all"
+
+
+def _run_tests(
+    runner: Any,
+    *,
+    test_module: str,
+    toplevel: str,
+    testcase: str | Sequence[str] | None,
+    build_dir: Path,
+    env: Mapping[str, str],
+    results_xml: Path,
+    log_file: Path,
+    seed: int | None,
+    waves: bool,
+) -> str:
+    """Run the cocotb tests of ``test_module`` on the built design; ``""``, or how the
+    simulator crashed."""
+    with _pytest_hidden():
+        try:
+            runner.test(
+                test_module=test_module,
+                hdl_toplevel=toplevel,
+                hdl_toplevel_lang="verilog",
+                testcase=testcase,
+                build_dir=build_dir,
+                extra_env=env,
+                results_xml=str(results_xml),
+                seed=seed,
+                waves=waves,
+                log_file=log_file,
+            )
+        except SystemExit as exc:  # the simulator exited with an error
+            return f"simulator exited with status {exc.code}"
+    return ""
+
+
+def _check_run(run: SimRun, crashed: str, testcase: str | Sequence[str] | None) -> None:
+    """Raise :class:`AssertionError` listing every problem of ``run`` (a crash, no results, no
+    test run, failed tests) with the tail of its log; nothing when it passed."""
+    problems = []
+    if crashed:
+        problems.append(crashed)
+    if not run.results_xml.is_file():
+        problems.append(f"no results file {run.results_xml} (simulation terminated abnormally)")
+    elif not run.ran:
+        problems.append(
+            f"no cocotb test ran (testcase={testcase!r}, {len(run.tests)} skipped/filtered)"
+        )
+    for test in run.failed:
+        problems.append(f"{test.name} {test.status}: {test.message}")
+    if problems:
+        summary = "\n  ".join(problems)
+        raise AssertionError(
+            f"{run.sim} {run.block} ({param_tag(run.params)}):\n  {summary}\n"
+            f"--- tail of {run.log_file} ---\n{_log_tail(run.log_file)}"
+        )
+
+
 def build_and_run(
     design: Callable[..., Any] | str,
     *,
@@ -336,103 +528,43 @@ def build_and_run(
 
     build_dir = Path(build_root).resolve() / block / sim / param_tag(params)
     build_dir.mkdir(parents=True, exist_ok=True)
+    source, verilog_text = _write_verilog(design, params, sim, toplevel, build_dir)
 
-    # -- Verilog --
-    if isinstance(design, str):
-        verilog_text = design
-    else:
-        from prunesim.rtl.verilog import to_verilog
-
-        verilog_text = to_verilog(design(**params), name=toplevel)
-    source = build_dir / f"{toplevel}.v"
-    _write_if_changed(source, verilog_text)
-    if sim == "icarus":
-        fixed = icarus_time_zero_fix(verilog_text)
-        if fixed != verilog_text:
-            source = build_dir / f"{toplevel}.icarus.v"
-            _write_if_changed(source, fixed)
-            verilog_text = fixed
-
-    # -- Build (skipped when the stamp matches) --
-    build_args = list(VERILATOR_ARGS) if sim == "verilator" else []
-    timescale = ("1ns", "1ps")
-    stamp_text = json.dumps(
-        {
-            "verilog": hashlib.sha256(verilog_text.encode()).hexdigest(),
-            "toplevel": toplevel,
-            "build_args": build_args,
-            "make_vars": list(VERILATOR_MAKE_VARS) if sim == "verilator" else [],
-            "timescale": timescale,
-            "waves": waves,
-            "tools": _tool_versions(tool),
-        },
-        sort_keys=True,
-    )
-    stamp = build_dir / "build.stamp"
-    product = build_dir / ("sim.vvp" if sim == "icarus" else toplevel)
+    stamp_text = _build_stamp(sim, verilog_text, toplevel, waves, tool)
     runner = cocotb_runner.get_runner(sim)
-    build_log = build_dir / "build.log"
-    up_to_date = product.is_file() and stamp.is_file() and stamp.read_text() == stamp_text
+    up_to_date = _up_to_date(build_dir, sim, toplevel, stamp_text)
     t0 = time.perf_counter()
     if not up_to_date:
-        with contextlib.suppress(OSError):
-            stamp.unlink()
-        saved_jobs = cocotb_runner.MAX_PARALLEL_BUILD_JOBS
-        cocotb_runner.MAX_PARALLEL_BUILD_JOBS = VERILATOR_JOBS
-        make_vars = VERILATOR_MAKE_VARS if sim == "verilator" else ()
-        try:
-            with _make_vars(make_vars):
-                runner.build(
-                    sources=[source],
-                    hdl_toplevel=toplevel,
-                    build_args=build_args,
-                    build_dir=build_dir,
-                    timescale=timescale,
-                    waves=waves,
-                    always=True,
-                    log_file=build_log,
-                )
-        except (RuntimeError, SystemExit) as exc:
-            raise RuntimeError(
-                f"{sim} build of {block} ({param_tag(params)}) failed: {exc}\n"
-                f"--- tail of {build_log} ---\n{_log_tail(build_log)}"
-            ) from None
-        finally:
-            cocotb_runner.MAX_PARALLEL_BUILD_JOBS = saved_jobs
-        _write_if_changed(stamp, stamp_text)
+        _build(
+            runner,
+            sim=sim,
+            block=block,
+            params=params,
+            build_dir=build_dir,
+            source=source,
+            toplevel=toplevel,
+            stamp_text=stamp_text,
+            waves=waves,
+        )
     build_seconds = time.perf_counter() - t0
 
-    # -- Run --
-    # cocotb's default runs pytest's assertion rewriting over *every* imported module (torch
-    # included) without a bytecode cache: ~10 s per launch. Rewrite the testbench modules only.
-    env = {
-        PARAMS_ENV: json.dumps(params),
-        CONFIG_ENV: json.dumps(dict(config or {})),
-        "COCOTB_REWRITE_ASSERTION_FILES": REWRITE_FILES,
-    }
-    env.update(extra_env or {})
-    names = [testcase] if isinstance(testcase, str) else list(testcase or [])
-    run_name = "-".join(names) if names else "all"
+    run_name = _run_name(testcase)
     log_file = build_dir / f"{run_name}.log"
     results_xml = build_dir / f"{run_name}.results.xml"
+    env = _tb_env(params, config, extra_env)
     t0 = time.perf_counter()
-    crashed = ""
-    with _pytest_hidden():
-        try:
-            runner.test(
-                test_module=test_module,
-                hdl_toplevel=toplevel,
-                hdl_toplevel_lang="verilog",
-                testcase=testcase,
-                build_dir=build_dir,
-                extra_env=env,
-                results_xml=str(results_xml),
-                seed=seed,
-                waves=waves,
-                log_file=log_file,
-            )
-        except SystemExit as exc:  # the simulator exited with an error
-            crashed = f"simulator exited with status {exc.code}"
+    crashed = _run_tests(
+        runner,
+        test_module=test_module,
+        toplevel=toplevel,
+        testcase=testcase,
+        build_dir=build_dir,
+        env=env,
+        results_xml=results_xml,
+        log_file=log_file,
+        seed=seed,
+        waves=waves,
+    )
     run_seconds = time.perf_counter() - t0
 
     tests = parse_results(results_xml) if results_xml.is_file() else []
@@ -449,21 +581,5 @@ def build_and_run(
         tests=tests,
     )
     if check:
-        problems = []
-        if crashed:
-            problems.append(crashed)
-        if not results_xml.is_file():
-            problems.append(f"no results file {results_xml} (simulation terminated abnormally)")
-        elif not run.ran:
-            problems.append(
-                f"no cocotb test ran (testcase={testcase!r}, {len(tests)} skipped/filtered)"
-            )
-        for test in run.failed:
-            problems.append(f"{test.name} {test.status}: {test.message}")
-        if problems:
-            summary = "\n  ".join(problems)
-            raise AssertionError(
-                f"{sim} {block} ({param_tag(params)}):\n  {summary}\n"
-                f"--- tail of {log_file} ---\n{_log_tail(log_file)}"
-            )
+        _check_run(run, crashed, testcase)
     return run

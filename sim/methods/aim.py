@@ -41,17 +41,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 from prunesim.models.lvlm import LVLMConfig
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import VisualMethod
 from prunesim.sim.methods.lvlm import (
     VisualSchedule,
     check_count,
-    check_fraction,
     check_input,
     check_layer,
     check_supported,
     floor_count,
 )
+from prunesim.sim.methods.options import Range, TypedOptions
 
 __all__ = [
     "MODEL_DEFAULTS",
@@ -73,7 +76,7 @@ MODEL_DEFAULTS: dict[str, tuple[int, int, bool]] = {
 
 
 @dataclass(frozen=True)
-class AIMOptions:
+class AIMOptions(TypedOptions):
     """AIM's knobs.
 
     * ``merged_per_image``: tokens per image (frame) after merging, 1 .. tokens per image; None:
@@ -90,18 +93,18 @@ class AIMOptions:
 
     merged_per_image: int | None = None
     start_layer: int | None = None
-    step: float = 0.125
+    step: Annotated[float, Range(0, 1, low_open=True)] = 0.125
     merge_dim: int | None = None
     pagerank_iters: int = 5
     tokens_per_image: int | None = None
 
     def validate(self) -> AIMOptions:
-        """Raise ValueError naming the first bad option; return self."""
+        """Raise ValueError naming the first bad option; return self (``step``'s range is
+        checked on construction)."""
         if self.merged_per_image is not None:
             check_count("merged_per_image", self.merged_per_image, minimum=1)
         if self.start_layer is not None:
             check_count("start_layer", self.start_layer)
-        check_fraction("step", self.step)
         if self.merge_dim is not None:
             check_count("merge_dim", self.merge_dim, minimum=1)
         check_count("pagerank_iters", self.pagerank_iters)
@@ -196,3 +199,15 @@ def schedule(
         notes=notes,
         tokens_per_image=per_image,
     )
+
+
+register_method(
+    VisualMethod(
+        "aim",
+        "AIM: visual tokens merged before the LLM, then pruned layer by layer",
+        AIMOptions(),
+        order=22,
+        supports=SUPPORTED,
+        schedule=schedule,
+    )
+)

@@ -83,6 +83,151 @@ def _count(total: np.ndarray | int, keep: np.ndarray) -> np.ndarray:
     return np.maximum(1, np.rint(np.asarray(total) * keep)).astype(np.int64)
 
 
+def _stage_lengths(stage: Stage) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The stage's steps, the sequence length each attends over, and whether K/V are reused
+    across queries: summarization is one step of ``tokens`` (reuse); generation step ``t``
+    attends over ``prompt + t + 1`` tokens (no reuse). ValueError/TypeError on a bad stage."""
+    if isinstance(stage, Summarize):
+        if stage.tokens < 1:
+            raise ValueError(f"tokens must be a positive integer, not {stage.tokens}")
+        steps = np.zeros(1, dtype=np.int64)
+        lengths = np.array([stage.tokens], dtype=np.int64)
+        reuse = True
+    elif isinstance(stage, Generate):
+        if stage.prompt < 0 or stage.generate < 1:
+            raise ValueError(
+                f"generation needs prompt >= 0 and generate >= 1, not {stage.prompt}, "
+                f"{stage.generate}"
+            )
+        steps = np.arange(stage.generate, dtype=np.int64)
+        lengths = stage.prompt + steps + 1
+        reuse = False
+    else:
+        raise TypeError(f"unknown stage {stage!r}")
+    return steps, lengths, reuse
+
+
+def _alive_keys(
+    model: TransformerConfig,
+    stage: Summarize | Generate,
+    plan: TransformerPlan,
+    token_keep: np.ndarray,
+    lengths: np.ndarray,
+) -> np.ndarray:
+    """``keys[s, l]``: tokens alive at layer ``l`` of step ``s``: the plan's absolute prompt
+    counts plus the tokens generated so far, or the lengths at the plan's keep ratios."""
+    layers = model.layers
+    if plan.prompt_tokens is not None:
+        prompt_tokens = np.asarray(plan.prompt_tokens, dtype=np.int64)
+        if prompt_tokens.shape != (layers,) or np.any(prompt_tokens < 1):
+            raise ValueError(f"a plan for {model.name} needs {layers} positive token counts")
+        prompt = stage.tokens if isinstance(stage, Summarize) else stage.prompt
+        return prompt_tokens[None, :] + (lengths - prompt)[:, None]
+    return _count(lengths[:, None], token_keep[None, :])
+
+
+def _stored_bits(bits: int, serving: tuple[str, int] | None) -> int:
+    """Bits of an element in DRAM: unquantized ones at the serving precision."""
+    return serving[1] if serving is not None and bits >= UNQUANTIZED_BITS else bits
+
+
+def _attention_rows(
+    model: TransformerConfig,
+    plan: TransformerPlan,
+    heads: np.ndarray,
+    steps: np.ndarray,
+    keys: np.ndarray,
+    values: np.ndarray,
+    reuse: bool,
+    serving: tuple[str, int] | None,
+) -> AttentionRows:
+    """One row per (step, layer, surviving head) with ``keys[s, l]`` keys and ``values[s, l]``
+    values: every key is a query with reuse (summarization), else one query."""
+    layers = model.layers
+    rows_per = np.broadcast_to(heads[None, :], keys.shape).reshape(-1)
+    step_col = np.repeat(np.repeat(steps, layers), rows_per)
+    layer_col = np.repeat(np.tile(np.arange(layers), len(steps)), rows_per)
+    head_col = np.concatenate([np.arange(h) for h in rows_per]) if len(rows_per) else rows_per
+    keys_col = np.repeat(keys.reshape(-1), rows_per)
+    values_col = np.repeat(values.reshape(-1), rows_per)
+    n = len(keys_col)
+    queries_col = keys_col if reuse else np.ones(n, dtype=np.int64)
+    return AttentionRows(
+        step=step_col,
+        layer=layer_col,
+        head=head_col,
+        d=np.full(n, model.d),
+        queries=queries_col,
+        keys=keys_col,
+        values=values_col,
+        q_bits=np.full(n, _stored_bits(plan.q_bits, serving)),
+        k_msb_bits=np.full(n, _stored_bits(plan.k_bits, serving)),
+        k_lsb_bits=np.full(n, plan.k_lsb_bits),
+        v_bits=np.full(n, _stored_bits(plan.v_bits, serving)),
+        lsb_fraction=np.full(n, plan.lsb_fraction if plan.k_lsb_bits else 0.0),
+        kv_reuse=np.full(n, reuse),
+        kv_share=np.full(n, model.heads // model.kv_heads),
+    )
+
+
+def _linear_rows(
+    model: TransformerConfig,
+    steps: np.ndarray,
+    keys: np.ndarray,
+    reuse: bool,
+    weight_bits: int,
+    activation_bits: int,
+) -> LinearRows:
+    """End-to-end mode's linear rows: each layer's linear layers for the tokens alive (with
+    reuse) or the one new token, and a decoder's LM head (as layer ``layers-1``) once per step."""
+    layers = model.layers
+    linears = model.linears()
+    tokens = keys if reuse else np.ones_like(keys)
+    per_layer = len(linears)
+    step_l = np.repeat(np.repeat(steps, layers), per_layer)
+    layer_l = np.repeat(np.tile(np.arange(layers), len(steps)), per_layer)
+    tokens_l = np.repeat(tokens.reshape(-1), per_layer)
+    in_l = np.tile([lin.in_features for lin in linears], len(steps) * layers)
+    out_l = np.tile([lin.out_features for lin in linears], len(steps) * layers)
+    if not reuse or model.decoder:
+        # The LM head: once per generated token, or for a decoder's prefill once for the
+        # last token (the logits of the next one).
+        head = model.lm_head()
+        step_l = np.concatenate([step_l, steps])
+        layer_l = np.concatenate([layer_l, np.full(len(steps), layers - 1)])
+        tokens_l = np.concatenate([tokens_l, np.ones(len(steps), dtype=np.int64)])
+        in_l = np.concatenate([in_l, np.full(len(steps), head.in_features)])
+        out_l = np.concatenate([out_l, np.full(len(steps), head.out_features)])
+    m = len(step_l)
+    return LinearRows(
+        step=step_l,
+        layer=layer_l,
+        tokens=tokens_l,
+        in_features=in_l,
+        out_features=out_l,
+        w_bits=np.full(m, weight_bits),
+        a_bits=np.full(m, activation_bits),
+    )
+
+
+def _schedule(
+    keys: np.ndarray,
+    heads: np.ndarray,
+    values: np.ndarray,
+    token_keep: np.ndarray,
+    head_keep: np.ndarray,
+) -> dict[str, list[float]]:
+    """The per-layer schedule for tables and plots: tokens and values averaged over the steps,
+    heads, and the plan's keep ratios."""
+    return {
+        "tokens": keys.mean(axis=0).tolist(),
+        "heads": heads.astype(float).tolist(),
+        "values": values.mean(axis=0).tolist(),
+        "token_keep": token_keep.tolist(),
+        "head_keep": head_keep.tolist(),
+    }
+
+
 def transformer_workload(
     model: TransformerConfig,
     stage: Stage,
@@ -119,102 +264,13 @@ def transformer_workload(
     if token_keep.shape != (layers,) or head_keep.shape != (layers,):
         raise ValueError(f"a plan for {model.name} needs {layers} token and head keep ratios")
     heads = _count(model.heads, head_keep)
-
-    if isinstance(stage, Summarize):
-        if stage.tokens < 1:
-            raise ValueError(f"tokens must be a positive integer, not {stage.tokens}")
-        steps = np.zeros(1, dtype=np.int64)
-        lengths = np.array([stage.tokens], dtype=np.int64)
-        reuse = True
-    elif isinstance(stage, Generate):
-        if stage.prompt < 0 or stage.generate < 1:
-            raise ValueError(
-                f"generation needs prompt >= 0 and generate >= 1, not {stage.prompt}, "
-                f"{stage.generate}"
-            )
-        steps = np.arange(stage.generate, dtype=np.int64)
-        lengths = stage.prompt + steps + 1
-        reuse = False
-    else:
-        raise TypeError(f"unknown stage {stage!r}")
-
-    def stored(bits: int) -> int:
-        """Bits of an element in DRAM: unquantized ones at the serving precision."""
-        return serving[1] if serving is not None and bits >= UNQUANTIZED_BITS else bits
-
-    # keys[s, l]: tokens alive at layer l of step s.
-    if plan.prompt_tokens is not None:
-        prompt_tokens = np.asarray(plan.prompt_tokens, dtype=np.int64)
-        if prompt_tokens.shape != (layers,) or np.any(prompt_tokens < 1):
-            raise ValueError(f"a plan for {model.name} needs {layers} positive token counts")
-        prompt = stage.tokens if isinstance(stage, Summarize) else stage.prompt
-        keys = prompt_tokens[None, :] + (lengths - prompt)[:, None]
-    else:
-        keys = _count(lengths[:, None], token_keep[None, :])
+    steps, lengths, reuse = _stage_lengths(stage)
+    keys = _alive_keys(model, stage, plan, token_keep, lengths)
     values = _count(keys, plan.v_keep)
-    rows_per = np.broadcast_to(heads[None, :], keys.shape).reshape(-1)
-    step_col = np.repeat(np.repeat(steps, layers), rows_per)
-    layer_col = np.repeat(np.tile(np.arange(layers), len(steps)), rows_per)
-    head_col = np.concatenate([np.arange(h) for h in rows_per]) if len(rows_per) else rows_per
-    keys_col = np.repeat(keys.reshape(-1), rows_per)
-    values_col = np.repeat(values.reshape(-1), rows_per)
-    n = len(keys_col)
-    queries_col = keys_col if reuse else np.ones(n, dtype=np.int64)
-    attention = AttentionRows(
-        step=step_col,
-        layer=layer_col,
-        head=head_col,
-        d=np.full(n, model.d),
-        queries=queries_col,
-        keys=keys_col,
-        values=values_col,
-        q_bits=np.full(n, stored(plan.q_bits)),
-        k_msb_bits=np.full(n, stored(plan.k_bits)),
-        k_lsb_bits=np.full(n, plan.k_lsb_bits),
-        v_bits=np.full(n, stored(plan.v_bits)),
-        lsb_fraction=np.full(n, plan.lsb_fraction if plan.k_lsb_bits else 0.0),
-        kv_reuse=np.full(n, reuse),
-        kv_share=np.full(n, model.heads // model.kv_heads),
-    )
-
+    attention = _attention_rows(model, plan, heads, steps, keys, values, reuse, serving)
     linear = LinearRows.empty()
     if mode == "e2e":
-        linears = model.linears()
-        tokens = keys if reuse else np.ones_like(keys)
-        per_layer = len(linears)
-        step_l = np.repeat(np.repeat(steps, layers), per_layer)
-        layer_l = np.repeat(np.tile(np.arange(layers), len(steps)), per_layer)
-        tokens_l = np.repeat(tokens.reshape(-1), per_layer)
-        in_l = np.tile([lin.in_features for lin in linears], len(steps) * layers)
-        out_l = np.tile([lin.out_features for lin in linears], len(steps) * layers)
-        if not reuse or model.decoder:
-            # The LM head: once per generated token, or for a decoder's prefill once for the
-            # last token (the logits of the next one).
-            head = model.lm_head()
-            step_l = np.concatenate([step_l, steps])
-            layer_l = np.concatenate([layer_l, np.full(len(steps), layers - 1)])
-            tokens_l = np.concatenate([tokens_l, np.ones(len(steps), dtype=np.int64)])
-            in_l = np.concatenate([in_l, np.full(len(steps), head.in_features)])
-            out_l = np.concatenate([out_l, np.full(len(steps), head.out_features)])
-        m = len(step_l)
-        linear = LinearRows(
-            step=step_l,
-            layer=layer_l,
-            tokens=tokens_l,
-            in_features=in_l,
-            out_features=out_l,
-            w_bits=np.full(m, weight_bits),
-            a_bits=np.full(m, activation_bits),
-        )
-
-    schedule = {
-        "tokens": keys.mean(axis=0).tolist(),
-        "heads": heads.astype(float).tolist(),
-        "values": values.mean(axis=0).tolist(),
-        "token_keep": token_keep.tolist(),
-        "head_keep": head_keep.tolist(),
-    }
-    kv_cache = kv_cache_bytes(attention) if model.decoder else None
+        linear = _linear_rows(model, steps, keys, reuse, weight_bits, activation_bits)
     return Workload(
         model=model.name,
         method=method,
@@ -222,9 +278,9 @@ def transformer_workload(
         layers=layers,
         attention=attention,
         linear=linear,
-        schedule=schedule,
+        schedule=_schedule(keys, heads, values, token_keep, head_keep),
         notes=list(plan.notes),
-        kv_cache_bytes=kv_cache,
+        kv_cache_bytes=kv_cache_bytes(attention) if model.decoder else None,
         precision=None if serving is None else serving[0],
     )
 

@@ -32,16 +32,19 @@ and -13B, the models the paper evaluates; LLaVA-1.5 is left out (no K published 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from prunesim.models.lvlm import LVLMConfig
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import VisualMethod
 from prunesim.sim.methods.lvlm import (
     VisualSchedule,
-    check_fraction,
     check_input,
     check_layer,
     check_supported,
     floor_count,
 )
+from prunesim.sim.methods.options import Range, TypedOptions
 
 __all__ = ["DEFAULT_LAYER", "PAPER_RATIOS", "SUPPORTED", "CATPOptions", "schedule"]
 
@@ -54,20 +57,18 @@ PAPER_RATIOS: tuple[float, ...] = (0.667, 0.778, 0.899)
 
 
 @dataclass(frozen=True)
-class CATPOptions:
+class CATPOptions(TypedOptions):
     """CATP's knobs: ``ratio`` R (total share of image tokens pruned, in (0, 1]), ``layer`` K
     (None: 6 for LLaVA-NeXT-7B, 10 for 13B) and ``tokens_per_image`` (None: the model's, 576)."""
 
-    ratio: float = 0.778
+    ratio: Annotated[float, Range(0, 1, low_open=True)] = 0.778
     layer: int | None = None
     tokens_per_image: int | None = None
 
     def validate(self) -> CATPOptions:
-        """Raise ValueError naming the first bad option; return self."""
-        check_fraction("ratio", self.ratio)
-        if self.layer is not None and (
-            not isinstance(self.layer, int) or isinstance(self.layer, bool) or self.layer < 0
-        ):
+        """Raise ValueError naming the first bad option; return self (``ratio``'s range is
+        checked on construction)."""
+        if self.layer is not None and self.layer < 0:
             raise ValueError(f"layer must be a non-negative integer or None, not {self.layer!r}")
         return self
 
@@ -120,3 +121,15 @@ def schedule(
         notes=notes,
         tokens_per_image=per_image,
     )
+
+
+register_method(
+    VisualMethod(
+        "catp",
+        "CATP: image tokens of in-context demonstrations, before the decoder and at layer K",
+        CATPOptions(),
+        order=20,
+        supports=SUPPORTED,
+        schedule=schedule,
+    )
+)

@@ -59,17 +59,21 @@ the non-zero weights' gradients (a sampled product), priced like the other two p
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
 from prunesim.models.cnn import CNNConfig, Conv2d, Dense
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import NetworkMethod
 from prunesim.sim.methods.network import (
-    OPTIMIZER_STATE_BYTES,
     check_network_stage,
     network_workload,
     saved_activation_elements,
     training_footprint,
 )
+from prunesim.sim.methods.options import Range, TypedOptions
 from prunesim.sim.workload import Stage, Train, Workload
 
 __all__ = [
@@ -95,11 +99,17 @@ __all__ = [
 #: The models FedTiny's experiments use (ResNet-18 and the CIFAR ResNets of the library).
 SUPPORTED: tuple[str, ...] = ("resnet18", "resnet20", "resnet56")
 #: Layer density distributions: Erdos-Renyi-kernel or the same density everywhere.
-DISTRIBUTIONS: tuple[str, ...] = ("erk", "uniform")
+Distribution = Literal["erk", "uniform"]
+DISTRIBUTIONS: tuple[str, ...] = typing.get_args(Distribution)
 #: What ``density`` is a fraction of: every parameter (the library) or the prunable weights.
-BUDGETS: tuple[str, ...] = ("all", "prunable")
+Budget = Literal["all", "prunable"]
+BUDGETS: tuple[str, ...] = typing.get_args(Budget)
 #: How the non-zeros' positions travel: 1 bit per weight, CSR, or not at all (mask known).
-INDEX_FORMATS: tuple[str, ...] = ("bitmask", "csr", "none")
+IndexFormat = Literal["bitmask", "csr", "none"]
+INDEX_FORMATS: tuple[str, ...] = typing.get_args(IndexFormat)
+#: The clients' optimizers (those :data:`~prunesim.sim.methods.network.OPTIMIZER_STATE_BYTES`
+#: prices).
+Optimizer = Literal["sgd", "adamw"]
 #: CSR row pointer width (one per filter, plus one), as in ``systolic-32-sparse``.
 POINTER_BITS = 32
 #: Bits of a gradient's position in its layer in an adjustment round's top-K upload.
@@ -109,14 +119,14 @@ PAPER_CLAIMS: dict[str, float] = {"compute_reduction": 0.9591, "memory_reduction
 
 
 @dataclass(frozen=True)
-class FedTinyOptions:
+class FedTinyOptions(TypedOptions):
     """FedTiny's knobs (defaults: the authors' library, module docstring).
 
     * ``density``: global non-zero fraction in (0, 1] (0.1); ``budget``: of ``"all"``
       parameters (BN and biases count, kept dense) or of the ``"prunable"`` weights only.
     * ``distribution``: ``"erk"`` or ``"uniform"`` layer densities.
-    * ``dense_layers``: comma-separated layer names kept dense (``first``, ``last`` name the
-      first and last weight layer); empty: none (the library).
+    * ``dense_layers``: layer names kept dense (``first``, ``last`` name the first and last
+      weight layer; as text, comma-separated: ``"first,last"``); empty: none (the library).
     * ``w_bits``: weight width on an accelerator at inference (8; activations at 8; training
       runs in fp32, as every network method).
     * ``value_bits``: width of a value sent in a round (32: fp32 state dicts);
@@ -126,41 +136,24 @@ class FedTinyOptions:
       ``adjust_alpha`` (0.2): the federated round.
     """
 
-    density: float = 0.1
-    distribution: str = "erk"
-    budget: str = "all"
-    dense_layers: str = ""
+    density: Annotated[float, Range(0, 1, low_open=True)] = 0.1
+    distribution: Distribution = "erk"
+    budget: Budget = "all"
+    dense_layers: tuple[str, ...] = ()
     w_bits: int = 8
     value_bits: int = 32
-    index_format: str = "bitmask"
+    index_format: IndexFormat = "bitmask"
     index_bits: int = 16
-    optimizer: str = "sgd"
+    optimizer: Optimizer = "sgd"
     batch: int = 64
     clients: int = 10
     local_steps: int = 395
-    adjust_alpha: float = 0.2
+    adjust_alpha: Annotated[float, Range(0, 1)] = 0.2
 
     def validate(self) -> FedTinyOptions:
-        """Raise ValueError naming the first bad option; return self."""
-        if (
-            not isinstance(self.density, int | float)
-            or isinstance(self.density, bool)
-            or not 0 < self.density <= 1
-        ):
-            raise ValueError(f"density must be in (0, 1], not {self.density!r}")
-        for name, choices in (
-            ("distribution", DISTRIBUTIONS),
-            ("budget", BUDGETS),
-            ("index_format", INDEX_FORMATS),
-            ("optimizer", tuple(OPTIMIZER_STATE_BYTES)),
-        ):
-            value = getattr(self, name)
-            if value not in choices:
-                raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-        if not isinstance(self.dense_layers, str):
-            raise ValueError(
-                f"dense_layers must be comma-separated layer names, not {self.dense_layers!r}"
-            )
+        """Raise ValueError naming the first bad option; return self (types, choices and the
+        ranges of ``density`` and ``adjust_alpha`` are checked on construction; the names in
+        ``dense_layers`` when a network is at hand, :func:`dense_layer_names`)."""
         for name, low, high in (
             ("w_bits", 1, 32),
             ("value_bits", 1, 64),
@@ -170,20 +163,9 @@ class FedTinyOptions:
             ("local_steps", 1, None),
         ):
             value = getattr(self, name)
-            if (
-                not isinstance(value, int)
-                or isinstance(value, bool)
-                or value < low
-                or (high is not None and value > high)
-            ):
+            if value < low or (high is not None and value > high):
                 span = f"{low}..{high}" if high is not None else f">= {low}"
                 raise ValueError(f"{name} must be an integer {span}, not {value!r}")
-        if (
-            not isinstance(self.adjust_alpha, int | float)
-            or isinstance(self.adjust_alpha, bool)
-            or not 0 <= self.adjust_alpha <= 1
-        ):
-            raise ValueError(f"adjust_alpha must be in [0, 1], not {self.adjust_alpha!r}")
         return self
 
 
@@ -198,20 +180,20 @@ def weight_shape(layer: Conv2d | Dense) -> tuple[int, ...]:
     return (layer.out_features, layer.in_features)
 
 
-def dense_layer_names(network: CNNConfig, spec: str) -> tuple[str, ...]:
-    """The layers ``spec`` (comma-separated names, ``first``, ``last``) keeps dense; ValueError
-    (one line) for a name the network does not have."""
-    names = [layer.name for layer in network.layers]
-    alias = {"first": names[0], "last": names[-1]}
+def dense_layer_names(network: CNNConfig, names: Sequence[str]) -> tuple[str, ...]:
+    """The layers ``names`` (layer names, ``first``, ``last``: :attr:`FedTinyOptions.dense_layers`)
+    keep dense, each once; ValueError (one line) for a name the network does not have."""
+    if isinstance(names, str):
+        raise TypeError(f"dense_layer_names takes a sequence of names, not the text {names!r}")
+    layers = [layer.name for layer in network.layers]
+    alias = {"first": layers[0], "last": layers[-1]}
     chosen: list[str] = []
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
+    for item in names:
         name = alias.get(item, item)
-        if name not in names:
+        if name not in layers:
             raise ValueError(
                 f"dense_layers names {item!r}, not a weight layer of {network.name} "
-                f"(e.g. first, last, {names[1]})"
+                f"(e.g. first, last, {layers[1]})"
             )
         if name not in chosen:
             chosen.append(name)
@@ -510,3 +492,16 @@ def build(model: CNNConfig, stage: Stage, options: FedTinyOptions | None = None)
         streams=streams,
         extras=extras,
     )
+
+
+register_method(
+    NetworkMethod(
+        "fedtiny",
+        "FedTiny: unstructured ERK/uniform layer densities; a federated client's memory and "
+        "traffic",
+        FedTinyOptions(),
+        order=31,
+        supports=SUPPORTED,
+        builder=build,
+    )
+)

@@ -48,14 +48,19 @@ later one, which a uniform ratio keeps and an explicit ``keep`` must respect).
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass, replace
+from typing import Annotated, Literal
 
 from prunesim.models.cnn import CNNConfig, Conv2d, Dense, Join
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import NetworkMethod
 from prunesim.sim.methods.network import (
     network_workload,
     saved_activation_elements,
     training_footprint,
 )
+from prunesim.sim.methods.options import Range, TypedOptions, format_value
 from prunesim.sim.workload import Stage, Train, Workload
 
 __all__ = [
@@ -67,7 +72,6 @@ __all__ = [
     "LAPPPlan",
     "build",
     "bypass_macs",
-    "parse_keep",
     "plan",
     "prunable_groups",
 ]
@@ -78,96 +82,50 @@ SUPPORTED: tuple[str, ...] = ("resnet18", "resnet20", "resnet56")
 PAPER_FLOPS_REDUCTION = 0.556
 #: ResNet-20 on CIFAR-10: "compressed to 40.3%" (FLOPs or parameters not stated) [paper].
 PAPER_RESNET20_REMAINING = 0.403
-#: Values of :attr:`LAPPOptions.prune`.
-PRUNE_CHOICES: tuple[str, ...] = ("all", "internal")
+#: What :attr:`LAPPOptions.prune` accepts, and its values as a tuple.
+Prune = Literal["all", "internal"]
+PRUNE_CHOICES: tuple[str, ...] = typing.get_args(Prune)
 
 _BISECTION_STEPS = 60
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def parse_keep(text: str) -> dict[str, float] | tuple[float, ...]:
-    """The ratios of a ``keep`` option: ``{name: ratio}`` for ``"a=0.5,b=0.4"``, a tuple for
-    ``"0.5,0.4"``. Raises ValueError (one line, naming the bad item) for an empty string, mixed
-    forms, a repeated name, or a ratio that is not a number in (0, 1]."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"keep must be NAME=RATIO pairs or a list of ratios, not {text!r}")
-    items = [item.strip() for item in text.split(",")]
-    named = ["=" in item for item in items]
-    if any(named) and not all(named):
-        raise ValueError(f"keep must be all NAME=RATIO pairs or all ratios, not a mix: {text!r}")
-    pairs: list[tuple[str | None, str]] = []
-    for item in items:
-        if "=" in item:
-            name, _, value = item.partition("=")
-            name = name.strip()
-            if not name:
-                raise ValueError(f"keep item {item!r} names no layer")
-            pairs.append((name, value.strip()))
-        else:
-            pairs.append((None, item))
-    ratios: list[float] = []
-    for index, (name, value) in enumerate(pairs, start=1):
-        where = f"keep ratio of {name}" if name else f"keep ratio {index}"
-        try:
-            ratio = float(value)
-        except ValueError:
-            raise ValueError(f"{where} must be a number in (0, 1], not {value!r}") from None
-        if not (math.isfinite(ratio) and 0 < ratio <= 1):
-            raise ValueError(f"{where} must be in (0, 1], not {value!r}")
-        ratios.append(ratio)
-    if not any(named):
-        return tuple(ratios)
-    result: dict[str, float] = {}
-    for (name, _), ratio in zip(pairs, ratios, strict=True):
-        assert name is not None
-        if name in result:
-            raise ValueError(f"keep names {name!r} twice")
-        result[name] = ratio
-    return result
+#: A keep ratio of a width group: in (0, 1].
+KeepRatio = Annotated[float, Range(0, 1, low_open=True)]
 
 
 @dataclass(frozen=True)
-class LAPPOptions:
+class LAPPOptions(TypedOptions):
     """LAPP's knobs (module docstring for the readings):
 
     * ``flops_reduction``: share of the dense network's MACs removed, bypasses included, in
       [0, 1) (the paper's ResNet-18 figure by default); unused when ``keep`` is given.
-    * ``keep``: explicit keep ratios in (0, 1], ``"NAME=RATIO,..."`` (any member of a width
-      group; unnamed groups stay dense) or ``"r1,r2,..."`` (one per prunable group, in
-      :func:`prunable_groups` order); None: one ratio solved from ``flops_reduction``.
+    * ``keep``: explicit keep ratios in (0, 1], ``NAME=RATIO`` pairs (any member of a width
+      group; unnamed groups stay dense; ``"a=0.5,b=0.4"`` from text) or one ratio per prunable
+      group, in :func:`prunable_groups` order (``"0.5,0.4"``); None: one ratio solved from
+      ``flops_reduction``.
     * ``bypass_rank``: rank ``r`` of the 1x1 bypass beside each pruned convolution (0: none).
     * ``prune``: ``"all"`` (every width group but the classifier's output) or ``"internal"``
       (only convolutions read by one layer and no residual add: the residual streams stay).
     * ``min_channels``: the fewest channels a pruned group keeps (at least 1).
     """
 
-    flops_reduction: float = PAPER_FLOPS_REDUCTION
-    keep: str | None = None
+    flops_reduction: Annotated[float, Range(0, 1, high_open=True)] = PAPER_FLOPS_REDUCTION
+    keep: tuple[tuple[str, KeepRatio], ...] | tuple[KeepRatio, ...] | None = None
     bypass_rank: int = 8
-    prune: str = "all"
+    prune: Prune = "all"
     min_channels: int = 1
 
     def validate(self) -> LAPPOptions:
-        """Raise ValueError naming the first bad option; return self."""
-        if not _is_number(self.flops_reduction) or not 0 <= self.flops_reduction < 1:
-            raise ValueError(f"flops_reduction must be in [0, 1), not {self.flops_reduction!r}")
-        if self.keep is not None:
-            parse_keep(self.keep)
-        if not _is_int(self.bypass_rank) or self.bypass_rank < 0:
+        """Raise ValueError naming the first bad option; return self (types, ``prune``'s
+        choices and ``flops_reduction``'s range are checked on construction)."""
+        if self.keep == ():
+            raise ValueError("keep must name at least one ratio (or be none)")
+        if self.bypass_rank < 0:
             raise ValueError(
                 f"bypass_rank must be a non-negative integer (0: no bypass), "
                 f"not {self.bypass_rank!r}"
             )
-        if self.prune not in PRUNE_CHOICES:
-            raise ValueError(f"prune must be one of {', '.join(PRUNE_CHOICES)}, not {self.prune!r}")
-        if not _is_int(self.min_channels) or self.min_channels < 1:
+        if self.min_channels < 1:
             raise ValueError(f"min_channels must be a positive integer, not {self.min_channels!r}")
         return self
 
@@ -298,8 +256,8 @@ def _explicit_widths(
     model: CNNConfig, groups: tuple[tuple[str, ...], ...], options: LAPPOptions
 ) -> dict[str, int]:
     assert options.keep is not None
-    ratios = parse_keep(options.keep)
-    if isinstance(ratios, tuple):
+    ratios = options.keep
+    if not isinstance(ratios[0], tuple):
         if len(ratios) != len(groups):
             raise ValueError(
                 f"keep lists {len(ratios)} ratios but {model.name} has {len(groups)} prunable "
@@ -310,7 +268,7 @@ def _explicit_widths(
         owner = {name: group[0] for group in groups for name in group}
         chosen = {}
         named: dict[str, str] = {}
-        for name, ratio in ratios.items():
+        for name, ratio in ratios:
             if name not in owner:
                 raise ValueError(
                     f"keep names {name!r}, not a prunable layer of {model.name} "
@@ -437,7 +395,7 @@ def build(model: CNNConfig, stage: Stage, options: LAPPOptions | None = None) ->
         flags.append(1.0 if layer.name in result.bypass else 0.0)
         keep.append(out / dense_out[layer.name] if layer.name in dense_out else 1.0)
     if result.ratio is None:
-        how = f"keep given per width group ({options.keep}); flops_reduction not used"
+        how = f"keep given per width group ({format_value(options.keep)}); flops_reduction not used"
     else:
         how = (
             f"one keep ratio {result.ratio:.4f} for every prunable width group, solved for "
@@ -501,3 +459,16 @@ def build(model: CNNConfig, stage: Stage, options: LAPPOptions | None = None) ->
             "activations"
         )
     return workload
+
+
+register_method(
+    NetworkMethod(
+        "lapp",
+        "LAPP: output channels per width group under a FLOPs budget, low-rank bypass per pruned "
+        "conv",
+        LAPPOptions(),
+        order=30,
+        supports=SUPPORTED,
+        builder=build,
+    )
+)

@@ -29,6 +29,7 @@ from prunesim.sim.methods.base import (
     transformer_workload,
 )
 from prunesim.sim.workload import (
+    AttentionRows,
     Decode,
     Generate,
     LinearRows,
@@ -37,12 +38,21 @@ from prunesim.sim.workload import (
     Workload,
 )
 
-__all__ = ["SERVING", "SERVING_BITS", "llm_stage", "lvlm_workload"]
+__all__ = ["SERVING", "SERVING_BITS", "check_lvlm_stage", "llm_stage", "lvlm_workload"]
 
 #: Bits of an element of an LVLM served in half precision (fp16/bf16).
 SERVING_BITS = 16
 #: The precision LVLMs are served in: ``transformer_workload``'s ``serving``.
 SERVING = ("fp16", SERVING_BITS)
+
+
+def check_lvlm_stage(model: LVLMConfig, stage: object) -> None:
+    """ValueError (one line) unless ``stage`` is a :class:`Prefill` or :class:`Decode`."""
+    if not isinstance(stage, Prefill | Decode):
+        raise ValueError(
+            f"{model.name} takes a prefill or decode stage (images and text tokens), "
+            f"not {stage.describe()}"
+        )
 
 
 def llm_stage(stage: Prefill | Decode, visual_in: int) -> Summarize | Generate:
@@ -79,19 +89,19 @@ def _overhead_rows(overheads, vision_hidden: int, weight_bits: int) -> LinearRow
     )
 
 
-def lvlm_workload(
+def _llm_part(
     model: LVLMConfig,
     stage: Prefill | Decode,
     schedule,
     *,
     method: str,
-    llm_plan: TransformerPlan | None = None,
-    mode: str = "e2e",
-    weight_bits: int = 16,
+    llm_plan: TransformerPlan | None,
+    mode: str,
+    weight_bits: int,
 ) -> Workload:
-    """The workload of ``model`` in ``stage`` under ``schedule`` (see the module docstring)."""
-    if not isinstance(stage, Prefill | Decode):
-        raise ValueError(f"{model.name} takes a prefill or decode stage, not {stage.describe()}")
+    """The LLM on the text and surviving visual tokens (``llm_plan``, or the schedule's counts
+    per layer), with the visual tokens per layer in its schedule. ValueError when a layer is
+    left with no token."""
     llm = model.llm
     tokens = list(schedule.tokens_per_layer())
     if min(tokens) < 1:
@@ -110,66 +120,118 @@ def lvlm_workload(
         serving=SERVING,
     )
     llm_part.schedule["visual"] = [float(v) for v in schedule.visual_per_layer]
+    return llm_part
+
+
+def _vision_part(
+    model: LVLMConfig, schedule, *, method: str, mode: str, weight_bits: int
+) -> Workload:
+    """The vision encoder, dense, on every image: its attention once per image (one step per
+    image), its linear layers on all images' tokens at once, and in end-to-end mode the patch
+    embedding (a convolution: one matrix product per patch)."""
+    encoder = model.vision.transformer
+    vision = transformer_workload(
+        encoder,
+        Summarize(schedule.encoder_tokens),
+        _dense_plan(encoder.layers),
+        method=method,
+        mode=mode,
+        weight_bits=weight_bits,
+        serving=SERVING,
+    )
+    # Every image runs the encoder: attention once per image, linear layers batched.
+    att = vision.attention.columns()
+    images = schedule.images
+    att = {k: np.tile(v, images) for k, v in att.items()}
+    att["step"] = np.repeat(np.arange(images), len(vision.attention))
+    vision.attention = AttentionRows(**att)
+    lin = vision.linear.columns()
+    lin["tokens"] = lin["tokens"] * images
+    vision.linear = LinearRows(**lin)
+    if mode == "e2e":  # the patch embedding (a convolution: one matrix product per patch)
+        patch = model.vision.patch_embedding()
+        vision.linear = LinearRows.concat(
+            [
+                vision.linear,
+                LinearRows(
+                    step=[0],
+                    layer=[0],
+                    tokens=[images * model.vision.patches],
+                    in_features=[patch.in_features],
+                    out_features=[patch.out_features],
+                    w_bits=[weight_bits],
+                    a_bits=[SERVING_BITS],
+                ),
+            ]
+        )
+    return vision
+
+
+def _projector_part(
+    model: LVLMConfig,
+    stage: Prefill,
+    schedule,
+    *,
+    method: str,
+    mode: str,
+    weight_bits: int,
+) -> Workload:
+    """One layer: the projector on every image's ``projector_tokens_per_image`` tokens (end-to-end
+    mode only), then the method's overheads (:func:`_overhead_rows`)."""
+    projector_tokens = schedule.images * model.projector_tokens_per_image
+    n = len(model.projector)
+    projector = Workload(
+        model=model.name,
+        method=method,
+        stage=stage,
+        layers=1,
+        attention=AttentionRows.empty(),
+        linear=LinearRows(
+            step=np.zeros(n, np.int64),
+            layer=np.zeros(n, np.int64),
+            tokens=np.full(n, projector_tokens),
+            in_features=[p.in_features for p in model.projector],
+            out_features=[p.out_features for p in model.projector],
+            w_bits=np.full(n, weight_bits),
+            a_bits=np.full(n, SERVING_BITS),
+        ),
+    )
+    overhead = _overhead_rows(schedule.overhead_macs, model.vision.hidden, weight_bits)
+    # Attention-only mode keeps the method's own overheads, not the projector.
+    kept = [overhead] if mode == "attention" else [projector.linear, overhead]
+    projector.linear = LinearRows.concat(kept)
+    return projector
+
+
+def lvlm_workload(
+    model: LVLMConfig,
+    stage: Prefill | Decode,
+    schedule,
+    *,
+    method: str,
+    llm_plan: TransformerPlan | None = None,
+    mode: str = "e2e",
+    weight_bits: int = 16,
+) -> Workload:
+    """The workload of ``model`` in ``stage`` under ``schedule`` (see the module docstring)."""
+    if not isinstance(stage, Prefill | Decode):
+        raise ValueError(f"{model.name} takes a prefill or decode stage, not {stage.describe()}")
+    llm_part = _llm_part(
+        model,
+        stage,
+        schedule,
+        method=method,
+        llm_plan=llm_plan,
+        mode=mode,
+        weight_bits=weight_bits,
+    )
     parts: list[tuple[str, Workload]] = []
     if isinstance(stage, Prefill):
-        encoder = model.vision.transformer
-        vision = transformer_workload(
-            encoder,
-            Summarize(schedule.encoder_tokens),
-            _dense_plan(encoder.layers),
-            method=method,
-            mode=mode,
-            weight_bits=weight_bits,
-            serving=SERVING,
-        )
-        # Every image runs the encoder: attention once per image, linear layers batched.
-        att = vision.attention.columns()
-        images = schedule.images
-        att = {k: np.tile(v, images) for k, v in att.items()}
-        att["step"] = np.repeat(np.arange(images), len(vision.attention))
-        vision.attention = type(vision.attention)(**att)
-        lin = vision.linear.columns()
-        lin["tokens"] = lin["tokens"] * images
-        vision.linear = LinearRows(**lin)
-        if mode == "e2e":  # the patch embedding (a convolution: one matrix product per patch)
-            patch = model.vision.patch_embedding()
-            vision.linear = LinearRows.concat(
-                [
-                    vision.linear,
-                    LinearRows(
-                        step=[0],
-                        layer=[0],
-                        tokens=[images * model.vision.patches],
-                        in_features=[patch.in_features],
-                        out_features=[patch.out_features],
-                        w_bits=[weight_bits],
-                        a_bits=[SERVING_BITS],
-                    ),
-                ]
-            )
+        vision = _vision_part(model, schedule, method=method, mode=mode, weight_bits=weight_bits)
         parts.append(("vision", vision))
-        projector_tokens = images * model.projector_tokens_per_image
-        n = len(model.projector)
-        projector = Workload(
-            model=model.name,
-            method=method,
-            stage=stage,
-            layers=1,
-            attention=type(vision.attention).empty(),
-            linear=LinearRows(
-                step=np.zeros(n, np.int64),
-                layer=np.zeros(n, np.int64),
-                tokens=np.full(n, projector_tokens),
-                in_features=[p.in_features for p in model.projector],
-                out_features=[p.out_features for p in model.projector],
-                w_bits=np.full(n, weight_bits),
-                a_bits=np.full(n, SERVING_BITS),
-            ),
+        projector = _projector_part(
+            model, stage, schedule, method=method, mode=mode, weight_bits=weight_bits
         )
-        overhead = _overhead_rows(schedule.overhead_macs, model.vision.hidden, weight_bits)
-        # Attention-only mode keeps the method's own overheads, not the projector.
-        kept = [overhead] if mode == "attention" else [projector.linear, overhead]
-        projector.linear = LinearRows.concat(kept)
         parts.append(("projector", projector))
     parts.append(("llm", llm_part))
     workload = concat_workloads(parts, model=model.name, method=method, stage=stage)

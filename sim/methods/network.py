@@ -229,9 +229,7 @@ def network_workload(
         w_bits=default_bits if w_bits is None else w_bits,
         a_bits=default_bits if a_bits is None else a_bits,
     )
-    rows = ConvRows(
-        **_train_steps(columns, stage, sparse_weight_gradient=sparse_weight_gradient)
-    )
+    rows = ConvRows(**_train_steps(columns, stage, sparse_weight_gradient=sparse_weight_gradient))
     base_schedule = {
         "channels": [float(_out_channels(layer)) for layer in layers],
         "density": [float(d) for d in columns["weight_density"]],

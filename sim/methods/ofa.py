@@ -28,21 +28,21 @@ Training (``--stage train``): one step of fine-tuning the sub-net as OFA fine-tu
 specialized nets (25 or 75 epochs, SGD with momentum): every weight trainable, the memory and
 optimizer pass of :func:`~prunesim.sim.methods.network.training_footprint`.
 
-:func:`sweep` prices many sub-nets on many targets: the conv rows of every sub-net are put
-together from per-block rows (cached per width and resolution; blocks repeat across sub-nets)
-into one workload whose layer ``i`` is sub-net ``i``, evaluated once per target. The engine
-prices each row on its own, so a sub-net's seconds are the sum of its rows' as in
-``evaluate(make_workload(...))``, up to the order of the float additions.
+:func:`sweep_workload` puts many sub-nets into one workload: the conv rows of every sub-net are
+put together from per-block rows (cached per width and resolution, read-only; blocks repeat
+across sub-nets) into one workload whose layer ``i`` is sub-net ``i``, which
+:func:`prunesim.sim.sweep.ofa_sweep` prices once per target. The cost models price each row on
+its own, so a sub-net's seconds are the sum of its rows' as in ``evaluate(make_workload(...))``,
+up to the order of the float additions.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +60,8 @@ from prunesim.models.ofa import (
     ofa_subnet,
     ofa_widths,
 )
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import NetworkMethod
 from prunesim.sim.methods.network import (
     check_network_stage,
     conv_columns,
@@ -67,17 +69,18 @@ from prunesim.sim.methods.network import (
     saved_activation_elements,
     training_footprint,
 )
+from prunesim.sim.methods.options import TypedOptions
 from prunesim.sim.workload import CONV_FIELDS, ConvRows, Infer, Stage, Train, Workload
 
 __all__ = [
     "DEFAULT_NET",
+    "BlockRows",
     "DEFAULT_STAGE",
     "PUBLISHED",
     "SUPPORTED",
     "WIDTH",
     "OFAOptions",
     "PublishedSubnet",
-    "SweepPoint",
     "build",
     "describe_spec",
     "load_spec_file",
@@ -85,7 +88,6 @@ __all__ = [
     "resolve_spec",
     "spec_from_net_config",
     "spec_options",
-    "sweep",
     "sweep_workload",
 ]
 
@@ -211,43 +213,35 @@ DEFAULT_NET: dict[str, str] = {
 }
 
 
-def parse_choices(field: str, value: Any, length: int, choices: tuple[int, ...]) -> tuple:
-    """``value`` (a comma list such as ``"3,5,7"``, one value broadcast to ``length`` entries,
-    or a sequence) as a tuple checked against ``choices``. Raises ValueError naming the field
-    and entry: ``OFASpec ks[3] must be one of 3, 5, 7, not 4``."""
-    if isinstance(value, str):
-        entries: list[Any] = []
-        for text in value.split(","):
-            text = text.strip()
-            try:
-                entries.append(int(text))
-            except ValueError:
-                entries.append(text)
-    elif isinstance(value, Sequence):
-        entries = list(value)
-    else:
-        entries = [value]
+def parse_choices(
+    field: str, values: Sequence[int], length: int, choices: tuple[int, ...]
+) -> tuple:
+    """``values`` (one value broadcast to ``length`` entries) as a tuple of ``length`` entries
+    checked against ``choices``. Raises ValueError naming the field and entry:
+    ``OFASpec ks[3] must be one of 3, 5, 7, not 4``."""
+    entries = tuple(values)
     if len(entries) == 1:
         entries = entries * length
     if len(entries) != length:
         raise ValueError(f"OFASpec {field} must have {length} entries (or 1), not {len(entries)}")
-    return check_entries(field, tuple(entries), choices)
+    return check_entries(field, entries, choices)
 
 
 @dataclass(frozen=True)
-class OFAOptions:
+class OFAOptions(TypedOptions):
     """Once-for-All's knobs: the sub-net to run.
 
     ``net``: a published sub-net id (:data:`PUBLISHED`; None: the model's :data:`DEFAULT_NET`);
     ``spec``: a JSON file instead (see the module docstring; not both). Then ``ks`` (20 kernel
-    sizes), ``e`` (20 expand ratios), ``d`` (5 depths), each a comma list or one value for
-    all, and ``resolution`` override the base sub-net's (None: keep its own)."""
+    sizes), ``e`` (20 expand ratios), ``d`` (5 depths), each all its entries or one value for
+    all (as text, comma-separated: ``"3,5,7,..."``, ``"5"``), and ``resolution`` override the
+    base sub-net's (None: keep its own)."""
 
     net: str | None = None
     spec: str | None = None
-    ks: str | None = None
-    e: str | None = None
-    d: str | None = None
+    ks: tuple[int, ...] | None = None
+    e: tuple[int, ...] | None = None
+    d: tuple[int, ...] | None = None
     resolution: int | None = None
 
     def validate(self) -> OFAOptions:
@@ -456,14 +450,6 @@ def build(model: Any, stage: Stage, options: OFAOptions) -> Workload:
 # The sweep.
 
 
-class SweepPoint(NamedTuple):
-    """One sub-net of a sweep: its spec, MACs and seconds per target name."""
-
-    spec: OFASpec
-    macs: int
-    seconds: dict[str, float]
-
-
 _FIELDS = tuple(CONV_FIELDS)
 #: The stage a sweep prices by default: the latency of one image.
 DEFAULT_STAGE = Infer(1)
@@ -473,7 +459,7 @@ DEFAULT_STAGE = Infer(1)
 class _Parts:
     """Conv-row matrices (one matrix row per workload row, :data:`CONV_FIELDS` order, batch 1)
     of the stem (``first_conv``, ``blocks.0``), the head, and every block ``(slot, kernel,
-    expand)`` of a supernet at one resolution."""
+    expand)`` of a supernet at one resolution. The matrices are read-only."""
 
     stem: np.ndarray
     head: np.ndarray
@@ -485,7 +471,6 @@ class _Parts:
         return [self.stem, *(blocks[key[1:]] for key in spec.blocks()), self.head]
 
 
-@lru_cache(maxsize=None)
 def _parts(w: float, r: int) -> _Parts:
     """The rows of every part at width ``w`` and resolution ``r``, taken from the 9 uniform
     depth-4 sub-nets (together they hold every block). A block's rows do not depend on the
@@ -501,7 +486,25 @@ def _parts(w: float, r: int) -> _Parts:
             for slot in range(_SLOTS):
                 blocks[(slot, k, e)] = matrix[part == slot]
             stem, head = matrix[part == -1], matrix[part == -2]
+    for array in (stem, head, *blocks.values()):
+        array.setflags(write=False)
     return _Parts(stem, head, blocks)
+
+
+class BlockRows:
+    """The cache of a sweep: each supernet's block rows by (width, resolution), built on first
+    use. One instance per sweep (or per caller that sweeps again and again); nothing is cached
+    at module level."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[float, int], _Parts] = {}
+
+    def rows(self, spec: OFASpec) -> list[np.ndarray]:
+        """The sub-net ``spec``'s rows, in its layers' order, as a list of read-only parts."""
+        key = (spec.w, spec.r)
+        if key not in self._parts:
+            self._parts[key] = _parts(*key)
+        return self._parts[key].rows(spec)
 
 
 def _part_of(name: str) -> int:
@@ -513,9 +516,13 @@ def _part_of(name: str) -> int:
     return -2
 
 
-def sweep_workload(specs: Sequence[OFASpec], stage: Stage = DEFAULT_STAGE) -> Workload:
+def sweep_workload(
+    specs: Sequence[OFASpec], stage: Stage = DEFAULT_STAGE, cache: BlockRows | None = None
+) -> Workload:
     """One inference workload holding every sub-net of ``specs``: layer ``i`` is sub-net ``i``
-    (all its rows), the rows in each sub-net's own order."""
+    (all its rows), the rows in each sub-net's own order. ``cache`` keeps the block rows for
+    another call (None: a fresh one)."""
+    cache = cache or BlockRows()
     if not isinstance(stage, Infer):
         raise ValueError(f"a sweep workload is an inference stage, not {stage.describe()}")
     parts: list[np.ndarray] = []
@@ -523,7 +530,7 @@ def sweep_workload(specs: Sequence[OFASpec], stage: Stage = DEFAULT_STAGE) -> Wo
     for i, spec in enumerate(specs):
         if not isinstance(spec, OFASpec):
             raise ValueError(f"sweep specs[{i}] must be an OFASpec, not {spec!r}")
-        mine = _parts(spec.w, spec.r).rows(spec)
+        mine = cache.rows(spec)
         counts[i] = sum(len(part) for part in mine)
         parts += mine
     matrix = np.concatenate(parts) if parts else np.zeros((0, len(_FIELDS)))
@@ -539,55 +546,20 @@ def sweep_workload(specs: Sequence[OFASpec], stage: Stage = DEFAULT_STAGE) -> Wo
     )
 
 
-def sweep(
-    specs: Iterable[OFASpec],
-    hardware: Iterable[Any],
-    stage: Stage = DEFAULT_STAGE,
-) -> list[SweepPoint]:
-    """MACs and seconds of each sub-net in ``specs`` on each target in ``hardware`` (preset
-    names, paths or loaded :class:`~prunesim.sim.hardware.Hardware`).
-
-    Inference: one batched evaluation per target (module docstring); the seconds equal
-    ``evaluate(make_workload(model, "ofa", stage=stage, ...), hw).seconds`` to float rounding.
-    Other stages are priced one sub-net at a time. Raises ValueError for a target that cannot
-    price convolutions (the SpAtten-class accelerators, published ones)."""
-    from prunesim.sim.engine import evaluate
-    from prunesim.sim.hardware import load_hardware
-
-    specs = list(specs)
-    targets = [load_hardware(h) if isinstance(h, str) else h for h in hardware]
-    seconds: dict[str, list[float]] = {}
-    if isinstance(stage, Infer):
-        workload = sweep_workload(specs, stage)
-        for hw in targets:
-            result = evaluate(workload, hw)
-            seconds[hw.name] = [layer.seconds for layer in result.layers]
-    else:
-        from prunesim.models import get_model
-
-        for hw in targets:
-            seconds[hw.name] = []
-        for spec in specs:
-            model = get_model(next(name for name, w in WIDTH.items() if w == spec.w))
-            workload = _spec_workload(model, stage, spec)
-            for hw in targets:
-                seconds[hw.name].append(evaluate(workload, hw).seconds)
-    return [
-        SweepPoint(spec, ofa_macs(spec), {name: values[i] for name, values in seconds.items()})
-        for i, spec in enumerate(specs)
-    ]
-
-
 def spec_options(spec: OFASpec) -> dict[str, Any]:
     """The :class:`OFAOptions` fields (as keyword arguments of ``make_workload``) that run
     ``spec`` on its supernet."""
-    return {
-        "ks": ",".join(map(str, spec.ks)),
-        "e": ",".join(map(str, spec.e)),
-        "d": ",".join(map(str, spec.d)),
-        "resolution": spec.r,
-    }
+    return {"ks": tuple(spec.ks), "e": tuple(spec.e), "d": tuple(spec.d), "resolution": spec.r}
 
 
-def _spec_workload(model: Any, stage: Stage, spec: OFASpec) -> Workload:
-    return build(model, stage, OFAOptions(**spec_options(spec)).validate())
+register_method(
+    NetworkMethod(
+        "ofa",
+        "Once-for-All: a sub-net (kernels, expand ratios, depths, resolution) of the "
+        "MobileNetV3 supernet",
+        OFAOptions(),
+        order=33,
+        supports=SUPPORTED,
+        builder=build,
+    )
+)

@@ -1,7 +1,7 @@
 """SaRA (Hu et al., ICLR 2025, arXiv 2409.06633): one fine-tuning step on the SD 1.5 UNet, beside
 LoRA and full fine-tuning: what it keeps in GPU memory, its DRAM traffic and its time.
 
-Paper facts [paper] (../shared/reference/PAPERS.md section 2): SaRA fine-tunes Stable Diffusion
+Paper facts [paper] (Hu et al., ICLR 2025): SaRA fine-tunes Stable Diffusion
 1.5 / 2.0 / 3.0 (860M / 866M / 2085M parameters) by training only the weights with
 ``|w| < 2e-3`` (the smallest 10-20%); gradients and AdamW state exist only for those (trainable
 budgets 50M / 20M / 5M) plus a 1-byte mask per weight; the selection is redone once, at half the
@@ -81,18 +81,22 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from prunesim.models.cnn import Conv2d
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import NetworkMethod
 from prunesim.sim.methods.network import (
     check_network_stage,
     dense_network_workload,
     training_footprint,
     unet_workload,
 )
+from prunesim.sim.methods.options import TypedOptions, format_value
 from prunesim.sim.workload import (
     AttentionRows,
     ConvRows,
@@ -118,7 +122,10 @@ __all__ = [
 #: The model SaRA's memory is modelled for (the paper's SD 1.5 UNet).
 SUPPORTED: tuple[str, ...] = ("sd15-unet",)
 #: The fine-tuning schemes compared.
-TUNERS: tuple[str, ...] = ("sara", "lora", "full")
+Tuner = Literal["sara", "lora", "full"]
+TUNERS: tuple[str, ...] = typing.get_args(Tuner)
+#: ``mixed_precision`` values (the keys of :data:`MIXED_PRECISION`).
+MixedPrecision = Literal["no", "fp16", "bf16"]
 #: ``mixed_precision`` values -> (row precision, activation bytes).
 MIXED_PRECISION: dict[str, tuple[str, int]] = {
     "no": ("fp32", 4),
@@ -126,8 +133,8 @@ MIXED_PRECISION: dict[str, tuple[str, int]] = {
     "bf16": ("bf16", 2),
 }
 #: diffusers' LoRA targets in ``train_text_to_image_lora.py``.
-LORA_TARGETS = "to_q,to_k,to_v,to_out.0"
-#: Figures of the paper [paper], PAPERS.md section 2: trainable budgets by model (parameters of
+LORA_TARGETS: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0")
+#: Figures of the paper [paper] (Hu et al., ICLR 2025): trainable budgets by model (parameters of
 #: the model, budget) and the memory saving over LoRA claimed at larger batch sizes.
 PAPER: dict[str, Any] = {
     "budgets": {
@@ -139,14 +146,15 @@ PAPER: dict[str, Any] = {
     "memory_saving_vs_lora": (0.40, 0.52),
 }
 
-_ATTENTION = ("sdpa", "eager")
+#: ``attention`` values: fused (``scaled_dot_product_attention``) or eager.
+Attention = Literal["sdpa", "eager"]
 _INDEX_BYTES = 8  # torch's nonzero() indices of a boolean mask: int64
 _MASK_BYTES = 1  # torch.bool
 _STATE_BYTES = 8  # AdamW's two fp32 moments
 
 
 @dataclass(frozen=True)
-class SaRAOptions:
+class SaRAOptions(TypedOptions):
     """The knobs of a fine-tuning step (defaults: SaRA on SD 1.5 as the paper and its code run it).
 
     * ``tuner``: ``"sara"``, ``"lora"`` or ``"full"``.
@@ -159,50 +167,36 @@ class SaRAOptions:
     * ``reselected``: the step after the progressive re-selection (a second mask kept).
     * ``rank_grad_leak``: count the dense gradients SaRA's nuclear-norm loss leaves on linears.
     * ``lora_rank``: LoRA's rank r (4, diffusers' default).
-    * ``lora_targets``: comma-separated module names LoRA adapts (linears whose module path
-      equals one or ends in ``.<name>``; default ``to_q,to_k,to_v,to_out.0``).
+    * ``lora_targets``: module names LoRA adapts (linears whose module path equals one or ends
+      in ``.<name>``; as text, comma-separated; default ``to_q,to_k,to_v,to_out.0``).
     * ``mixed_precision``: ``"no"`` (fp32), ``"fp16"`` or ``"bf16"``.
     * ``attention``: ``"sdpa"`` (fused, no score matrix kept) or ``"eager"``.
     """
 
-    tuner: str = "sara"
+    tuner: Tuner = "sara"
     budget: int = 50_000_000
     threshold: float = 2e-3
     unstructured_backprop: bool = True
     reselected: bool = False
     rank_grad_leak: bool = False
     lora_rank: int = 4
-    lora_targets: str = LORA_TARGETS
-    mixed_precision: str = "no"
-    attention: str = "sdpa"
+    lora_targets: tuple[str, ...] = LORA_TARGETS
+    mixed_precision: MixedPrecision = "no"
+    attention: Attention = "sdpa"
 
     def validate(self) -> SaRAOptions:
-        """Raise ValueError naming the first bad option; return self."""
-        for name, value, allowed in (
-            ("tuner", self.tuner, TUNERS),
-            ("mixed_precision", self.mixed_precision, tuple(MIXED_PRECISION)),
-            ("attention", self.attention, _ATTENTION),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        """Raise ValueError naming the first bad option; return self (types and choices are
+        checked on construction)."""
         for name in ("budget", "lora_rank"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if (
-            not isinstance(self.threshold, int | float)
-            or isinstance(self.threshold, bool)
-            or not 0 < self.threshold < math.inf
-        ):
+        if not 0 < self.threshold < math.inf:
             raise ValueError(f"threshold must be a positive number, not {self.threshold!r}")
-        for name in ("unstructured_backprop", "reselected", "rank_grad_leak"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
-        if not isinstance(self.lora_targets, str) or not all(
-            t.strip() for t in self.lora_targets.split(",")
-        ):
+        if not self.lora_targets or not all(t.strip() for t in self.lora_targets):
             raise ValueError(
-                f"lora_targets must be comma-separated module names, not {self.lora_targets!r}"
+                "lora_targets must be comma-separated module names, "
+                f"not {format_value(self.lora_targets)!r}"
             )
         return self
 
@@ -217,10 +211,6 @@ def _ops(unet: Any) -> tuple[Any, ...]:
     return unet.layers()
 
 
-def _targets(options: SaRAOptions) -> tuple[str, ...]:
-    return tuple(t.strip() for t in options.lora_targets.split(","))
-
-
 def _lora_layers(unet: Any, options: SaRAOptions) -> list[int]:
     """Indices (in ``unet.layers()``) of the linears LoRA adapts; ValueError for a target that
     names none."""
@@ -228,7 +218,7 @@ def _lora_layers(unet: Any, options: SaRAOptions) -> list[int]:
 
     ops = _ops(unet)
     chosen: list[int] = []
-    for target in _targets(options):
+    for target in options.lora_targets:
         hits = [
             i
             for i, op in enumerate(ops)
@@ -517,7 +507,7 @@ def build(model: Any, stage: Stage, options: SaRAOptions | None = None) -> Workl
         )
     elif options.tuner == "lora":
         notes.append(
-            f"lora: rank {options.lora_rank} on {options.lora_targets} "
+            f"lora: rank {options.lora_rank} on {format_value(options.lora_targets)} "
             f"({len(_lora_layers(model, options))} linears, {trainable:,.0f} parameters), "
             "no weight gradient for the frozen UNet"
         )
@@ -525,3 +515,16 @@ def build(model: Any, stage: Stage, options: SaRAOptions | None = None) -> Workl
         notes.append("full: every UNet parameter trainable")
     workload.notes = notes
     return workload
+
+
+register_method(
+    NetworkMethod(
+        "sara",
+        "SaRA: one SD UNet fine-tuning step (SaRA's sparse budget + mask, LoRA or full): memory",
+        SaRAOptions(),
+        order=34,
+        supports=SUPPORTED,
+        builder=build,
+        family="unet",
+    )
+)

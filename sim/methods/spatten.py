@@ -31,51 +31,53 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Annotated
 
-from prunesim.models import TransformerConfig
+from prunesim.models.transformer import TransformerConfig
+from prunesim.sim.methods import register_method
 from prunesim.sim.methods.base import (
     UNQUANTIZED_BITS,
     TransformerPlan,
     check_fraction,
 )
+from prunesim.sim.methods.common import PlannerMethod
+from prunesim.sim.methods.options import Range, TypedOptions
 from prunesim.sim.workload import Generate, Stage
 
-__all__ = ["ALL_OFF", "VARIANTS", "SpAttenOptions", "cascade_schedule", "plan"]
+__all__ = ["ALL_OFF", "ORDER", "VARIANTS", "SpAttenOptions", "cascade_schedule", "plan"]
+
+#: A keep ratio, (0, 1].
+Ratio = Annotated[float, Range(0, 1, low_open=True)]
+#: A share of layers or queries, [0, 1].
+Share = Annotated[float, Range(0, 1)]
 
 
 @dataclass(frozen=True)
-class SpAttenOptions:
+class SpAttenOptions(TypedOptions):
     """Every knob of SpAtten's techniques; each technique can be switched on alone."""
 
     token_pruning: bool = True
-    token_keep: float = 0.28  # mean keep ratio over all layers, (0, 1]
-    token_start: float = 0.15  # fraction of the first layers that keep every token
-    token_ramp_end: float | None = None  # keep ratio of the last layer (None: see module doc)
+    token_keep: Ratio = 0.28  # mean keep ratio over all layers
+    token_start: Share = 0.15  # fraction of the first layers that keep every token
+    token_ramp_end: Ratio | None = None  # keep ratio of the last layer (None: see module doc)
     head_pruning: bool = True
-    head_keep: float = 0.9
-    head_start: float = 0.30
-    head_ramp_end: float | None = None
+    head_keep: Ratio = 0.9
+    head_start: Share = 0.30
+    head_ramp_end: Ratio | None = None
     v_pruning: bool | None = None  # None: on for generation, off for summarization
-    v_keep: float = 0.2  # fraction of each query's values read
+    v_keep: Ratio = 0.2  # fraction of each query's values read
     quantization: bool = True
     q_bits: int = 16
     k_bits: int = 6  # the MSB plane with progressive quantization
     v_bits: int = 6
     progressive: bool | None = None  # None: on for generation, off for summarization
     lsb_bits: int = 4
-    lsb_fraction: float = 0.059
+    lsb_fraction: Share = 0.059
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def validate(self) -> SpAttenOptions:
-        """Raise ValueError naming the first bad option; return self."""
-        for name in ("token_keep", "head_keep", "v_keep"):
-            check_fraction(name, getattr(self, name))
-        for name in ("token_start", "head_start", "lsb_fraction"):
-            value = getattr(self, name)
-            check_fraction(name, value, allow_zero=True)
-        for name in ("token_ramp_end", "head_ramp_end"):
-            if getattr(self, name) is not None:
-                check_fraction(name, getattr(self, name))
+        """Raise ValueError naming the first bad option; return self. (Ratios and shares are
+        checked against their ranges on construction.)"""
         for name in ("q_bits", "k_bits", "v_bits"):
             value = getattr(self, name)
             if not 1 <= value <= UNQUANTIZED_BITS:
@@ -183,9 +185,9 @@ ALL_OFF: dict[str, bool] = dict(
     quantization=False,
     progressive=False,
 )
-#: Variants for the ablation: dense plus each technique alone, and all of them.
+#: The ablation: each technique alone, and all of them (``dense``, every technique off, is
+#: :mod:`prunesim.sim.methods.dense`).
 VARIANTS: dict[str, tuple[str, SpAttenOptions]] = {
-    "dense": ("no pruning, 32-bit float Q/K/V", SpAttenOptions(**ALL_OFF)),
     "spatten-token": (
         "cascade token pruning only",
         replace(SpAttenOptions(**ALL_OFF), token_pruning=True),
@@ -211,3 +213,11 @@ VARIANTS: dict[str, tuple[str, SpAttenOptions]] = {
         SpAttenOptions(),
     ),
 }
+
+#: Where SpAtten's methods sort in listings: after ``dense``, before the LVLM methods.
+ORDER = 10
+
+for _rank, (_name, (_summary, _options)) in enumerate(VARIANTS.items()):
+    register_method(
+        PlannerMethod(_name, _summary, _options, order=ORDER + _rank / 10, planner=plan)
+    )

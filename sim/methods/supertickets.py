@@ -55,19 +55,24 @@ Our readings (no released SuperTickets masks or trained weights):
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Annotated, Literal
 
 import numpy as np
 
 from prunesim.models.cnn import CNNConfig, Conv2d, Dense
 from prunesim.models.hrnas import HRNAS_SUPERNET, hrnas_branches, hrnas_supernet
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import NetworkMethod
 from prunesim.sim.methods.network import (
     network_workload,
     saved_activation_elements,
     training_footprint,
 )
+from prunesim.sim.methods.options import Range, TypedOptions, format_value
 from prunesim.sim.workload import Stage, Train, Workload
 
 __all__ = [
@@ -81,7 +86,6 @@ __all__ = [
     "build",
     "init_std",
     "layer_densities",
-    "parse_hidden",
     "ramp_sparsity",
     "released_hidden",
     "slim_network",
@@ -98,10 +102,12 @@ PAPER_SPARSITIES: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 PRUNE_STEP = 0.1
 PRUNE_INTERVAL = 25
 #: ``sparsity_scope`` values: one threshold over every prunable weight, or one ratio per layer.
-SCOPES: tuple[str, ...] = ("global", "local")
+Scope = Literal["global", "local"]
+SCOPES: tuple[str, ...] = typing.get_args(Scope)
 #: ``weight_init`` values: the configs' ``mnas`` (``std = sqrt(2 / fan_out)``, depthwise
 #: ``fan_out = k^2``) or Kaiming-normal with ``fan_in`` (``std = sqrt(2 / fan_in)``).
-WEIGHT_INITS: tuple[str, ...] = ("mnas", "kaiming-fan-in")
+WeightInit = Literal["mnas", "kaiming-fan-in"]
+WEIGHT_INITS: tuple[str, ...] = typing.get_args(WeightInit)
 #: The largest sparsity accepted: the paper's range ends at 0.98.
 MAX_SPARSITY = 0.99
 
@@ -181,15 +187,16 @@ RELEASED: tuple[tuple[str, int, int, tuple[int, int, int]], ...] = (
 
 
 @dataclass(frozen=True)
-class SuperTicketsOptions:
+class SuperTicketsOptions(TypedOptions):
     """SuperTickets' knobs.
 
     * ``channel_keep``: None (default): the released searched widths (:data:`RELEASED`); a
       number in (0, 1]: every branch keeps ``max(1, round(full x keep))`` hidden channels.
-    * ``drop_kernels``: kernels whose branches are removed everywhere, comma-separated
-      (``"7"``, ``"5,7"``; ``""``: none); at least one of 3, 5, 7 must stay.
-    * ``hidden``: explicit widths ``"stage2.b0.block1.k5=12,stage3.b2.block0.k7=0"`` overriding
-      the two above for the branches named (0 removes one; at most the supernet's width).
+    * ``drop_kernels``: kernels whose branches are removed everywhere (as text ``"7"``,
+      ``"5,7"``; ``()``: none); at least one of 3, 5, 7 must stay.
+    * ``hidden``: explicit widths by branch (as text
+      ``"stage2.b0.block1.k5=12,stage3.b2.block0.k7=0"``) overriding the two above for the
+      branches named (0 removes one; at most the supernet's width).
     * ``sparsity``: the unstructured target, share of prunable weights set to zero, 0 to
       0.99 (the released configs use 0.3 to 0.98; 0.9 is the ImageNet config's default).
     * ``sparsity_scope``: ``"global"`` (the code's: one magnitude threshold, per-layer
@@ -201,41 +208,48 @@ class SuperTicketsOptions:
     """
 
     channel_keep: float | None = None
-    drop_kernels: str = ""
-    hidden: str | None = None
-    sparsity: float = 0.9
-    sparsity_scope: str = "global"
-    weight_init: str = "mnas"
+    drop_kernels: tuple[int, ...] = ()
+    hidden: tuple[tuple[str, int], ...] | None = None
+    sparsity: Annotated[float, Range(0, MAX_SPARSITY)] = 0.9
+    sparsity_scope: Scope = "global"
+    weight_init: WeightInit = "mnas"
     schedule_epoch: int | None = None
     prune_interval: int = PRUNE_INTERVAL
 
     def validate(self) -> SuperTicketsOptions:
-        """Raise ValueError (one line) naming the first bad option; return self."""
-        if self.channel_keep is not None and not (
-            _is_number(self.channel_keep) and 0 < self.channel_keep <= 1
-        ):
+        """Raise ValueError (one line) naming the first bad option; return self (types,
+        choices and ``sparsity``'s range are checked on construction)."""
+        if self.channel_keep is not None and not 0 < self.channel_keep <= 1:
             raise ValueError(f"channel_keep must be in (0, 1] or None, not {self.channel_keep!r}")
-        parse_kernels(self.drop_kernels)
+        for kernel in self.drop_kernels:
+            if kernel not in KERNELS:
+                raise ValueError(
+                    f"drop_kernels names kernel {str(kernel)!r}; the supernet's kernels are 3, 5, 7"
+                )
+        if set(self.drop_kernels) >= set(KERNELS):
+            raise ValueError(
+                f"drop_kernels {format_value(self.drop_kernels)!r} removes every kernel; "
+                "keep one of 3, 5, 7"
+            )
         if self.hidden is not None:
-            parse_hidden(self.hidden)
-        if not (_is_number(self.sparsity) and 0 <= self.sparsity <= MAX_SPARSITY):
-            raise ValueError(f"sparsity must be in [0, {MAX_SPARSITY}], not {self.sparsity!r}")
-        if self.sparsity_scope not in SCOPES:
-            raise ValueError(
-                f"sparsity_scope must be one of {', '.join(SCOPES)}, not {self.sparsity_scope!r}"
-            )
-        if self.weight_init not in WEIGHT_INITS:
-            raise ValueError(
-                f"weight_init must be one of {', '.join(WEIGHT_INITS)}, not {self.weight_init!r}"
-            )
-        if self.schedule_epoch is not None and not (
-            _is_int(self.schedule_epoch) and self.schedule_epoch >= 0
-        ):
+            full = hrnas_branches()
+            for name, width in self.hidden:
+                if name not in full:
+                    raise ValueError(
+                        f"hidden names unknown branch {name!r} (branches are like "
+                        "'stage2.b0.block1.k5'; see prunesim.models.hrnas.hrnas_branches())"
+                    )
+                if not 0 <= width <= full[name]:
+                    raise ValueError(
+                        f"hidden[{name!r}] must be in 0..{full[name]} (the supernet's width), "
+                        f"not {width}"
+                    )
+        if self.schedule_epoch is not None and self.schedule_epoch < 0:
             raise ValueError(
                 f"schedule_epoch must be a non-negative integer or None, "
                 f"not {self.schedule_epoch!r}"
             )
-        if not (_is_int(self.prune_interval) and self.prune_interval >= 1):
+        if self.prune_interval < 1:
             raise ValueError(
                 f"prune_interval must be a positive integer, not {self.prune_interval!r}"
             )
@@ -250,72 +264,10 @@ class SuperTicketsOptions:
         return ramp_sparsity(self.schedule_epoch, self.sparsity, self.prune_interval)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
-
-
 def ramp_sparsity(epoch: int, target: float, interval: int = PRUNE_INTERVAL) -> float:
     """The sparsity after ``epoch`` training epochs: ``min(target, floor(epoch / interval) x
     0.1)`` (``train.py``: a prune after every ``interval``-th epoch)."""
     return min(float(target), round((epoch // interval) * PRUNE_STEP, 12))
-
-
-def parse_kernels(text: str) -> tuple[int, ...]:
-    """The kernels of ``drop_kernels`` (``"5,7"``); ValueError (one line) for a kernel that is
-    not one of :data:`KERNELS`, or one naming all of them."""
-    if not isinstance(text, str):
-        raise ValueError(f"drop_kernels must be text such as '7' or '5,7', not {text!r}")
-    kernels = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        if part not in {str(k) for k in KERNELS}:
-            raise ValueError(
-                f"drop_kernels names kernel {part!r}; the supernet's kernels are 3, 5, 7"
-            )
-        kernels.append(int(part))
-    if set(kernels) >= set(KERNELS):
-        raise ValueError(f"drop_kernels {text!r} removes every kernel; keep one of 3, 5, 7")
-    return tuple(sorted(set(kernels)))
-
-
-def parse_hidden(text: str) -> dict[str, int]:
-    """``"stage2.b0.block1.k5=12,..."`` -> {branch: hidden width}; ValueError (one line) for an
-    entry without ``=``, a repeated or unknown branch, or a width that is not an integer in
-    ``0 .. full`` (the supernet's width of that branch)."""
-    if not isinstance(text, str):
-        raise ValueError(f"hidden must be text 'BRANCH=WIDTH,...', not {text!r}")
-    full = hrnas_branches()
-    widths: dict[str, int] = {}
-    for entry in (e.strip() for e in text.split(",")):
-        if not entry:
-            continue
-        name, sep, value = (s.strip() for s in entry.partition("="))
-        if not sep or not name:
-            raise ValueError(f"hidden entry {entry!r} must be BRANCH=WIDTH")
-        if name not in full:
-            raise ValueError(
-                f"hidden names unknown branch {name!r} (branches are like "
-                "'stage2.b0.block1.k5'; see prunesim.models.hrnas.hrnas_branches())"
-            )
-        if name in widths:
-            raise ValueError(f"hidden names branch {name!r} twice")
-        try:
-            width = int(value)
-        except ValueError:
-            raise ValueError(
-                f"hidden[{name!r}] must be a non-negative integer, not {value!r}"
-            ) from None
-        if not 0 <= width <= full[name]:
-            raise ValueError(
-                f"hidden[{name!r}] must be in 0..{full[name]} (the supernet's width), not {width}"
-            )
-        widths[name] = width
-    return widths
 
 
 def released_hidden() -> dict[str, int]:
@@ -334,12 +286,11 @@ def slimmed_hidden(options: SuperTicketsOptions) -> dict[str, int]:
         hidden = released_hidden()
     else:
         hidden = {b: max(1, round(w * options.channel_keep)) for b, w in full.items()}
-    dropped = parse_kernels(options.drop_kernels)
     for branch in hidden:
-        if int(branch.rsplit(".k", 1)[1]) in dropped:
+        if int(branch.rsplit(".k", 1)[1]) in options.drop_kernels:
             hidden[branch] = 0
     if options.hidden is not None:
-        hidden.update(parse_hidden(options.hidden))
+        hidden.update(options.hidden)
     return hidden
 
 
@@ -444,10 +395,10 @@ def build(model: CNNConfig, stage: Stage, options: SuperTicketsOptions) -> Workl
         if options.channel_keep is None
         else (f"every branch at {options.channel_keep:g} of its hidden channels")
     )
-    if options.drop_kernels.strip():
-        widths += f", k{'/'.join(map(str, parse_kernels(options.drop_kernels)))} removed"
+    if options.drop_kernels:
+        widths += f", k{'/'.join(map(str, sorted(set(options.drop_kernels))))} removed"
     if options.hidden:
-        widths += f", {len(parse_hidden(options.hidden))} branches set by hand"
+        widths += f", {len(options.hidden)} branches set by hand"
     ramp = (
         ""
         if options.schedule_epoch is None
@@ -514,3 +465,15 @@ def build(model: CNNConfig, stage: Stage, options: SuperTicketsOptions) -> Workl
             "buffers (priced as AdamW's 8 bytes), an EMA copy and fp32 masks"
         )
     return workload
+
+
+register_method(
+    NetworkMethod(
+        "supertickets",
+        "SuperTickets: HR-NAS supernet slimmed (released widths) + global magnitude sparsity",
+        SuperTicketsOptions(),
+        order=32,
+        supports=SUPPORTED,
+        builder=build,
+    )
+)

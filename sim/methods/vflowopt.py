@@ -50,15 +50,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 from prunesim.models.lvlm import LVLMConfig
+from prunesim.sim.methods import register_method
+from prunesim.sim.methods.common import VisualMethod
 from prunesim.sim.methods.lvlm import (
     VisualSchedule,
-    check_fraction,
     check_input,
     check_layer,
     check_supported,
 )
+from prunesim.sim.methods.options import Range, TypedOptions
 
 __all__ = [
     "DEFAULT_LAYERS",
@@ -84,9 +87,12 @@ SCHEDULES: dict[float, tuple[float, float, float, float]] = {
     0.1: (0.11661529508161146, 1.0, 0.6011, 17.386981849158786),
 }
 
+#: A stage's retention, (0, 1].
+_Retention = Annotated[float, Range(0, 1, low_open=True)]
+
 
 @dataclass(frozen=True)
-class VFlowOptOptions:
+class VFlowOptOptions(TypedOptions):
     """VFlowOpt's knobs.
 
     * ``target``: a released schedule, 0.5, 0.25 or 0.1 (mean retention over the layers);
@@ -104,9 +110,9 @@ class VFlowOptOptions:
     """
 
     target: float | None = 0.1
-    r1: float | None = None
-    r2: float | None = None
-    r3: float | None = None
+    r1: _Retention | None = None
+    r2: _Retention | None = None
+    r3: _Retention | None = None
     recycle_cell: float | None = None
     recycle_compensate: bool = True
     stage2_layer: int | None = None
@@ -114,35 +120,22 @@ class VFlowOptOptions:
     tokens_per_image: int | None = None
 
     def validate(self) -> VFlowOptOptions:
-        """Raise ValueError naming the first bad option; return self."""
+        """Raise ValueError naming the first bad option; return self (the retentions' range and
+        every option's type are checked on construction)."""
         if self.target is not None and self.target not in SCHEDULES:
             raise ValueError(
                 f"target must be one of {', '.join(str(t) for t in SCHEDULES)} or None, "
                 f"not {self.target!r}"
             )
         for name in ("r1", "r2", "r3"):
-            value = getattr(self, name)
-            if value is None:
-                if self.target is None:
-                    raise ValueError(f"{name} must be given when target is None")
-            else:
-                check_fraction(name, value)
+            if getattr(self, name) is None and self.target is None:
+                raise ValueError(f"{name} must be given when target is None")
         cell = self.recycle_cell
-        if cell is not None and (
-            not isinstance(cell, int | float)
-            or isinstance(cell, bool)
-            or math.isnan(cell)
-            or math.isinf(cell)
-            or not (cell == 0 or cell >= 1)
-        ):
+        if cell is not None and (math.isinf(cell) or not (cell == 0 or cell >= 1)):  # NaN too
             raise ValueError(f"recycle_cell must be 0 (off) or a cell side >= 1, not {cell!r}")
-        if not isinstance(self.recycle_compensate, bool):
-            raise ValueError(f"recycle_compensate must be a bool, not {self.recycle_compensate!r}")
         for name in ("stage2_layer", "stage3_layer"):
             value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 1
-            ):
+            if value is not None and value < 1:
                 raise ValueError(f"{name} must be a layer >= 1 or None, not {value!r}")
         return self
 
@@ -260,3 +253,15 @@ def schedule(
         notes=tuple(notes),
         tokens_per_image=per_image,
     )
+
+
+register_method(
+    VisualMethod(
+        "vflowopt",
+        "VFlowOpt: visual tokens in three stages (before the LLM, two LLM layers), recycled",
+        VFlowOptOptions(),
+        order=21,
+        supports=SUPPORTED,
+        schedule=schedule,
+    )
+)

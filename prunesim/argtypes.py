@@ -1,0 +1,82 @@
+"""Argument types and the user-error type shared by every ``prunesim`` command.
+
+Each ``*_int``/``names``/``assignment`` function is an argparse ``type=``: it returns the parsed
+value or raises :class:`argparse.ArgumentTypeError`, which argparse reports as one line
+(``prunesim: error: argument --x: must be a positive integer, not '0'``, exit status 2).
+:class:`CLIError` is what a command raises for bad input found after parsing; the top level
+prints it as ``prunesim: error: <message>`` with its exit status. Importing this module imports
+only the standard library.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = [
+    "CLIError",
+    "assignment",
+    "names",
+    "nonnegative_int",
+    "one_line",
+    "positive_int",
+    "user_error",
+]
+
+
+class CLIError(Exception):
+    """An error reported as one line ``prunesim: error: <message>``, exit status ``status``
+    (2: bad input; 1: something the command needs is missing)."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line: every run of whitespace (newlines included) becomes one space."""
+    return " ".join(str(text).split())
+
+
+def user_error(exc: BaseException) -> CLIError:
+    """A :class:`CLIError` (status 2) carrying ``exc``'s message on one line."""
+    return CLIError(one_line(exc))
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text!r}")
+    return value
+
+
+def names(text: str) -> list[str]:
+    """A comma-separated list of names: blanks dropped, repeats removed, order kept; at least
+    one."""
+    found = [name.strip() for name in text.split(",") if name.strip()]
+    if not found:
+        raise argparse.ArgumentTypeError(f"no name in {text!r}")
+    return list(dict.fromkeys(found))
+
+
+def assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` as ``(name, value)``, both stripped; dashes in the name become
+    underscores (``--set token-keep=0.4`` is ``token_keep``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return key.strip().replace("-", "_"), value.strip()

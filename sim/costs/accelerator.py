@@ -1,0 +1,429 @@
+"""SpAtten-class attention accelerators (kind ``accelerator``): the hardware and its cost model.
+
+See ``sim/hardware/spatten.yaml`` for a file. Its fields (the format is
+:mod:`prunesim.sim.hwfile`'s), each YAML path with the dataclass field it fills (units are in
+the names):
+
+=====================================  ======================================================
+``accelerator``                        :class:`Accelerator` field
+=====================================  ======================================================
+``clock_ghz``                          ``clock_ghz``
+``multipliers.qk`` / ``.pv``           ``qk_multipliers`` / ``pv_multipliers``
+``multipliers.bits``                   ``multiplier_bits``
+``softmax.lanes`` / ``.pipelined``     ``softmax_lanes`` / ``softmax_pipelined`` (true/false)
+``topk.comparators``                   ``topk_comparators``
+``sram.k_kb`` / ``.v_kb``              ``k_sram_kb`` / ``v_sram_kb``
+``sram.word_bits``                     ``sram_word_bits``
+``dram.channels``                      ``dram_channels``
+``dram.channel_gb_per_s``              ``dram_channel_gb_per_s``
+``dram.transaction_bytes``             ``dram_transaction_bytes``
+``latency_cycles.<step>``              ``latency_cycles[step]``, steps ``qk``, ``softmax``,
+                                       ``pv`` (required), ``requant``, ``topk`` (optional)
+``energy.dram_pj_per_bit``             ``dram_pj_per_bit``, its source ``dram_source``
+``energy.sram_read_bits``              ``sram_read_bits``
+``energy.sram_pj_per_read``            ``sram_pj_per_read`` (an energy table, by KB)
+``energy.mult_pj`` / ``.add_pj``       ``mult_pj`` / ``add_pj`` (energy tables, by bits)
+=====================================  ======================================================
+
+The model:
+
+One head and one query at a time, as in SpAtten. Per attention row (``queries`` queries of one
+head sharing ``keys`` keys and ``values`` values):
+
+DRAM bytes, per tensor. Every fetch of a tensor is rounded up to whole DRAM transactions
+(``dram_transaction_bytes``), spread evenly over the channels (peak bandwidth, no bank conflicts).
+
+* ``q``: ``queries x d x q_bits / 8``.
+* ``k_msb``: ``keys x d x k_msb_bits / 8`` per *load* of the keys; ``v``:
+  ``values x d x v_bits / 8`` per load of the values. Without reuse (generation) every query
+  loads them (one query per row).
+  With reuse (summarization) the row's keys and values are loaded once into the K/V SRAM and every
+  query reads them there; then *all* the row's values are loaded (each query keeps different ones
+  after local V pruning, so it saves compute, not DRAM). If the keys do not fit in half of the
+  K SRAM (the other half is the double buffer being filled), they are streamed again for every
+  query (no reuse).
+* ``k_lsb``: the LSB plane, ``keys x d x k_lsb_bits / 8`` for each query that needs it
+  (``lsb_fraction`` of them); with reuse, once per row with the probability that at least one of
+  its queries needs it, ``1 - (1 - lsb_fraction) ** queries``.
+
+Cycles. The modules form a pipeline with FIFOs between them, so consecutive queries (and heads)
+overlap; one query occupies each module for:
+
+* fetch: its DRAM bytes / (bytes per cycle of all channels); with reuse the row's loads overlap
+  the previous row's compute (double-buffered SRAM), so a row costs ``max(fetch, compute)``;
+* Q.K: ``ceil(keys / (qk_multipliers // d))`` (``keys x ceil(d / qk_multipliers)`` when ``d`` is
+  wider than the array), once more for the fraction ``lsb_fraction`` that recompute with the LSBs;
+* softmax: ``ceil(keys / softmax_lanes)``, likewise repeated on a recompute. When the accelerator's
+  softmax is not pipelined (``softmax_pipelined: false``, a single unit that runs score, exp and
+  normalize passes one after another as :mod:`prunesim.rtl.pq` does), Q.K and softmax are one
+  module costing :func:`prunesim.sim.blocks.pq_cycles`;
+* local-V top-k (only when ``values < keys``): the engine takes the probabilities in
+  ``ceil(keys / topk_comparators)`` beats, then :func:`prunesim.sim.blocks.topk_cycles` until its
+  last output: it holds one frame at a time;
+* prob.V: ``ceil(values / (pv_multipliers // d))``.
+
+A row costs ``queries x max(those)`` (or ``max(fetch, queries x max(compute))`` with reuse), and
+each (step, layer) adds the pipeline's fill latency once (the sum of ``latency_cycles``). The
+cascade token/head top-k engine and the importance accumulators run beside the critical path and
+cost no cycles. Linear rows (end-to-end mode) reuse all the multipliers: ``max(weight and
+activation bytes / bandwidth, MACs / multipliers)`` per row.
+
+Energy (picojoule tables of the hardware file, each with its source): DRAM bits x pJ/bit; SRAM:
+every element written into and read out of the K/V SRAM at ``sram_word_bits`` per element, priced
+per ``sram_read_bits`` read at the SRAM's capacity; compute: every multiply at
+``multiplier_bits``, every add at twice that (the accumulators), recomputes included, and the
+softmax's exponential as 5 multiply-adds per score (5th-order Taylor, as SpAtten computes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from prunesim.sim.blocks import pq_cycles, topk_cycles
+from prunesim.sim.costs import register_kind
+from prunesim.sim.costs.common import (
+    DRAM_LAYOUT,
+    ENERGY_LAYOUT,
+    DramChannels,
+    build_result,
+    conv_refusal,
+    group_ids,
+    layer_results,
+    per_layer,
+    row_macs,
+    txn_bytes,
+)
+from prunesim.sim.hwfile import EnergyTable, Field, Layout, MappingField
+from prunesim.sim.result import LayerResult, SimResult
+from prunesim.sim.workload import AttentionRows, LinearRows, Workload
+
+__all__ = ["EXP_MACS_PER_SCORE", "Accelerator"]
+
+#: Multiply-adds per softmax score: SpAtten's exponential is a 5th-order Taylor series on FMAs.
+EXP_MACS_PER_SCORE = 5
+
+
+@register_kind
+@dataclass(frozen=True)
+class Accelerator(DramChannels):
+    """A SpAtten-class accelerator (kind ``accelerator``). See ``sim/hardware/spatten.yaml``."""
+
+    name: str
+    description: str
+    clock_ghz: float
+    qk_multipliers: int  # Q.K multipliers; keys per cycle = qk_multipliers // d
+    pv_multipliers: int  # prob.V multipliers; values per cycle = pv_multipliers // d
+    multiplier_bits: int  # operand width of the on-chip datapath
+    softmax_lanes: int  # probabilities per cycle
+    softmax_pipelined: bool  # Q.K, exp and normalize in separate units overlapping across
+    # queries (SpAtten); false: one unit runs the passes one after another (prunesim.rtl.pq)
+    topk_comparators: int  # comparators per array of the top-k engine (its lanes)
+    k_sram_kb: float  # K buffer (double-buffered halves included)
+    v_sram_kb: float
+    sram_word_bits: int  # on-chip word per element (K/V are widened to it)
+    dram_channels: int
+    dram_channel_gb_per_s: float
+    dram_transaction_bytes: int
+    latency_cycles: dict[str, int]  # pipeline fill per (step, layer): "qk", "softmax", "pv", ...
+    dram_pj_per_bit: float
+    sram_pj_per_read: EnergyTable  # per sram_read_bits-bit read, by capacity in KB
+    sram_read_bits: int
+    mult_pj: EnergyTable  # per multiply, by operand bits
+    add_pj: EnergyTable  # per add, by operand bits
+    sources: dict[str, str] = field(default_factory=dict)  # other cited facts, field -> source
+    kind: str = "accelerator"
+
+    LAYOUT: ClassVar[Layout] = {
+        "clock_ghz": Field("clock_ghz", "float"),
+        "multipliers": {
+            "qk": Field("qk_multipliers", "int"),
+            "pv": Field("pv_multipliers", "int"),
+            "bits": Field("multiplier_bits", "int"),
+        },
+        "softmax": {
+            "lanes": Field("softmax_lanes", "int"),
+            "pipelined": Field("softmax_pipelined", "bool"),
+        },
+        "topk": {"comparators": Field("topk_comparators", "int")},
+        "sram": {
+            "k_kb": Field("k_sram_kb", "float"),
+            "v_kb": Field("v_sram_kb", "float"),
+            "word_bits": Field("sram_word_bits", "int"),
+        },
+        "dram": DRAM_LAYOUT,
+        "energy": ENERGY_LAYOUT,
+        "latency_cycles": MappingField(
+            "latency_cycles",
+            "int",
+            required=("qk", "softmax", "pv"),
+            optional=("requant", "topk"),
+            what="pipeline step",
+            zero_ok=True,
+        ),
+    }
+    BASELINE: ClassVar[bool] = False
+
+    @property
+    def peak_ops_per_s(self) -> float:
+        """2 ops per MAC on every multiplier each cycle."""
+        return 2 * (self.qk_multipliers + self.pv_multipliers) * self.clock_ghz * 1e9
+
+    def unsupported(self, workload: Workload) -> str | None:
+        """Convolutions and memory passes: SpAtten's datapath runs attention and linear layers."""
+        return conv_refusal(workload, self, "attention and linear layers (SpAtten's datapath)")
+
+    def price(self, workload: Workload) -> SimResult:
+        """The cost of ``workload`` (module docstring)."""
+        return _price(workload, self)
+
+
+def _units_per_query(count: np.ndarray, d: np.ndarray, multipliers: int) -> np.ndarray:
+    """Cycles for ``count`` d-element dot products on ``multipliers`` multipliers."""
+    per_cycle = multipliers // d
+    wide = per_cycle == 0
+    safe = np.where(wide, 1, per_cycle)
+    return np.where(wide, count * np.ceil(d / multipliers), np.ceil(count / safe))
+
+
+@dataclass(frozen=True)
+class _Traffic:
+    """DRAM traffic of the attention rows (one entry per row): how often K/V are loaded, and
+    the bytes per tensor."""
+
+    reuse: np.ndarray  # the row's K/V are loaded once into SRAM and read there by every query
+    loads: np.ndarray  # loads of the keys (and values) per row
+    v_loaded: np.ndarray  # values per load (all the row's keys with reuse)
+    lsb_loads: np.ndarray  # (expected) loads of the keys' LSB plane per row
+    by_tensor: dict[str, np.ndarray]  # "q", "k_msb", "k_lsb", "v": bytes per row
+    row_bytes: np.ndarray  # their sum
+
+
+@dataclass(frozen=True)
+class _Cycles:
+    """Cycles of the attention: per row, and the pipeline fill per (step, layer)."""
+
+    rows: np.ndarray
+    fill: np.ndarray
+    fill_layer: np.ndarray  # the layer of each fill
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """Cost of the linear rows (one entry per row): DRAM bytes and cycles."""
+
+    w_bytes: np.ndarray
+    a_bytes: np.ndarray
+    row_bytes: np.ndarray  # w_bytes + a_bytes
+    cycles: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Energy:
+    """Energy in pJ per attention row and per linear row, with the MAC counts it prices."""
+
+    mac_pj: float  # one multiply and one accumulate
+    qk_macs: np.ndarray  # per attention row, recomputes included
+    softmax_macs: np.ndarray
+    pv_macs: np.ndarray
+    sram_pj: np.ndarray  # per attention row
+    dram_pj_att: np.ndarray
+    compute_pj_att: np.ndarray
+    dram_pj_lin: np.ndarray  # per linear row
+    compute_pj_lin: np.ndarray
+
+
+def _attention_traffic(att: AttentionRows, hw: Accelerator) -> _Traffic:
+    """K/V reuse and the DRAM bytes per tensor of each attention row, in whole transactions
+    (module docstring: DRAM bytes)."""
+    txn = hw.dram_transaction_bytes
+    q, d, k, v = att.queries, att.d, att.keys, att.values
+    f = att.lsb_fraction
+
+    # Reuse of K/V from SRAM, where they fit in half the K buffer (the other half double-buffers).
+    half_k_sram_bits = hw.k_sram_kb * 1024 * 8 / 2
+    fits = k * d * hw.sram_word_bits <= half_k_sram_bits
+    reuse = att.kv_reuse & fits
+    loads = np.where(reuse, 1, q)
+    v_loaded = np.where(reuse, k, v)  # with reuse every value of the row is loaded once
+    lsb_loads = np.where(reuse, 1.0 - (1.0 - f) ** q, q * f)
+
+    share = att.kv_share  # a K/V head fetched once serves its group's query heads
+    by_tensor = {
+        "q": txn_bytes(q * d * att.q_bits / 8, np.ones_like(q), txn),
+        "k_msb": txn_bytes(k * d * att.k_msb_bits / 8, loads, txn) / share,
+        "k_lsb": txn_bytes(k * d * att.k_lsb_bits / 8, lsb_loads, txn) / share,
+        "v": txn_bytes(v_loaded * d * att.v_bits / 8, loads, txn) / share,
+    }
+    return _Traffic(reuse, loads, v_loaded, lsb_loads, by_tensor, sum(by_tensor.values()))
+
+
+def _query_cycles(att: AttentionRows, hw: Accelerator) -> np.ndarray:
+    """Cycles one query of each attention row occupies the slowest compute module: Q.K and
+    softmax (recomputes included), local-V top-k, prob.V (module docstring: Cycles)."""
+    d, k, v = att.d, att.keys, att.values
+    f = att.lsb_fraction
+    qk = _units_per_query(k, d, hw.qk_multipliers)
+    if hw.softmax_pipelined:
+        softmax = np.ceil(k / hw.softmax_lanes)
+        scoring = np.maximum(qk, softmax) * (1.0 + f)
+    else:
+        keys_per_cycle = max(1, min(hw.qk_multipliers // int(d.max(initial=1)), hw.softmax_lanes))
+        # The datapath is sized for the longest row (its reciprocal grows with log2(max_n)).
+        max_n = max(1024, int(k.max(initial=1)))
+        scoring = pq_cycles(k, f, keys_per_cycle=keys_per_cycle, max_n=max_n)
+    pruned_v = v < k
+    topk = np.where(
+        pruned_v,
+        np.ceil(k / hw.topk_comparators) + topk_cycles(k, v, hw.topk_comparators),
+        0.0,
+    )
+    pv = _units_per_query(v, d, hw.pv_multipliers)
+    return np.maximum.reduce([scoring, topk, pv])
+
+
+def _attention_cycles(att: AttentionRows, hw: Accelerator, traffic: _Traffic) -> _Cycles:
+    """Cycles of each attention row (its queries through the pipeline; with reuse the row's
+    fetch overlaps the previous row's compute) and the pipeline fill, once per (step, layer)."""
+    q = att.queries
+    compute = _query_cycles(att, hw)
+    fetch = traffic.row_bytes / hw.dram_bytes_per_cycle
+    rows = np.where(
+        traffic.reuse, np.maximum(fetch, q * compute), q * np.maximum(fetch / q, compute)
+    )
+    _, fill_layer = group_ids(att.step, att.layer)
+    fill = np.full(len(fill_layer), float(sum(hw.latency_cycles.values())))
+    return _Cycles(rows, fill, fill_layer)
+
+
+def _linear(lin: LinearRows, hw: Accelerator) -> _Linear:
+    """Linear rows on all the multipliers, weights and activations from DRAM: ``max(bytes /
+    bandwidth, MACs / multipliers)`` cycles per row."""
+    txn = hw.dram_transaction_bytes
+    multipliers = hw.qk_multipliers + hw.pv_multipliers
+    w_bytes = txn_bytes(lin.in_features * lin.out_features * lin.w_bits / 8, 1, txn)
+    a_bytes = txn_bytes(lin.tokens * (lin.in_features + lin.out_features) * lin.a_bits / 8, 1, txn)
+    cycles = np.maximum(
+        (w_bytes + a_bytes) / hw.dram_bytes_per_cycle, np.ceil(lin.macs / multipliers)
+    )
+    return _Linear(w_bytes, a_bytes, w_bytes + a_bytes, cycles)
+
+
+def _energy(
+    att: AttentionRows, lin: LinearRows, hw: Accelerator, traffic: _Traffic, linear: _Linear
+) -> _Energy:
+    """Energy (pJ) of every row: DRAM bits, K/V SRAM writes and reads at ``sram_word_bits`` per
+    element, multiply-adds (module docstring: Energy)."""
+    q, d, k, v = att.queries, att.d, att.keys, att.values
+    f = att.lsb_fraction
+    share = att.kv_share
+    loads, lsb_loads = traffic.loads, traffic.lsb_loads
+    word = hw.sram_word_bits
+    read = hw.sram_read_bits
+    k_reads = q * k * d * (1.0 + f) * word / read  # every query reads its keys (twice on recompute)
+    v_reads = q * v * d * word / read
+    k_writes = (k * d * word / read) * (loads + lsb_loads) / share
+    v_writes = traffic.v_loaded * d * word / read * loads / share
+    sram_pj = (k_reads + k_writes) * hw.sram_pj_per_read(hw.k_sram_kb) + (
+        v_reads + v_writes
+    ) * hw.sram_pj_per_read(hw.v_sram_kb)
+    mac_pj = hw.mult_pj(hw.multiplier_bits) + hw.add_pj(2 * hw.multiplier_bits)
+    qk_macs = q * k * d * (1.0 + f)
+    softmax_macs = q * k * (1.0 + f) * EXP_MACS_PER_SCORE
+    pv_macs = q * v * d
+    return _Energy(
+        mac_pj=mac_pj,
+        qk_macs=qk_macs,
+        softmax_macs=softmax_macs,
+        pv_macs=pv_macs,
+        sram_pj=sram_pj,
+        dram_pj_att=traffic.row_bytes * 8 * hw.dram_pj_per_bit,
+        compute_pj_att=(qk_macs + softmax_macs + pv_macs) * mac_pj,
+        dram_pj_lin=linear.row_bytes * 8 * hw.dram_pj_per_bit,
+        compute_pj_lin=lin.macs * mac_pj,
+    )
+
+
+def _price(workload: Workload, hw: Accelerator) -> SimResult:
+    """The cost of ``workload`` on ``hw`` (module docstring)."""
+    att: AttentionRows = workload.attention
+    lin: LinearRows = workload.linear
+    traffic = _attention_traffic(att, hw)
+    cycles = _attention_cycles(att, hw, traffic)
+    linear = _linear(lin, hw)
+    energy = _energy(att, lin, hw, traffic, linear)
+    return _result(workload, hw, traffic, cycles, linear, energy)
+
+
+def _layers(
+    workload: Workload,
+    hw: Accelerator,
+    traffic: _Traffic,
+    cycles: _Cycles,
+    linear: _Linear,
+    energy: _Energy,
+) -> list[LayerResult]:
+    """The per-layer table: cycles, DRAM bytes, MACs and energy summed over each layer's rows."""
+    att, lin = workload.attention, workload.linear
+    layers = workload.layers
+    cyc_layer = (
+        per_layer(layers, att.layer, cycles.rows)
+        + per_layer(layers, cycles.fill_layer, cycles.fill)
+    ) + per_layer(layers, lin.layer, linear.cycles)
+    dram_layer = per_layer(layers, att.layer, traffic.row_bytes) + per_layer(
+        layers, lin.layer, linear.row_bytes
+    )
+    energy_layer = (
+        per_layer(layers, att.layer, energy.dram_pj_att + energy.sram_pj + energy.compute_pj_att)
+        + per_layer(layers, lin.layer, energy.dram_pj_lin + energy.compute_pj_lin)
+    ) * 1e-12
+    att_macs, lin_macs = row_macs(workload)
+    seconds_per_cycle = 1e-9 / hw.clock_ghz
+    return layer_results(
+        workload, cyc_layer, seconds_per_cycle, dram_layer, att_macs + lin_macs, energy_layer
+    )
+
+
+def _result(
+    workload: Workload,
+    hw: Accelerator,
+    traffic: _Traffic,
+    cycles: _Cycles,
+    linear: _Linear,
+    energy: _Energy,
+) -> SimResult:
+    """The :class:`SimResult`: totals, bytes per tensor, energy per component, the roofline
+    bound and the per-layer table."""
+    mac_pj = energy.mac_pj
+    total_cycles = float(cycles.rows.sum() + cycles.fill.sum() + linear.cycles.sum())
+    total_bytes = float(traffic.row_bytes.sum() + linear.row_bytes.sum())
+    by_tensor = {name: float(value.sum()) for name, value in traffic.by_tensor.items()}
+    by_tensor["weights"] = float(linear.w_bytes.sum())
+    by_tensor["activations"] = float(linear.a_bytes.sum())
+    breakdown = {
+        "dram": float((energy.dram_pj_att.sum() + energy.dram_pj_lin.sum()) * 1e-12),
+        "sram": float(energy.sram_pj.sum() * 1e-12),
+        "compute_qk": float(energy.qk_macs.sum() * mac_pj * 1e-12),
+        "compute_softmax": float(energy.softmax_macs.sum() * mac_pj * 1e-12),
+        "compute_pv": float(energy.pv_macs.sum() * mac_pj * 1e-12),
+        "compute_linear": float(energy.compute_pj_lin.sum() * 1e-12),
+    }
+    macs = workload.macs
+    multipliers = hw.qk_multipliers + hw.pv_multipliers
+    bound = max(2 * macs / (2 * multipliers), total_bytes / hw.dram_bytes_per_cycle)
+    seconds_per_cycle = 1e-9 / hw.clock_ghz
+    return build_result(
+        workload,
+        hw,
+        cycles=total_cycles,
+        seconds=total_cycles * seconds_per_cycle,
+        dram_bytes=total_bytes,
+        dram_bytes_by_tensor=by_tensor,
+        macs=macs,
+        energy_j=float(sum(breakdown.values())),
+        energy_breakdown_j=breakdown,
+        bound_cycles=float(bound),
+        layers=_layers(workload, hw, traffic, cycles, linear, energy),
+    )

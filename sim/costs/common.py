@@ -1,0 +1,160 @@
+"""What the cost models share: the result builder, per-layer sums, DRAM transactions, and the
+file layouts of DRAM and energy that several kinds use.
+
+:func:`build_result` is the one place a :class:`~prunesim.sim.result.SimResult` is assembled:
+a cost model computes its totals and per-layer arrays, this fills in the names, stage, mode,
+notes and the workload's own figures. Everything here is vectorised over a workload's rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from prunesim.sim.hwfile import Field, Layout
+from prunesim.sim.result import LayerResult, SimResult
+from prunesim.sim.workload import Workload
+
+__all__ = [
+    "DRAM_LAYOUT",
+    "DramChannels",
+    "ENERGY_LAYOUT",
+    "build_result",
+    "conv_refusal",
+    "group_ids",
+    "layer_results",
+    "per_layer",
+    "row_macs",
+    "txn_bytes",
+]
+
+#: ``dram:`` of a file: channels, bandwidth per channel, transaction size.
+DRAM_LAYOUT: Layout = {
+    "channels": Field("dram_channels", "int"),
+    "channel_gb_per_s": Field("dram_channel_gb_per_s", "float"),
+    "transaction_bytes": Field("dram_transaction_bytes", "int"),
+}
+#: ``energy:`` of a file: DRAM pJ/bit (with its source), SRAM reads by capacity, multiplies and
+#: adds by width (energy tables).
+ENERGY_LAYOUT: Layout = {
+    "dram_pj_per_bit": Field("dram_pj_per_bit", "cited"),
+    "sram_read_bits": Field("sram_read_bits", "int"),
+    "sram_pj_per_read": Field("sram_pj_per_read", "table"),
+    "mult_pj": Field("mult_pj", "table"),
+    "add_pj": Field("add_pj", "table"),
+}
+
+
+class DramChannels:
+    """Mixin of a kind with ``dram_channels`` of ``dram_channel_gb_per_s`` each, a ``clock_ghz``
+    and an energy entry ``dram_pj_per_bit`` that cites its source."""
+
+    @property
+    def dram_bytes_per_s(self) -> float:
+        return self.dram_channels * self.dram_channel_gb_per_s * 1e9
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram_channels * self.dram_channel_gb_per_s / self.clock_ghz
+
+    @property
+    def dram_source(self) -> str:
+        """The source of ``dram_pj_per_bit`` (every file must cite one)."""
+        return self.sources["dram_pj_per_bit"]
+
+
+def group_ids(step: np.ndarray, layer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of the rows' distinct (step, layer) pairs, and each pair's layer."""
+    if len(step) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = step.astype(np.int64) * (int(layer.max()) + 1) + layer
+    _, first, ids = np.unique(key, return_index=True, return_inverse=True)
+    return ids.reshape(-1), layer[first]
+
+
+def per_layer(layers: int, layer: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The sum of ``values`` per layer id (``layers`` entries)."""
+    return np.bincount(layer, weights=values, minlength=layers)[:layers]
+
+
+def txn_bytes(bytes_per_load: np.ndarray, loads: np.ndarray, txn: int) -> np.ndarray:
+    """Bytes moved for ``loads`` fetches of ``bytes_per_load`` each, in whole transactions."""
+    return np.ceil(bytes_per_load / txn) * txn * loads
+
+
+def row_macs(workload: Workload) -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer MACs of the attention rows and of the linear and conv rows (dense counts)."""
+    att, lin, conv = workload.attention, workload.linear, workload.conv
+    return (
+        per_layer(workload.layers, att.layer, att.macs.astype(np.float64)),
+        per_layer(workload.layers, lin.layer, lin.macs.astype(np.float64))
+        + per_layer(workload.layers, conv.layer, conv.macs.astype(np.float64)),
+    )
+
+
+def conv_refusal(workload: Workload, hw: Any, what: str) -> str | None:
+    """The reason a target that prices ``what`` only cannot run ``workload``'s convolutions or
+    memory passes, or None when it has neither."""
+    if len(workload.conv) or workload.streams:
+        return f"{hw.name} prices {what}; this workload has {len(workload.conv)} convolutions" + (
+            f" and {len(workload.streams)} memory passes" if workload.streams else ""
+        )
+    return None
+
+
+def _schedule_value(schedule: dict[str, list[float]], key: str, layer: int) -> float | None:
+    values = schedule.get(key)
+    if values is None or layer >= len(values) or values[layer] != values[layer]:  # NaN: none
+        return None
+    return float(values[layer])
+
+
+def layer_results(
+    workload: Workload,
+    cycles: np.ndarray,
+    seconds_per_cycle: float,
+    dram: np.ndarray | None,
+    macs: np.ndarray,
+    energy: np.ndarray,
+) -> list[LayerResult]:
+    """One :class:`LayerResult` per layer from per-layer arrays, with the workload's schedule
+    (tokens, heads, channels, density) beside them."""
+    schedule = workload.schedule
+    results = []
+    for layer in range(workload.layers):
+        results.append(
+            LayerResult(
+                layer=layer,
+                name=workload.layer_name(layer),
+                cycles=float(cycles[layer]),
+                seconds=float(cycles[layer] * seconds_per_cycle),
+                dram_bytes=None if dram is None else float(dram[layer]),
+                macs=int(macs[layer]),
+                energy_j=float(energy[layer]),
+                tokens=_schedule_value(schedule, "tokens", layer),
+                heads=_schedule_value(schedule, "heads", layer),
+                channels=_schedule_value(schedule, "channels", layer),
+                density=_schedule_value(schedule, "density", layer),
+            )
+        )
+    return results
+
+
+def build_result(
+    workload: Workload, hw: Any, *, notes: tuple[str, ...] | list[str] = (), **fields: Any
+) -> SimResult:
+    """A :class:`SimResult` of ``workload`` on ``hw``: names, stage, mode and the workload's notes
+    filled in, then ``notes`` and the cost ``fields``."""
+    return SimResult(
+        model=workload.model,
+        method=workload.method,
+        hardware=hw.name,
+        stage=workload.stage.describe(),
+        mode=workload.mode,
+        notes=[*workload.notes, *notes],
+        kv_cache_bytes=workload.kv_cache_bytes,
+        memory_bytes=None if workload.memory_bytes is None else dict(workload.memory_bytes),
+        extras=dict(workload.extras),
+        **fields,
+    )

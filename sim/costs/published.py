@@ -1,0 +1,89 @@
+"""Accelerators known only by their published figures (kind ``published``): A3, MNNFast.
+
+A file gives ``clock_ghz``, ``gops`` (attention throughput, 2 ops per MAC) and ``gops_per_j``.
+The model: ``seconds = ops / gops``, ``energy = ops / gops_per_j`` with ``ops = 2 x MACs`` of
+the attention rows; their DRAM traffic is not published, so ``dram_bytes`` is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from prunesim.sim.costs import register_kind
+from prunesim.sim.costs.common import build_result, conv_refusal, layer_results, row_macs
+from prunesim.sim.hwfile import Field, Layout
+from prunesim.sim.result import SimResult
+from prunesim.sim.workload import Workload
+
+__all__ = ["Published"]
+
+
+@register_kind
+@dataclass(frozen=True)
+class Published:
+    """An accelerator known by its published figures only (kind ``published``)."""
+
+    name: str
+    description: str
+    clock_ghz: float
+    gops: float  # attention throughput, giga-ops per second (2 ops per MAC)
+    gops_per_j: float  # energy efficiency
+    sources: dict[str, str] = field(default_factory=dict)
+    kind: str = "published"
+
+    LAYOUT: ClassVar[Layout] = {
+        "clock_ghz": Field("clock_ghz", "float"),
+        "gops": Field("gops", "float"),
+        "gops_per_j": Field("gops_per_j", "float"),
+    }
+    BASELINE: ClassVar[bool] = True
+
+    @property
+    def peak_ops_per_s(self) -> float:
+        return self.gops * 1e9
+
+    def unsupported(self, workload: Workload) -> str | None:
+        """Anything but attention: the published figures are attention throughput."""
+        refusal = conv_refusal(workload, self, "attention only (its published throughput)")
+        if refusal is None and len(workload.linear):
+            refusal = (
+                f"{self.name} prices attention only (its published throughput); this workload "
+                f"also has {len(workload.linear)} matrix products (end-to-end layers, or a "
+                "method's merging and scoring)"
+            )
+        return refusal
+
+    def price(self, workload: Workload) -> SimResult:
+        """The cost of ``workload`` (module docstring)."""
+        return _price(workload, self)
+
+
+def _price(workload: Workload, hw: Published) -> SimResult:
+    att_macs, _ = row_macs(workload)
+    macs = workload.macs
+    seconds = 2 * macs / (hw.gops * 1e9)
+    energy = 2 * macs / (hw.gops_per_j * 1e9)
+    cycles_per_second = hw.clock_ghz * 1e9
+    share = att_macs / macs if macs else att_macs * 0
+    return build_result(
+        workload,
+        hw,
+        cycles=seconds * cycles_per_second,
+        seconds=seconds,
+        dram_bytes=None,
+        dram_bytes_by_tensor=None,
+        macs=macs,
+        energy_j=energy,
+        energy_breakdown_j={"device": energy},
+        bound_cycles=seconds * cycles_per_second,
+        layers=layer_results(
+            workload,
+            share * seconds * cycles_per_second,
+            1 / cycles_per_second,
+            None,
+            att_macs,
+            share * energy,
+        ),
+        notes=[f"{hw.name}: published throughput and efficiency"],
+    )

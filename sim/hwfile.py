@@ -1,0 +1,510 @@
+"""The hardware file format: YAML read node by node, every problem reported as ``file:line``.
+
+This module knows the *format* and no kind of hardware: a kind (a cost model of
+:mod:`prunesim.sim.costs`) declares its fields as a :data:`Layout` of :class:`Field` and
+:class:`MappingField` entries, and :func:`read_hardware` fills that kind's dataclass from a file.
+:mod:`prunesim.sim.hardware` finds the files and the kinds.
+
+File format
+-----------
+A YAML mapping. Every file has ``name`` (text), ``kind`` (one of the registered kinds),
+``description`` (text) and may have ``sources`` (a mapping of notes, each a text: facts kept for
+comparison, e.g. a paper's reported power). The other fields are the kind's layout: a YAML key
+maps to a scalar field (:class:`Field`), a group of fields (a nested layout) or a mapping of
+named numbers (:class:`MappingField`, e.g. ``latency_cycles.qk``).
+
+Values and sources. A number may be written plain (``channels: 16``) or with its source
+(``channels: {value: 16, source: "..."}``); a group (``dram:``, ``sram:`` ...) may carry one
+``source:`` for all its fields. An energy table is ``{points: {size: pJ, ...}, scaling:
+quadratic|linear|log, source: "..."}``, and a ``cited`` field (``energy.dram_pj_per_bit``) must
+be written with its source: energy entries without a source are refused. Every source given ends
+up in the dataclass's ``sources`` mapping, keyed by dataclass field name (``dram_channels``, and
+``latency_cycles.qk``, ``peak_tflops.fp32`` for entries of a mapping), beside the notes of the
+file's own ``sources:``.
+
+Validation. Every field must be present and of its type; numbers positive and finite (a mapping
+field may allow zero); integers integral; unknown fields are refused with a suggestion (typos);
+nothing is evaluated (YAML is composed with the safe loader, which knows no Python tags). Errors
+are :class:`HardwareError` with the message ``file:line: field: problem``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import yaml
+
+__all__ = [
+    "EnergyTable",
+    "Field",
+    "HardwareError",
+    "Layout",
+    "MappingField",
+    "Reader",
+    "read_hardware",
+]
+
+
+_SCALINGS = ("quadratic", "linear", "log")
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class HardwareError(ValueError):
+    """A hardware file or name that cannot be used; the message names the file, line and field."""
+
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """Energy of one operation as a function of a size, interpolated between cited points.
+
+    ``points`` maps a size (bits of an operand, or KB of an SRAM) to picojoules; ``scaling`` says
+    how to interpolate and extrapolate: ``"quadratic"`` (energy proportional to size squared, for
+    multipliers: fitted to the nearest point), ``"linear"`` (proportional to size, for adders),
+    ``"log"`` (linear in log(size), for SRAM reads by capacity). ``source`` cites the points.
+
+    Contract of a call: a size that is a point returns that point exactly. ``quadratic`` and
+    ``linear`` scale the point nearest in ratio (``|log(point / size)|``, the smaller point on a
+    tie). ``log`` interpolates between the two points around the size and extrapolates the last
+    segment above the largest point; below the smallest point it returns the smallest point's
+    energy (an upper bound; extrapolating the first segment would reach zero and go negative).
+    Sizes must be positive.
+    """
+
+    points: dict[float, float]
+    scaling: str
+    source: str
+
+    def __call__(self, size: float) -> float:
+        """Picojoules per operation at ``size`` (> 0)."""
+        if not size > 0:
+            raise ValueError(f"energy table size must be positive, not {size!r}")
+        if size in self.points:
+            return self.points[size]
+        sizes = sorted(self.points)
+        if self.scaling in ("quadratic", "linear"):
+            power = 2 if self.scaling == "quadratic" else 1
+            nearest = min(sizes, key=lambda s: abs(math.log(s / size)))
+            return self.points[nearest] * (size / nearest) ** power
+        if self.scaling != "log":
+            raise ValueError(f"unknown energy table scaling {self.scaling!r}")
+        # log: piecewise linear in log(size); held below the smallest point, extrapolated above
+        if len(sizes) == 1 or size < sizes[0]:
+            return self.points[sizes[0]]
+        lo, hi = sizes[-2], sizes[-1]
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            if size <= b:
+                lo, hi = a, b
+                break
+        t = math.log(size / lo) / math.log(hi / lo)
+        return self.points[lo] + t * (self.points[hi] - self.points[lo])
+
+
+@dataclass(frozen=True)
+class Field:
+    """One scalar field of a layout: the dataclass field it fills and its value type.
+
+    ``kind``: ``"int"`` (positive integer), ``"float"`` (positive finite number), ``"bool"``,
+    ``"table"`` (an :class:`EnergyTable`), ``"cited"`` (a positive number that must carry its
+    source), ``"choice"`` (one of the texts ``choices``). ``check``, if given, is called with the
+    value read and the values read before it (earlier fields of the layout) and returns a
+    problem to report at this field, or None.
+    """
+
+    attr: str
+    kind: str
+    choices: tuple[str, ...] = ()
+    check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class MappingField:
+    """A mapping of named numbers (``latency_cycles: {qk: 3, ...}``) filling one dict field.
+
+    ``required`` and ``optional`` are the names allowed (``what`` names one in messages, e.g.
+    ``"pipeline step"``); each value is a number of ``kind`` (``"int"`` or ``"float"``),
+    positive, or non-negative with ``zero_ok``. ``empty``: the problem to report when an
+    all-optional mapping lists nothing (None: an empty mapping is fine). Each value may carry
+    its source, kept as ``<path>.<name>``.
+    """
+
+    attr: str
+    kind: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    what: str = "field"
+    zero_ok: bool = False
+    empty: str | None = None
+
+
+#: A layout maps a YAML key to a scalar :class:`Field`, a :class:`MappingField` or a group (a
+#: nested layout).
+Layout = dict[str, "Field | MappingField | Layout"]
+
+
+def read_hardware(label: str, text: str, kinds: Mapping[str, Any]) -> Any:
+    """The dataclass that the file ``text`` describes; ``kinds`` maps a ``kind`` to its class
+    (with a ``LAYOUT`` class attribute). ``label`` names the file in messages. Raises
+    :class:`HardwareError` at the first problem."""
+    return Reader(label).read(text, kinds)
+
+
+# ---------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
+# The reader: walks the composed node tree, so that every value keeps its line.
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _show(value: Any) -> str:
+    """A value as the message shows it: YAML spelling for scalars, a kind for collections."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+class _Shape:
+    """Stands for a mapping or a list where a scalar was expected; shown by its description."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __str__(self) -> str:
+        return self.description
+
+
+_MAPPING = _Shape("a mapping")
+_SEQUENCE = _Shape("a list")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Reader:
+    """Reads one file; ``label`` names it in messages. :meth:`read` is the entry point."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._constructor = yaml.SafeLoader("")
+        self.sources: dict[str, str] = {}
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def fail(self, node: yaml.Node | int, path: str, problem: str) -> NoReturn:
+        line = node if isinstance(node, int) else _line(node)
+        where = f"{path}: " if path else ""
+        raise HardwareError(f"{self.label}:{line}: {where}{problem}")
+
+    # -- YAML nodes ----------------------------------------------------------------------------
+
+    def compose(self, text: str) -> yaml.Node:
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            problem = " ".join(p for p in (exc.context, exc.problem) if p)
+            raise HardwareError(f"{self.label}:{line}: not valid YAML: {problem}") from exc
+        except yaml.YAMLError as exc:
+            raise HardwareError(f"{self.label}:1: not valid YAML: {exc}") from exc
+        if node is None:
+            raise HardwareError(f"{self.label}:1: the file is empty")
+        return node
+
+    def scalar(self, node: yaml.Node, path: str) -> Any:
+        """The Python value of a scalar node (safe tags only)."""
+        self.check_tag(node, path)
+        if isinstance(node, yaml.MappingNode):
+            return _MAPPING
+        if isinstance(node, yaml.SequenceNode):
+            return _SEQUENCE
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.fail(node, path, f"cannot read this value: {problem}")
+
+    def check_tag(self, node: yaml.Node, path: str) -> None:
+        """Refuse a collection with an explicit tag (``!!python/...``): nothing is constructed."""
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            self.fail(node, path, f"cannot read this value: the tag {node.tag!r} is not allowed")
+
+    def mapping(self, node: yaml.Node, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The entries of a mapping node by key, each as (key node, value node)."""
+        self.check_tag(node, path)
+        if not isinstance(node, yaml.MappingNode):
+            what = _show(self.scalar(node, path))
+            self.fail(node, path, f"must be a mapping (indented fields), not {what}")
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.fail(key_node, path, "YAML merge keys (<<) are not supported")
+            key = self.scalar(key_node, path)
+            if not isinstance(key, str):
+                self.fail(key_node, path, f"field names must be text, not {_show(key)}")
+            if key in entries:
+                first = _line(entries[key][0])
+                self.fail(key_node, _join(path, key), f"given twice (first on line {first})")
+            entries[key] = (key_node, value_node)
+        return entries
+
+    def check_keys(
+        self,
+        entries: dict[str, tuple[yaml.Node, yaml.Node]],
+        path: str,
+        node: yaml.Node,
+        required: tuple[str, ...] | list[str],
+        optional: tuple[str, ...] | list[str] = (),
+        what: str = "field",
+    ) -> None:
+        """Refuse unknown keys (with a suggestion), then missing ones (at the mapping's line)."""
+        allowed = list(required) + list(optional)
+        for key, (key_node, _) in entries.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.fail(
+                    key_node,
+                    _join(path, key),
+                    f"unknown {what} (expected one of {', '.join(allowed)}){hint}",
+                )
+        missing = [key for key in required if key not in entries]
+        if missing:
+            also = f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""
+            self.fail(node, _join(path, missing[0]), f"missing{also}")
+
+    # -- values --------------------------------------------------------------------------------
+
+    def text(self, node: yaml.Node, path: str) -> str:
+        value = self.scalar(node, path)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(node, path, f"must be a non-empty text, not {_show(value)}")
+        return value.strip()
+
+    def number(self, node: yaml.Node, path: str, kind: str, *, zero_ok: bool = False) -> Any:
+        """A positive (or non-negative) finite number; ``kind`` ``"int"`` wants an integer."""
+        value = self.scalar(node, path)
+        sign = "non-negative" if zero_ok else "positive"
+        want = f"a {sign} integer" if kind == "int" else f"a {sign} number"
+        if not _is_number(value):
+            hint = ""
+            if isinstance(value, str):
+                try:
+                    float(value)
+                    hint = " (YAML reads it as text: write a decimal point, as in 1.0e9)"
+                except ValueError:
+                    pass
+            self.fail(node, path, f"must be {want}, not {_show(value)}{hint}")
+        if not math.isfinite(value):
+            self.fail(node, path, f"must be {want}, not {_show(value)}")
+        if kind == "int":
+            if isinstance(value, float):
+                if not value.is_integer():
+                    self.fail(node, path, f"must be {want}, not {_show(value)}")
+                value = int(value)
+        if value < 0 or (value == 0 and not zero_ok):
+            self.fail(node, path, f"must be {want}, not {_show(value)}")
+        return value if kind == "int" else float(value)
+
+    def boolean(self, node: yaml.Node, path: str) -> bool:
+        value = self.scalar(node, path)
+        if not isinstance(value, bool):
+            self.fail(node, path, f"must be true or false, not {_show(value)}")
+        return value
+
+    def cited(
+        self, key_node: yaml.Node, node: yaml.Node, path: str
+    ) -> tuple[yaml.Node, str | None]:
+        """Unwrap ``{value: ..., source: ...}``: the value node and the source (None if plain)."""
+        if not isinstance(node, yaml.MappingNode):
+            return node, None
+        entries = self.mapping(node, path)
+        self.check_keys(entries, path, key_node, ("value", "source"))
+        source = self.text(entries["source"][1], _join(path, "source"))
+        return entries["value"][1], source
+
+    def group(
+        self,
+        key_node: yaml.Node,
+        node: yaml.Node,
+        path: str,
+        required: tuple[str, ...] | list[str],
+        optional: tuple[str, ...] | list[str] = (),
+        what: str = "field",
+    ) -> tuple[dict[str, tuple[yaml.Node, yaml.Node]], str | None]:
+        """A mapping of fields that may carry one ``source:`` for all: (fields, that source)."""
+        entries = self.mapping(node, path)
+        fields = {k: v for k, v in entries.items() if k != "source"}
+        self.check_keys(fields, path, key_node, required, (*optional, "source"), what)
+        source = None
+        if "source" in entries:
+            source = self.text(entries["source"][1], _join(path, "source"))
+        return fields, source
+
+    def table(self, key_node: yaml.Node, node: yaml.Node, path: str) -> EnergyTable:
+        entries = self.mapping(node, path)
+        self.check_keys(entries, path, key_node, ("points", "scaling", "source"))
+        source = self.text(entries["source"][1], _join(path, "source"))
+        scaling_node = entries["scaling"][1]
+        scaling = self.scalar(scaling_node, _join(path, "scaling"))
+        if scaling not in _SCALINGS:
+            self.fail(
+                scaling_node,
+                _join(path, "scaling"),
+                f"must be one of {', '.join(_SCALINGS)}, not {_show(scaling)}",
+            )
+        points_path = _join(path, "points")
+        points_node = entries["points"][1]
+        if not isinstance(points_node, yaml.MappingNode):
+            what = _show(self.scalar(points_node, points_path))
+            self.fail(points_node, points_path, f"must be a mapping of size: pJ, not {what}")
+        points: dict[float, float] = {}
+        for size_node, energy_node in points_node.value:
+            size = self.number(size_node, f"{points_path} (a size)", "float")
+            size_path = _join(points_path, f"{size:g}")
+            if size in points:
+                self.fail(size_node, size_path, "given twice")
+            points[size] = self.number(energy_node, size_path, "float")
+        if not points:
+            self.fail(points_node, points_path, "must have at least one point")
+        if scaling == "log":
+            if len(points) < 2:
+                self.fail(points_node, points_path, "log scaling needs at least two points")
+            energies = [points[s] for s in sorted(points)]
+            if any(b < a for a, b in zip(energies, energies[1:], strict=False)):
+                self.fail(points_node, points_path, "energy must not decrease as size grows")
+        return EnergyTable(points=points, scaling=scaling, source=source)
+
+    # -- the document --------------------------------------------------------------------------
+
+    def read(self, text: str, kinds: Mapping[str, Any]) -> Any:
+        """Validate a whole file and build the dataclass of its ``kind``."""
+        root = self.compose(text)
+        entries = self.mapping(root, "")
+        names = list(kinds)
+        if "kind" not in entries:
+            close = difflib.get_close_matches("kind", list(entries), n=1)
+            if close:
+                self.fail(entries[close[0]][0], close[0], "unknown field; did you mean 'kind'?")
+            self.fail(root, "kind", f"missing (one of {', '.join(names)})")
+        kind_node = entries["kind"][1]
+        kind = self.scalar(kind_node, "kind")
+        if kind not in kinds:
+            self.fail(kind_node, "kind", f"must be one of {', '.join(names)}, not {_show(kind)}")
+        cls = kinds[kind]
+        layout = cls.LAYOUT
+        required = ["name", "kind", "description", *layout]
+        self.check_keys(entries, "", root, required, ("sources",))
+
+        values: dict[str, Any] = {
+            "kind": kind,
+            "name": self.text(entries["name"][1], "name"),
+            "description": self.text(entries["description"][1], "description"),
+        }
+        self.read_layout(entries, layout, "", None, values)
+        if "sources" in entries:
+            self.notes(entries["sources"][1])
+        values["sources"] = dict(self.sources)
+        return cls(**values)
+
+    def read_layout(
+        self,
+        entries: dict[str, tuple[yaml.Node, yaml.Node]],
+        layout: Layout,
+        prefix: str,
+        group_source: str | None,
+        values: dict[str, Any],
+    ) -> None:
+        """Read the fields of ``layout`` from ``entries`` (already checked: all there, no other)."""
+        for key, spec in layout.items():
+            path = _join(prefix, key)
+            key_node, value_node = entries[key]
+            if isinstance(spec, dict):
+                fields, source = self.group(key_node, value_node, path, list(spec))
+                self.read_layout(fields, spec, path, source or group_source, values)
+            elif isinstance(spec, MappingField):
+                values[spec.attr] = self.named_numbers(key_node, value_node, path, spec)
+            elif spec.kind == "table":
+                table = self.table(key_node, value_node, path)
+                self.sources[spec.attr] = table.source
+                values[spec.attr] = table
+            else:
+                self.scalar_field(key_node, value_node, path, spec, group_source, values)
+
+    def scalar_field(
+        self,
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        path: str,
+        spec: Field,
+        group_source: str | None,
+        values: dict[str, Any],
+    ) -> None:
+        """Read one :class:`Field` (plain or ``{value, source}``) into ``values``."""
+        inner, source = self.cited(key_node, value_node, path)
+        if spec.kind == "cited" and source is None:
+            self.fail(
+                value_node,
+                path,
+                'must name its source, as {value: ..., source: "..."} '
+                "(every energy entry cites one)",
+            )
+        if spec.kind == "bool":
+            value = self.boolean(inner, path)
+        elif spec.kind == "choice":
+            value = self.scalar(inner, path)
+            if value not in spec.choices:
+                self.fail(
+                    inner,
+                    path,
+                    f"must be one of {', '.join(spec.choices)}, not {_show(value)}",
+                )
+        else:
+            value = self.number(inner, path, spec.kind)
+        if spec.check is not None:
+            problem = spec.check(value, values)
+            if problem is not None:
+                self.fail(inner, path, problem)
+        values[spec.attr] = value
+        if source or group_source:
+            self.sources[spec.attr] = source or group_source
+
+    def named_numbers(
+        self, key_node: yaml.Node, node: yaml.Node, path: str, spec: MappingField
+    ) -> dict[str, Any]:
+        """Read a :class:`MappingField`: ``{name: number or {value, source}, ...}``."""
+        fields, group_source = self.group(
+            key_node, node, path, spec.required, spec.optional, spec.what
+        )
+        if not fields and spec.empty is not None:
+            self.fail(key_node, path, spec.empty)
+        numbers: dict[str, Any] = {}
+        for name, (name_key, name_node) in fields.items():
+            name_path = _join(path, name)
+            inner, source = self.cited(name_key, name_node, name_path)
+            numbers[name] = self.number(inner, name_path, spec.kind, zero_ok=spec.zero_ok)
+            if source or group_source:
+                self.sources[name_path] = source or group_source
+        return numbers
+
+    def notes(self, node: yaml.Node) -> None:
+        """The file's own ``sources:``: notes by any name, each a text."""
+        for key, (key_node, value_node) in self.mapping(node, "sources").items():
+            path = _join("sources", key)
+            if key in self.sources:
+                self.fail(key_node, path, f"{key!r} already has a source beside its value")
+            self.sources[key] = self.text(value_node, path)

@@ -1,0 +1,102 @@
+"""What pricing a workload gives: :class:`SimResult`, with one :class:`LayerResult` per layer.
+
+Every cost model (:mod:`prunesim.sim.costs`) returns a :class:`SimResult`; ``compare``, the
+tables and the report read it. ``to_dict()`` gives the JSON of ``prunesim simulate --json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LayerResult", "SimResult"]
+
+
+@dataclass
+class LayerResult:
+    """Costs of one layer, summed over the stage's steps and the layer's heads."""
+
+    layer: int
+    name: str
+    cycles: float
+    seconds: float
+    dram_bytes: float | None
+    macs: int
+    energy_j: float
+    tokens: float | None = None  # keys per query, averaged over the rows (from the schedule)
+    heads: float | None = None
+    channels: float | None = None  # output channels (a network's schedule)
+    density: float | None = None  # non-zero weight fraction (a network's schedule)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SimResult:
+    """A workload's cost on one hardware target.
+
+    ``cycles`` are the target's clock cycles (``seconds x clock``); ``ops = 2 x macs``;
+    ``dram_bytes`` counts whole transactions and equals the sum of ``dram_bytes_by_tensor``
+    (None where the target's traffic is not modelled); ``energy_j`` equals the sum of
+    ``energy_breakdown_j``; ``bound_cycles`` is the roofline bound ``max(ops / peak, bytes /
+    bandwidth)`` in cycles, which ``cycles`` never beats.
+    """
+
+    model: str
+    method: str
+    hardware: str
+    stage: str
+    mode: str
+    cycles: float
+    seconds: float
+    dram_bytes: float | None
+    dram_bytes_by_tensor: dict[str, float] | None
+    macs: int
+    energy_j: float
+    energy_breakdown_j: dict[str, float]
+    bound_cycles: float
+    layers: list[LayerResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    kv_cache_bytes: float | None = None  # the decoder's K/V cache at the end (the workload's)
+    memory_bytes: dict[str, float] | None = None  # the stage's memory footprint by part
+    extras: dict[str, float] = field(default_factory=dict)  # the method's other figures
+
+    @property
+    def ops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def ops_per_s(self) -> float:
+        return self.ops / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def memory_total_bytes(self) -> float | None:
+        """The sum of :attr:`memory_bytes` (None where the stage's memory is not modelled)."""
+        return None if self.memory_bytes is None else float(sum(self.memory_bytes.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; its top level has ``cycles``, ``seconds``, ``dram_bytes``, ``macs``,
+        ``energy_j``, ``energy_breakdown_j`` and ``layers``."""
+        return {
+            "model": self.model,
+            "method": self.method,
+            "hardware": self.hardware,
+            "stage": self.stage,
+            "mode": self.mode,
+            "cycles": self.cycles,
+            "seconds": self.seconds,
+            "dram_bytes": self.dram_bytes,
+            "dram_bytes_by_tensor": self.dram_bytes_by_tensor,
+            "macs": self.macs,
+            "ops": self.ops,
+            "ops_per_s": self.ops_per_s,
+            "energy_j": self.energy_j,
+            "energy_breakdown_j": self.energy_breakdown_j,
+            "bound_cycles": self.bound_cycles,
+            "kv_cache_bytes": self.kv_cache_bytes,
+            "memory_bytes": self.memory_bytes,
+            "extras": dict(self.extras),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "notes": list(self.notes),
+        }
