@@ -122,8 +122,14 @@ def test_pq_datapath_in_amaranth_sim(kwargs, stalls):
     for (q, msb, lsb, threshold, scale), (need_lsb, probs, cycles) in zip(
         frames, results, strict=True
     ):
-        ref = attend(torch.tensor(q), torch.tensor(msb), torch.tensor(lsb),
-                     torch.tensor(threshold), torch.tensor(scale), dut.params)
+        ref = attend(
+            torch.tensor(q),
+            torch.tensor(msb),
+            torch.tensor(lsb),
+            torch.tensor(threshold),
+            torch.tensor(scale),
+            dut.params,
+        )
         assert need_lsb == bool(ref.need_lsb), (q, msb, threshold, scale)
         assert probs == ref.probs.tolist(), (q, msb, threshold, scale)
         if not stalls:

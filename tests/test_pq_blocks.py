@@ -25,8 +25,12 @@ def run_clocked(dut, bench):
 
 @pytest.mark.parametrize(
     ("d", "a_shape", "b_shape"),
-    [(1, signed(4), signed(4)), (5, signed(12), signed(8)), (16, signed(12), signed(5)),
-     (64, signed(12), unsigned(4))],
+    [
+        (1, signed(4), signed(4)),
+        (5, signed(12), signed(8)),
+        (16, signed(12), signed(5)),
+        (64, signed(12), unsigned(4)),
+    ],
 )
 def test_dot_product(d, a_shape, b_shape):
     dut = DotProduct(d, a_shape, b_shape)
@@ -37,10 +41,13 @@ def test_dot_product(d, a_shape, b_shape):
         hi = (1 << (shape.width - 1)) - 1 if shape.signed else (1 << shape.width) - 1
         return {"lo": lo, "hi": hi}.get(extreme) if extreme else rng.randint(lo, hi)
 
-    pairs = [([value(a_shape, "lo")] * d, [value(b_shape, "lo")] * d),
-             ([value(a_shape, "lo")] * d, [value(b_shape, "hi")] * d)]
-    pairs += [([value(a_shape) for _ in range(d)], [value(b_shape) for _ in range(d)])
-              for _ in range(50)]
+    pairs = [
+        ([value(a_shape, "lo")] * d, [value(b_shape, "lo")] * d),
+        ([value(a_shape, "lo")] * d, [value(b_shape, "hi")] * d),
+    ]
+    pairs += [
+        ([value(a_shape) for _ in range(d)], [value(b_shape) for _ in range(d)]) for _ in range(50)
+    ]
 
     async def bench(ctx):
         outputs = []
@@ -62,8 +69,15 @@ def test_dot_product(d, a_shape, b_shape):
     ("prob_bits", "max_n", "scale_shift"), [(12, 1024, 32), (8, 64, 4), (2, 4, 0), (16, 2048, 20)]
 )
 def test_exp_unit_is_the_golden_exponential(prob_bits, max_n, scale_shift):
-    params = PQParams(d=4, q_bits=12, msb_bits=8, lsb_bits=4, prob_bits=prob_bits, max_n=max_n,
-                      scale_shift=scale_shift)
+    params = PQParams(
+        d=4,
+        q_bits=12,
+        msb_bits=8,
+        lsb_bits=4,
+        prob_bits=prob_bits,
+        max_n=max_n,
+        scale_shift=scale_shift,
+    )
     params.validate()
     v_width = params.SB + 16
     dut = ExpUnit(params, v_width)

@@ -118,8 +118,10 @@ def test_repacker(lanes, stalls):
                 while stalls and rng.random() < 0.3:
                     await ctx.tick()
                 junk = [rng.randrange(256) for _ in range(lanes - len(row))]
-                ctx.set(dut.i.payload, {"data": row + junk, "count": len(row),
-                                        "last": i == len(rows) - 1})
+                ctx.set(
+                    dut.i.payload,
+                    {"data": row + junk, "count": len(row), "last": i == len(rows) - 1},
+                )
                 ctx.set(dut.i.valid, 1)
                 await ctx.tick().until(dut.i.ready)
                 ctx.set(dut.i.valid, 0)
@@ -184,4 +186,3 @@ def test_topk_signature_matches_contract():
     assert [name for name, _ in out] == ["index", "score", "count", "last"]
     assert inp.size == 8 * 10 + 4 + 1
     assert out.size == 8 * 8 + 8 * 10 + 4 + 1  # index: range(200) -> 8 bits
-

@@ -55,9 +55,14 @@ def simulate(width, lanes, max_n, frames, *, gaps, backpressure, seed):
                     await ctx.tick()
                 junk = [rng.randint(0, (1 << width) - 1) for _ in range(lanes - len(beat))]
                 ctx.set(dut.k, k if number == 0 else rng.randint(0, max_n))
-                ctx.set(dut.i_scores.payload, {
-                    "data": beat + junk, "count": len(beat), "last": number == len(beats) - 1,
-                })
+                ctx.set(
+                    dut.i_scores.payload,
+                    {
+                        "data": beat + junk,
+                        "count": len(beat),
+                        "last": number == len(beats) - 1,
+                    },
+                )
                 ctx.set(dut.i_scores.valid, 1)
                 await ctx.tick().until(dut.i_scores.ready)
             ctx.set(dut.i_scores.valid, 0)
