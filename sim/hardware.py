@@ -38,6 +38,7 @@ __all__ = [
     "EnergyTable",
     "Hardware",
     "HardwareError",
+    "hardware_file",
     "hardware_kinds",
     "hardware_names",
     "load_hardware",
@@ -57,14 +58,14 @@ def hardware_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.is_file())
 
 
-def load_hardware(name_or_path: str | os.PathLike[str]) -> Hardware:
-    """Load a preset by name or a YAML file by path; raise :class:`HardwareError` if invalid.
+def hardware_file(name_or_path: str | os.PathLike[str]) -> tuple[str, Path]:
+    """The file behind a preset name or a path: ``(label, path)``, ``label`` naming it in
+    messages (``<name>.yaml`` for a preset, the path as given otherwise).
 
     A name from :func:`hardware_names` wins over a file of the same name in the working
-    directory. Any other string must be the path of an existing file. The file is validated field
-    by field; the first problem found raises :class:`HardwareError` with ``file:line: field:
-    problem`` (``file`` is ``<name>.yaml`` for a preset, the path as given otherwise). Returns
-    the frozen dataclass of the file's kind (:mod:`prunesim.sim.costs`).
+    directory. Any other string or path must be an existing file. Raises :class:`TypeError` for
+    anything but a string or a path, :class:`HardwareError` for an unknown name or a missing
+    file.
     """
     if not isinstance(name_or_path, str | os.PathLike):
         raise TypeError(
@@ -73,15 +74,26 @@ def load_hardware(name_or_path: str | os.PathLike[str]) -> Hardware:
     names = hardware_names()
     if isinstance(name_or_path, str) and name_or_path in names:
         path = PRESET_DIR / f"{name_or_path}.yaml"
-        label = path.name
-    else:
-        path = Path(name_or_path)
-        label = os.fspath(name_or_path)
-        if not path.is_file():
-            raise HardwareError(
-                f"unknown hardware {label!r} (choose from {', '.join(names)}; "
-                "or give a path to a .yaml file)"
-            )
+        return path.name, path
+    path = Path(name_or_path)
+    label = os.fspath(name_or_path)
+    if not path.is_file():
+        raise HardwareError(
+            f"unknown hardware {label!r} (choose from {', '.join(names)}; "
+            "or give a path to a .yaml file)"
+        )
+    return label, path
+
+
+def load_hardware(name_or_path: str | os.PathLike[str]) -> Hardware:
+    """Load a preset by name or a YAML file by path; raise :class:`HardwareError` if invalid.
+
+    The file is found by :func:`hardware_file` and validated field by field; the first problem
+    found raises :class:`HardwareError` with ``file:line: field: problem`` (``file`` is
+    ``<name>.yaml`` for a preset, the path as given otherwise). Returns the frozen dataclass of
+    the file's kind (:mod:`prunesim.sim.costs`).
+    """
+    label, path = hardware_file(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
