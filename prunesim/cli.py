@@ -2,9 +2,9 @@
 
 ``main(argv)`` returns the exit status: 0 on success, 2 for bad input (a one-line
 ``prunesim: error: ...`` message on stderr, no traceback, no file written), 1 when something the
-command needs is missing. The commands are the modules of :mod:`prunesim.commands`; this module
-only dispatches. Generated files are written whole or not at all (a temporary file in the same
-folder, then a rename).
+command needs is missing, 130 on SIGINT and 143 on SIGTERM (one line, see :func:`main`). The
+commands are the modules of :mod:`prunesim.commands`; this module only dispatches. Generated files
+are written whole or not at all (a temporary file in the same folder, then a rename).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from prunesim import __version__
 from prunesim.argtypes import CLIError, one_line
 from prunesim.commands import COMMANDS, Command, Formatter, LazySubcommands
+from prunesim.interrupts import Terminated, quiet_after_interrupt, sigterm_raises
 
 __all__ = ["PROG", "build_parser", "main"]
 
@@ -61,7 +62,28 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``prunesim`` command line; return the exit status."""
+    """Run the ``prunesim`` command line; return the exit status.
+
+    SIGINT and SIGTERM surface inside the command as exceptions (:class:`KeyboardInterrupt` and
+    its subclass :class:`prunesim.interrupts.Terminated`), so what the command has half-written
+    is removed; then one line on stderr, ``prunesim: interrupted`` (exit status 130) or
+    ``prunesim: terminated`` (143), with Amaranth's warnings about the components an interrupted
+    elaboration left unused silenced.
+    """
+    with sigterm_raises():
+        try:
+            return _run(argv)
+        except Terminated:
+            quiet_after_interrupt()
+            print(f"{PROG}: terminated", file=sys.stderr)
+            return 143
+        except KeyboardInterrupt:
+            quiet_after_interrupt()
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -72,9 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.status
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # e.g. `prunesim simulate --json | head`: the reader has gone
         import os
 
