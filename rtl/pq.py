@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
@@ -11,9 +14,16 @@ from prunesim.golden.pq_params import PQParams
 
 from .dot_product import DotProduct
 from .fixed_exp import ExpUnit
+from .params import Limit
 from .reciprocal import Reciprocal
 
 __all__ = ["ProgressiveAttention", "key_lsb_layout", "key_msb_layout", "prob_layout"]
+
+#: Why the operand widths end at 32 bits (in ``--help``).
+_OPERANDS = (
+    "wider operands serve no quantized attention; "
+    "and q_bits + msb_bits + lsb_bits + ceil(log2(d)) <= 45"
+)
 
 
 def key_msb_layout(d: int, msb_bits: int) -> data.StructLayout:
@@ -106,7 +116,25 @@ class ProgressiveAttention(wiring.Component):
     Parameters
     ----------
     d, q_bits, msb_bits, lsb_bits, prob_bits, max_n, scale_shift : int
-        As :class:`prunesim.golden.pq.PQParams`, which checks their ranges.
+        As :class:`prunesim.golden.pq.PQParams`. Each has the range of :data:`LIMITS`, checked
+        first (``TypeError`` if it is not an integer, ``ValueError`` naming it and its range), then
+        :class:`~prunesim.golden.pq_params.PQParams` checks the joint limits of the arithmetic:
+        ``q_bits + msb_bits + lsb_bits + ceil(log2(d)) <= 45`` and
+        ``prob_bits + ceil(log2(max_n)) <= 27`` (so ``max_n = 65536`` needs ``prob_bits <= 11``).
+        Both before anything is built. Within them generating the Verilog takes at most about
+        15 s of CPU and 450 MB (``prunesim verilog pq``, one core of a 2-core VM; the corner
+        ``d = 256``, ``max_n = 65536``, 32-bit queries: 16 s, 420 MB). The ranges:
+
+        - ``d``: 1..256 multipliers, the largest head dimension of common transformers (SpAtten's
+          is 64); 256 take about 3 s, 1024 about 23 s and 230 MB.
+        - ``q_bits``, ``msb_bits``: 2..32; ``lsb_bits``: 1..32. Wider multiplier operands serve
+          no quantized attention (SpAtten: 12-bit queries, 8-bit MSB and 4-bit LSB planes); the
+          joint limit above is the tighter one for most ``d``.
+        - ``prob_bits``: 2..16 and ``scale_shift``: 0..32, the ranges of the fixed-point
+          arithmetic (:class:`~prunesim.golden.pq_params.PQParams`).
+        - ``max_n``: 1..65536 keys, the depth of the score buffer (65536 scores of 31 bits for
+          the default widths: 2 Mbit of block RAM; about 8 s and 300 MB to generate). SpAtten's
+          frames are a few thousand tokens.
 
     Members
     -------
@@ -126,6 +154,23 @@ class ProgressiveAttention(wiring.Component):
         One probability per key.
     """
 
+    #: The range of each constructor parameter, checked by the constructor before
+    #: :class:`~prunesim.golden.pq_params.PQParams` checks the joint limits, and stated by
+    #: ``prunesim verilog pq --help`` (through :mod:`prunesim.rtl.blocks`).
+    LIMITS: Mapping[str, Limit] = MappingProxyType(
+        {
+            "d": Limit(1, 256, "the largest head dimension of common transformers"),
+            "q_bits": Limit(2, 32, _OPERANDS),
+            "msb_bits": Limit(2, 32, _OPERANDS),
+            "lsb_bits": Limit(1, 32, _OPERANDS),
+            "prob_bits": Limit(2, 16, "and prob_bits + ceil(log2(max_n)) <= 27"),
+            "max_n": Limit(
+                1, 65536, "2 Mbit of score buffer; and prob_bits + ceil(log2(max_n)) <= 27"
+            ),
+            "scale_shift": Limit(0, 32, "the range of the fixed-point softmax"),
+        }
+    )
+
     def __init__(
         self,
         d: int = 64,
@@ -136,7 +181,7 @@ class ProgressiveAttention(wiring.Component):
         max_n: int = 1024,
         scale_shift: int = 32,
     ) -> None:
-        self.params = PQParams(
+        values = dict(
             d=d,
             q_bits=q_bits,
             msb_bits=msb_bits,
@@ -145,6 +190,9 @@ class ProgressiveAttention(wiring.Component):
             max_n=max_n,
             scale_shift=scale_shift,
         )
+        for name, value in values.items():
+            self.LIMITS[name].check(name, value)
+        self.params = PQParams(**values)
         self.params.validate()
         super().__init__(
             {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
@@ -10,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from prunesim.golden.pivot import PIVOT_SEED
 
-from .params import check_int, check_lanes
+from .params import Limit, check_int
 from .prefix_sum import PrefixSum
 from .repacker import Repacker
 from .zero_eliminator import ZeroEliminator
@@ -182,12 +184,24 @@ class TopK(wiring.Component):
     Parameters
     ----------
     width : int
-        Bits per score, >= 1.
+        Bits per score, 1..64 (SpAtten's scores are 12 to 16 bits).
     lanes : int
-        Scores per beat and comparators per array, a power of two >= 1.
+        Scores per beat and comparators per array, a power of two in 1..64 (SpAtten's engine
+        has 16).
     max_n : int
-        Largest frame, >= ``lanes``. Sets the depth of the frame buffer and of the two FIFOs
-        (``ceil(max_n/lanes)`` rows of ``lanes * width`` bits each).
+        Largest frame, ``lanes..65536`` (SpAtten's frames are a few thousand tokens). Sets the
+        depth of the frame buffer and of the two FIFOs (``ceil(max_n/lanes)`` rows of
+        ``lanes * width`` bits each).
+
+    The ranges are :data:`LIMITS`; jointly, ``lanes * width <= 1024`` (a buffer row of at most
+    1024 bits) and ``max_n * width <= 2**20`` (each of the three buffers at most 1 Mbit of block
+    RAM). Within them generating the Verilog takes at most about a minute of CPU and 600 MB
+    (``prunesim verilog topk``, one core of a 2-core VM: the corner of 64 lanes and 65536
+    scores of 16 bits 57 s and 600 MB; 64 lanes 44 s; 65536 scores 14 s; 64-bit scores 9 s);
+    beyond them it takes minutes and gigabytes (64 lanes, 64 bits, 65536 scores: over 3 minutes
+    and 1.5 GB; 65536 scores of 64 bits: 74 s and 630 MB; 128 lanes: minutes). ``TypeError``
+    if a parameter is not an integer, ``ValueError`` naming it and its range or the joint limit
+    otherwise; both before anything is built.
 
     Members
     -------
@@ -199,12 +213,32 @@ class TopK(wiring.Component):
         The kept scores and their indices.
     """
 
+    #: The range of each constructor parameter, checked by the constructor and stated by
+    #: ``prunesim verilog topk --help`` (through :mod:`prunesim.rtl.blocks`); the joint limits
+    #: (``max_n >= lanes``, ``lanes * width <= 1024``, ``max_n * width <= 2**20``) come after.
+    LIMITS: Mapping[str, Limit] = MappingProxyType(
+        {
+            "width": Limit(1, 64, "and lanes * width <= 1024, max_n * width <= 2**20"),
+            "lanes": Limit(1, 64, "and lanes * width <= 1024", power_of_two=True),
+            "max_n": Limit(1, 65536, "and max_n * width <= 2**20: 1 Mbit per buffer"),
+        }
+    )
+
     def __init__(self, width: int = 16, lanes: int = 16, max_n: int = 1024) -> None:
-        self.width = check_int("width", width, 1)
-        self.lanes = check_lanes(lanes)
-        if not isinstance(max_n, int) or isinstance(max_n, bool) or max_n < lanes:
-            raise ValueError(f"max_n must be an integer >= lanes ({lanes}), not {max_n!r}")
-        self.max_n = max_n
+        self.width = self.LIMITS["width"].check("width", width)
+        self.lanes = self.LIMITS["lanes"].check("lanes", lanes)
+        self.max_n = self.LIMITS["max_n"].check("max_n", max_n)
+        check_int("max_n", max_n, lanes)
+        if lanes * width > 1024:
+            raise ValueError(
+                f"lanes * width must be <= 1024 (a row of the buffers), not {lanes * width} "
+                f"(lanes={lanes}, width={width})"
+            )
+        if max_n * width > 1 << 20:
+            raise ValueError(
+                f"max_n * width must be <= 2**20 (1 Mbit per buffer), not {max_n * width} "
+                f"(max_n={max_n}, width={width})"
+            )
         super().__init__(
             {
                 "k": In(range(max_n + 1)),

@@ -160,15 +160,27 @@ def test_repacker(lanes, stalls):
         (PrefixSum, (0,), "lanes must be a power of two >= 1, not 0"),
         (ZeroEliminator, (unsigned(4), 6), "lanes must be a power of two >= 1, not 6"),
         (Repacker, (unsigned(4), -2), "lanes must be a power of two >= 1, not -2"),
-        (TopK, (16, 12, 1024), "lanes must be a power of two >= 1, not 12"),
-        (TopK, (0, 16, 1024), "width must be an integer >= 1, not 0"),
-        (TopK, (16, 16, 8), "max_n must be an integer >= lanes (16), not 8"),
-        (TopK, (16, 16, 1024.0), "max_n must be an integer >= lanes (16), not 1024.0"),
-        (TopK, (True, 1, 1), "width must be an integer >= 1, not True"),
+        (TopK, (16, 12, 1024), "lanes must be a power of two in 1..64, not 12"),
+        (TopK, (0, 16, 1024), "width must be an integer in 1..64, not 0"),
+        (TopK, (16, 16, 8), "max_n must be an integer >= 16, not 8"),
     ],
 )
 def test_bad_parameters(block, args, message):
     with pytest.raises(ValueError) as info:
+        block(*args)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("block", "args", "message"),
+    [
+        (PrefixSum, (4.0,), "lanes must be an integer, not 4.0"),
+        (TopK, (16, 16, 1024.0), "max_n must be an integer, not 1024.0"),
+        (TopK, (True, 1, 1), "width must be an integer, not True"),
+    ],
+)
+def test_parameters_of_the_wrong_type(block, args, message):
+    with pytest.raises(TypeError) as info:
         block(*args)
     assert str(info.value) == message
 

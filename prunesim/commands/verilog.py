@@ -17,8 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.description = (
         "Build one RTL block with the given parameters and write its Verilog module.\n"
-        "Bad parameter values are reported in one line (exit status 2) and nothing\n"
-        "is written. `prunesim list` shows the blocks."
+        "Each parameter has a range, stated in `prunesim verilog <block> --help` and\n"
+        "checked before any Verilog is generated: bad values are reported in one line\n"
+        "(exit status 2) and nothing is written. `prunesim list` shows the blocks."
     )
     blocks = parser.add_subparsers(
         dest="block", metavar="block", required=True, action=LazySubcommands
@@ -38,7 +39,7 @@ def _block_filler(block: Any) -> Any:
                 type=int,
                 default=parameter.default,
                 metavar=parameter.name.upper(),
-                help=parameter.help,
+                help=parameter.help_text,
             )
         sub.add_argument(
             "-o",
