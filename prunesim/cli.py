@@ -10,18 +10,65 @@ are written whole or not at all (a temporary file in the same folder, then a ren
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from prunesim import __version__
 from prunesim.argtypes import CLIError, one_line
 from prunesim.commands import COMMANDS, Command, Formatter, LazySubcommands
-from prunesim.interrupts import Terminated, quiet_after_interrupt, sigterm_raises
 
-__all__ = ["PROG", "build_parser", "main"]
+__all__ = ["PROG", "Terminated", "build_parser", "main", "sigterm_raises"]
 
 PROG = "prunesim"
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM under :func:`sigterm_raises`
+    (which :func:`main` holds around every command).
+
+    A :class:`KeyboardInterrupt`, so that whatever cleans up on Ctrl-C (``except
+    KeyboardInterrupt``, ``finally``, :func:`prunesim.files.write_bytes_atomic`'s removal of its
+    temporary file) cleans up on SIGTERM too; commands need not import it.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"received signal {signum} (SIGTERM)")
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread; the previous
+    handler is restored after it. Does nothing outside the main thread (where Python cannot set
+    signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is _raise_terminated:  # else the block changed it
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _quiet_after_interrupt() -> None:
+    """Silence, from now on, Amaranth's ``UnusedElaboratable`` warnings.
+
+    Amaranth warns about every component garbage-collected without having been elaborated
+    ("created but never used"); an elaboration cut short by an interrupt leaves a score of them,
+    which would bury the one-line message. Called on an interrupt, just before ``main`` returns
+    (the filter stays for the rest of the process). Imports nothing that is not loaded.
+    """
+    amaranth_hdl = sys.modules.get("amaranth.hdl")
+    unused = getattr(amaranth_hdl, "UnusedElaboratable", None)
+    if isinstance(unused, type) and issubclass(unused, Warning):
+        warnings.simplefilter("ignore", unused)
 
 
 class Parser(argparse.ArgumentParser):
@@ -65,22 +112,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``prunesim`` command line; return the exit status.
 
     SIGINT and SIGTERM surface inside the command as exceptions (:class:`KeyboardInterrupt` and
-    its subclass :class:`prunesim.interrupts.Terminated`), so what the command has half-written
-    is removed; then one line on stderr, ``prunesim: interrupted`` (exit status 130) or
+    its subclass :class:`Terminated`), so what the command has half-written is removed; then one
+    line on stderr, ``prunesim: interrupted`` (exit status 130) or
     ``prunesim: terminated`` (143), with Amaranth's warnings about the components an interrupted
-    elaboration left unused silenced.
+    elaboration left unused silenced. Signals that arrive before ``main`` starts (while Python
+    imports it) get Python's default behaviour. When ``argv`` is ``None`` (``main`` is the
+    program), SIGINT and SIGTERM are ignored once the command has finished, while the process
+    exits: the work is done, and a signal then could only turn it into a traceback.
     """
     with sigterm_raises():
         try:
-            return _run(argv)
+            status = _run(argv)
         except Terminated:
-            quiet_after_interrupt()
+            _quiet_after_interrupt()
             print(f"{PROG}: terminated", file=sys.stderr)
-            return 143
+            status = 143
         except KeyboardInterrupt:
-            quiet_after_interrupt()
+            _quiet_after_interrupt()
             print(f"{PROG}: interrupted", file=sys.stderr)
-            return 130
+            status = 130
+        finally:
+            is_main_thread = threading.current_thread() is threading.main_thread()
+            if argv is None and is_main_thread:  # the program itself (`prunesim ...`), exiting
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, signal.SIG_IGN)
+    return status
 
 
 def _run(argv: Sequence[str] | None) -> int:

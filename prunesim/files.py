@@ -24,7 +24,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], content: bytes) -> None:
     then a rename. Creates the parent folders; the file gets the usual permissions (``0o666``
     less the umask). Raises ``OSError`` if it cannot be written, leaving no temporary file; an
     exception raised while it writes (such as :class:`KeyboardInterrupt` on SIGINT, or
-    :class:`prunesim.interrupts.Terminated` on SIGTERM under ``prunesim``) removes the temporary
+    :class:`prunesim.cli.Terminated` on SIGTERM under ``prunesim``) removes the temporary
     file too, and leaves ``path`` as it was or, if the rename was done, whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import assert_one_line_error, run_cli
 
-from prunesim.cli import main
+from prunesim.cli import Terminated, main, sigterm_raises
 from prunesim.files import PAUSE_BEFORE_RENAME, write_bytes_atomic
-from prunesim.interrupts import Terminated, sigterm_raises
 from prunesim.rtl.blocks import BLOCKS, get_block
 from prunesim.rtl.params import Limit, check_int, check_lanes
 
