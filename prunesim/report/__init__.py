@@ -263,11 +263,16 @@ def write_report(
             on_section(section.title)
         parts += [f"## {section.title}", "", section.build(ctx).rstrip(), ""]
     ctx.staged[out / "report.md"] = "\n".join(parts).encode()
-    placed = {path: _place(path, out, build) for path in ctx.staged}
     owned: dict[Path, list[str]] = {out: list(OWNED)}
-    for folder, entry in placed.values():
-        if folder == build:
-            owned.setdefault(build, []).append(entry)
+    placed = {}  # staged path -> (folder, path in it)
+    for path in ctx.staged:
+        if _in_report(path, out):
+            placed[path] = (out, path.relative_to(out).as_posix())
+        elif path.is_relative_to(build):
+            placed[path] = (build, path.relative_to(build).as_posix())
+            owned.setdefault(build, []).append(placed[path][1])
+        else:
+            raise ValueError(f"a report section wrote {path}, outside {out} and {build}")
     with staged_dirs(owned) as stage:
         for path, (folder, entry) in placed.items():
             target = stage[folder] / entry
@@ -276,17 +281,9 @@ def write_report(
     return sorted(ctx.staged)
 
 
-def _place(path: Path, out: Path, build: Path) -> tuple[Path, str]:
-    """Which folder a staged file goes to, ``out`` or ``build``, and its path in it."""
-    if path.is_relative_to(out):
-        entry = path.relative_to(out)
-        if entry.parts and entry.parts[0] in OWNED:
-            return out, entry.as_posix()
-    if path.is_relative_to(build):
-        return build, path.relative_to(build).as_posix()
-    raise ValueError(
-        f"a report section wrote {path}, outside {out}/{{{','.join(OWNED)}}} and {build}"
-    )
+def _in_report(path: Path, out: Path) -> bool:
+    """Whether ``path`` is one of the report's own files (under an :data:`OWNED` entry)."""
+    return path.is_relative_to(out) and path.relative_to(out).parts[:1] in [(e,) for e in OWNED]
 
 
 def _anchor(title: str) -> str:
