@@ -204,10 +204,6 @@ def test_a_fault_at_any_step_leaves_the_old_files_or_the_new_ones(
     old = tree(pristine)
     new, calls = probe(tmp_path, pristine)
     assert new != old
-    assert "reports/figures/only_old.png" not in new  # a stale figure does not survive
-    if with_earlier:
-        for mine in ("reports/README.md", "reports/notes/mine.txt", "build/verilog/user.v"):
-            assert new[mine] == old[mine]
     outcomes = []
     for at in range(1, len(calls) + 1):
         root = shutil.copytree(pristine, tmp_path / f"run{at}")
@@ -231,6 +227,10 @@ def test_a_fault_at_any_step_leaves_the_old_files_or_the_new_ones(
         assert stopped[-1] == "new"  # an interrupt while cleaning up after the commit point
     renames = [at for at, name in enumerate(calls, 1) if name == "rename"]
     assert all(outcomes[at - 1] == ("old", True) for at in renames)  # rolled back mid-swap
+    assert "reports/figures/only_old.png" not in new  # a stale figure does not survive
+    if with_earlier:
+        for mine in ("reports/README.md", "reports/notes/mine.txt", "build/verilog/user.v"):
+            assert new[mine] == old[mine]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -232,8 +232,8 @@ def write_report(
     All or nothing (:func:`prunesim.files.staged_dirs`): the report owns ``out``'s
     :data:`OWNED` entries and the files it writes under ``build`` (``verilog/<block>.v``). After
     success they are exactly the new ones: ``figures/`` and ``data/`` are replaced whole, so
-    files of an earlier report that this one does not write are gone, and ``report.md`` stays
-    without figures or data folders when its sections have none. On any exception (a failing
+    files of an earlier report that this one does not write are gone (a report whose sections
+    draw no figure has no ``figures/``). On any exception (a failing
     section, an ``OSError``, ``KeyboardInterrupt``) they are exactly as before, and no temporary
     folder is left. Other files in ``out`` and ``build`` are never touched. What an earlier run
     left half-swapped by a crash is rolled back first (:func:`prunesim.files.recover_staged`).
