@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "technique's own gain on BERT and GPT-2, the energy breakdown, the per-layer\n"
         "schedule, the comparison with GPUs, CPUs and other accelerators, a roofline;\n"
         "and the Verilog of the default blocks into BUILD/verilog/ with a port summary.\n"
-        "Nothing is written unless every section succeeds.\n\n"
+        "All or nothing: the new report.md, figures/ and data/ (replaced whole) and the\n"
+        "Verilog go into place only once every section succeeds; a failure or an interrupt\n"
+        "leaves the previous ones as they were. Other files in OUT and BUILD are left alone.\n\n"
         "example:\n"
         "  prunesim report --out reports --sections paper,ablation"
     )
@@ -37,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sections",
         default=None,
         metavar="LIST",
-        help="comma-separated sections to build (default: all; see below)",
+        help="comma-separated sections to build, each once (default: all; see below)",
     )
 
 
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     sections = None
     if args.sections is not None:
-        sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+        sections = [name.strip() for name in args.sections.split(",")] if args.sections else []
     try:
         chosen = check_sections(sections)
     except ValueError as exc:

@@ -5,8 +5,8 @@ and data through the :class:`ReportContext`; :data:`SECTIONS` lists them in page
 section prices through ``ctx.runs`` (one memo of simulations per report, nothing cached at
 module level) and draws with :func:`prunesim.report.figures.pyplot`. A later method adds its
 own module with its own section(s) and one entry in :data:`SECTIONS`, touching no other
-section. Output is deterministic (no dates, fixed figure metadata) and written whole:
-every file goes to a temporary name first and is renamed at the end.
+section. Output is deterministic (no dates, fixed figure metadata) and written all or nothing
+(:func:`write_report`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from prunesim.files import write_bytes_atomic
+from prunesim.files import recover_staged, staged_dirs
 
 if TYPE_CHECKING:
     from prunesim.sim.runs import Runs
 
-__all__ = ["SECTIONS", "ReportContext", "Section", "check_sections", "write_report"]
+__all__ = ["OWNED", "SECTIONS", "ReportContext", "Section", "check_sections", "write_report"]
 
 T = TypeVar("T")
 
@@ -144,8 +144,9 @@ class ReportContext:
     and what the sections of one report share.
 
     :meth:`figure` saves a matplotlib figure as ``figures/<name>.png`` and returns the markdown
-    that shows it; :meth:`data` saves JSON as ``data/<name>.json``. Files are staged and renamed
-    into place by :func:`write_report` once every section has succeeded.
+    that shows it; :meth:`data` saves JSON as ``data/<name>.json``; :meth:`write` saves a
+    generated source under ``build``. Files are kept in memory (:attr:`staged`) and put in place
+    by :func:`write_report` once every section has succeeded.
 
     ``runs`` prices each simulation once for this report (sections ask it, never the simulator
     directly, for a result another section may also need); :meth:`memo` keeps any other value a
@@ -187,14 +188,31 @@ class ReportContext:
         self.staged[path] = text.encode()
 
 
+#: The entries of the report folder that a report replaces whole (the rest is left alone).
+OWNED: tuple[str, ...] = ("report.md", "figures", "data")
+
+
 def check_sections(keys: Sequence[str] | None) -> list[Section]:
-    """The sections named ``keys`` (all for None); ValueError names an unknown one."""
+    """The sections named ``keys``, in that order (all for None).
+
+    ValueError names the problem: no section at all, an empty name, an unknown one, one named
+    twice."""
     if keys is None:
         return list(SECTIONS)
     known = {section.key: section for section in SECTIONS}
+    choices = f"choose from {', '.join(known)}"
+    keys = list(keys)
+    if not keys:
+        raise ValueError(f"no section chosen ({choices})")
+    for key in keys:
+        if not key:
+            raise ValueError(f"empty section name ({choices})")
     unknown = [key for key in keys if key not in known]
     if unknown:
-        raise ValueError(f"unknown section {unknown[0]!r} (choose from {', '.join(known)})")
+        raise ValueError(f"unknown section {unknown[0]!r} ({choices})")
+    for index, key in enumerate(keys):
+        if key in keys[:index]:
+            raise ValueError(f"section {key!r} chosen twice")
     return [known[key] for key in keys]
 
 
@@ -205,13 +223,29 @@ def write_report(
     on_section: Callable[[str], None] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Build the sections, then write ``out/report.md``, its figures and data; return the paths.
+    """Build the sections, then write ``out/report.md``, its figures and data, and the generated
+    sources under ``build``; return the paths written.
 
     ``on_section(title)`` is called before each section, ``on_step(label)`` for progress inside
-    one. Nothing is written unless every section succeeds. Raises ValueError for an unknown
-    section.
+    one. Raises ValueError for bad ``sections`` (:func:`check_sections`) before any work.
+
+    All or nothing (:func:`prunesim.files.staged_dirs`): the report owns ``out``'s
+    :data:`OWNED` entries and the files it writes under ``build`` (``verilog/<block>.v``). After
+    success they are exactly the new ones: ``figures/`` and ``data/`` are replaced whole, so
+    files of an earlier report that this one does not write are gone (a report whose sections
+    draw no figure has no ``figures/``). On any exception (a failing
+    section, an ``OSError``, ``KeyboardInterrupt``) they are exactly as before, and no temporary
+    folder is left. Other files in ``out`` and ``build`` are never touched. What an earlier run
+    left half-swapped by a crash is rolled back first (:func:`prunesim.files.recover_staged`).
     """
     chosen = check_sections(sections)
+    for entry in OWNED:
+        if build.resolve().is_relative_to((out / entry).resolve()):
+            raise ValueError(
+                f"the build folder {build} lies inside {out / entry}, which the report replaces"
+            )
+    recover_staged(out)
+    recover_staged(build)
     ctx = ReportContext(out=out, build=build, progress=on_step or (lambda label: None))
     parts = [
         "# prunesim report",
@@ -229,11 +263,27 @@ def write_report(
             on_section(section.title)
         parts += [f"## {section.title}", "", section.build(ctx).rstrip(), ""]
     ctx.staged[out / "report.md"] = "\n".join(parts).encode()
-    written = []
-    for path, content in sorted(ctx.staged.items()):
-        write_bytes_atomic(path, content)
-        written.append(path)
-    return written
+    owned: dict[Path, list[str]] = {out: list(OWNED)}
+    placed = {}  # staged path -> (folder, path in it)
+    for path in ctx.staged:
+        if _in_report(path, out):
+            placed[path] = (out, path.relative_to(out).as_posix())
+        elif path.is_relative_to(build):
+            placed[path] = (build, path.relative_to(build).as_posix())
+            owned.setdefault(build, []).append(placed[path][1])
+        else:
+            raise ValueError(f"a report section wrote {path}, outside {out} and {build}")
+    with staged_dirs(owned) as stage:
+        for path, (folder, entry) in placed.items():
+            target = stage[folder] / entry
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(ctx.staged[path])
+    return sorted(ctx.staged)
+
+
+def _in_report(path: Path, out: Path) -> bool:
+    """Whether ``path`` is one of the report's own files (under an :data:`OWNED` entry)."""
+    return path.is_relative_to(out) and path.relative_to(out).parts[:1] in [(e,) for e in OWNED]
 
 
 def _anchor(title: str) -> str:
