@@ -194,7 +194,8 @@ class Trace:
             return "no rows"
         lo, hi = int(rows.d.min()), int(rows.d.max())
         d = f"{lo}" if lo == hi else f"{lo}..{hi}"
-        return f"{int(rows.layer.max()) + 1} layers x {int(rows.head.max()) + 1} heads of {d}"
+        layers, heads = int(rows.layer.max()) + 1, int(rows.head.max()) + 1
+        return f"{layers} layer{'s' * (layers != 1)} x {heads} head{'s' * (heads != 1)} of {d}"
 
     def check_model(self, model: TransformerConfig) -> None:
         """Raise :class:`TraceError` naming the trace and ``model`` unless the trace fits it.
