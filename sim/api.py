@@ -64,17 +64,11 @@ def trace_workload(model: TransformerConfig, path: str | PathLike[str]) -> Workl
 
 
 def trace_rows_workload(model: TransformerConfig, trace: Trace) -> Workload:
-    """The workload of a loaded trace; ValueError if it does not fit ``model``'s shape."""
+    """The workload of a loaded trace; TraceError (a ValueError) if it does not fit ``model``
+    (:meth:`Trace.check_model`). The trace's notes become the workload's."""
+    trace.check_model(model)
     rows = trace.rows
-    path = trace.path
-    name = Path(path).name
-    if trace.layers > model.layers or trace.heads > model.heads:
-        raise ValueError(
-            f"{name}: {trace.layers} layers x {trace.heads} heads do not fit {model.name} "
-            f"({model.layers} x {model.heads})"
-        )
-    if np.any(rows.d != model.d):
-        raise ValueError(f"{name}: head dimension {int(rows.d[0])} is not {model.name}'s {model.d}")
+    name = Path(trace.path).name
     layers = model.layers
     count = np.bincount(rows.layer, minlength=layers)[:layers].astype(float)
     steps = len(np.unique(rows.step))
@@ -93,7 +87,7 @@ def trace_rows_workload(model: TransformerConfig, trace: Trace) -> Workload:
         layers=layers,
         attention=rows,
         schedule=schedule,
-        notes=[f"per-query work from the trace {name}"],
+        notes=[f"per-query work from the trace {name}", *trace.notes],
     )
 
 

@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="a SpAtten per-query trace (CSV) giving the exact work",
+        help="a SpAtten per-query trace (CSV) giving the exact work; it must fit --model",
     )
     add_workload_arguments(parser)
 
