@@ -491,10 +491,8 @@ class Reader:
             hint = ""
             spelling = _as_number(value) if isinstance(value, str) else None
             if spelling is not None:
-                hint = (
-                    f" (YAML reads it as text: write {spelling}; a number with an exponent "
-                    "needs a decimal point and a signed exponent)"
-                )
+                why = "; a number with an exponent needs a decimal point and a signed exponent"
+                hint = f" (YAML reads it as text: write {spelling}{why if 'e' in spelling else ''})"
             self.fail(node, path, f"must be {want}, not {_show(value)}{hint}")
         if not math.isfinite(value):
             self.fail(node, path, f"must be {want}, not {_show(value)}")
