@@ -13,7 +13,7 @@ from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.families import family_of
 from prunesim.sim.families.network import DEFAULT_BATCH
 from prunesim.sim.families.transformer import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
-from prunesim.sim.hardware import Hardware, load_hardware
+from prunesim.sim.hardware import Hardware, as_target
 from prunesim.sim.methods import get_method
 from prunesim.sim.trace import Trace
 from prunesim.sim.workload import Stage, Workload
@@ -127,7 +127,7 @@ def make_workload(
 def simulate(
     model: str | TransformerConfig,
     method: str = "spatten",
-    hardware: str | Hardware = "spatten",
+    hardware: str | PathLike[str] | Hardware = "spatten",
     *,
     stage: Stage | None = None,
     mode: str | None = None,
@@ -147,7 +147,7 @@ def simulate(
     override the method's options (e.g. ``token_keep=0.4``). Raises ValueError (or
     HardwareError, TraceError) for bad input.
     """
-    target = hardware if not isinstance(hardware, str) else load_hardware(hardware)
+    target = as_target(hardware)
     workload = make_workload(
         model, method, stage=stage, mode=mode, weight_bits=weight_bits, trace=trace, **options
     )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from os import PathLike
 from typing import Any
 
 from prunesim.models import Model, get_model
 from prunesim.sim.api import make_workload
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.families import family_of
-from prunesim.sim.hardware import Hardware, load_hardware
+from prunesim.sim.hardware import Hardware, load_targets
 from prunesim.sim.methods import get_method
 from prunesim.sim.workload import Stage, Workload
 
@@ -198,7 +199,7 @@ def _compare_model(
 def compare(
     models: Iterable[str | Model],
     methods: Iterable[str],
-    hardware: Iterable[str | Hardware],
+    hardware: Iterable[str | PathLike[str] | Hardware],
     *,
     stage: Stage | None = None,
     mode: str | None = None,
@@ -216,8 +217,13 @@ def compare(
     CNN); ``skipped`` says which (each method's and target's ``unsupported`` reason). ``options``
     override every method's options (each must exist for every method). ``progress`` is called
     with a label before each simulation.
+
+    ``hardware``: preset names, YAML paths (strings or :class:`os.PathLike`) or loaded targets
+    (:func:`~prunesim.sim.hardware.load_targets`: the same file twice counts once; two targets
+    of one ``name`` from different files raise :class:`~prunesim.sim.hardware.HardwareError`
+    naming both, as results are keyed by name).
     """
-    targets = [load_hardware(h) if isinstance(h, str) else h for h in hardware]
+    targets = load_targets(hardware)
     method_list = list(dict.fromkeys(methods))
     for name in method_list:
         get_method(name)  # unknown names fail here, whatever the models

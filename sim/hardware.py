@@ -22,12 +22,17 @@ Every number carries its unit in its name; every energy entry and every datashee
 source in the file (``source:`` beside the value). The format (values, sources, energy tables,
 validation) is :mod:`prunesim.sim.hwfile`'s; each kind's module lists its fields.
 :func:`load_hardware` takes a preset name or a path and validates every field, naming the file,
-line and field of a bad one (:class:`HardwareError`).
+line and field of a bad one (:class:`HardwareError`). Every number has a physical range (a
+clock of 1 MHz to 100 GHz, a bandwidth of 1 MB/s to 100 PB/s, at most 2**20 units of a kind
+...): the table and its reasons are in :mod:`prunesim.sim.hwfile`'s documentation.
+:func:`as_target` and :func:`load_targets` turn what the Python API takes as ``hardware`` (a
+preset name, a path as a string or :class:`os.PathLike`, or a loaded target) into targets.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from prunesim.sim.costs import KINDS, Hardware
@@ -38,10 +43,12 @@ __all__ = [
     "EnergyTable",
     "Hardware",
     "HardwareError",
+    "as_target",
     "hardware_file",
     "hardware_kinds",
     "hardware_names",
     "load_hardware",
+    "load_targets",
 ]
 
 #: The folder of the presets shipped with the package.
@@ -99,3 +106,49 @@ def load_hardware(name_or_path: str | os.PathLike[str]) -> Hardware:
     except (OSError, UnicodeDecodeError) as exc:
         raise HardwareError(f"{label}: cannot read: {exc}") from exc
     return read_hardware(label, text, dict(KINDS.items()))
+
+
+def as_target(hardware: str | os.PathLike[str] | Hardware) -> Hardware:
+    """A loaded target: a preset name or a path (a string or :class:`os.PathLike`) is loaded by
+    :func:`load_hardware`; anything else is taken to be a loaded target and returned as it is."""
+    if isinstance(hardware, str | os.PathLike):
+        return load_hardware(hardware)
+    return hardware
+
+
+def load_targets(hardware: Iterable[str | os.PathLike[str] | Hardware]) -> list[Hardware]:
+    """Each of ``hardware`` loaded (:func:`as_target`), in order, each at most once.
+
+    Results are keyed by a target's ``name``, so two targets of one name would merge: the same
+    file given twice (by name and by path) counts once, and so does a loaded target equal to
+    one before it; two files of one name (a preset copied but not renamed), or a loaded target
+    of the name of a different one, raise :class:`HardwareError` naming both, e.g.
+    ``hardware 'a100' is named twice: a100.yaml and ./my-a100.yaml; give the copy a name of
+    its own (its name: field)``.
+    """
+    targets: list[Hardware] = []
+    seen: dict[str, tuple[str, Path | None, Hardware]] = {}
+    for item in hardware:
+        path: Path | None = None
+        if isinstance(item, str | os.PathLike):
+            label, file = hardware_file(item)
+            target, path = load_hardware(item), file.resolve()
+        else:
+            label, target = f"a loaded {type(item).__name__}", item
+        first = seen.get(target.name)
+        if first is None:
+            seen[target.name] = (label, path, target)
+            targets.append(target)
+            continue
+        first_label, first_path, first_target = first
+        if path is not None and first_path is not None:
+            same = path == first_path  # two files: the same file again?
+        else:
+            same = target == first_target  # a loaded target: the same description again?
+        if same:
+            continue
+        raise HardwareError(
+            f"hardware {target.name!r} is named twice: {first_label} and {label}; "
+            "give the copy a name of its own (its name: field)"
+        )
+    return targets

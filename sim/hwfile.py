@@ -22,10 +22,51 @@ up in the dataclass's ``sources`` mapping, keyed by dataclass field name (``dram
 ``latency_cycles.qk``, ``peak_tflops.fp32`` for entries of a mapping), beside the notes of the
 file's own ``sources:``.
 
+Numbers. YAML 1.1 (PyYAML's) reads a number with an exponent as a number only when it has a
+decimal point and a signed exponent: ``1.0e+9``, ``1.e+9``, ``2.5e-3`` are numbers, ``1e9``,
+``1.0e9``, ``1e+9`` are text (refused, with the spelling that reads as a number).
+
+Ranges. Every number of a layout declares its physical range with its field (a :class:`Range`,
+one per unit below): wide enough for any real device, with headroom, and narrow enough that every
+cost model gives finite results at every corner of the ranges (a test prices workloads at their
+ends; a bandwidth of 1e-300 GB/s would give infinite cycles, a 10^20-row array overflow int64):
+
+=======================  ======================  ==================================================
+unit (field names)       range                   why these ends
+=======================  ======================  ==================================================
+``_ghz`` clock           0.001 .. 100            1 MHz (a microcontroller) .. about 15x the fastest
+                                                 CMOS clocks (about 6 GHz)
+``_gb_per_s`` bandwidth  0.001 .. 1e8            1 MB/s (serial flash) .. 100 PB/s (5x a wafer-scale
+                                                 chip's 21 PB/s on-chip SRAM bandwidth)
+counts (multipliers,     1 .. 2**20 (1048576)    one unit .. a million units per array or memory
+softmax lanes, array
+rows and columns, DRAM
+channels)
+``_bits`` widths         1 .. 4096               one bit .. a 512-byte SRAM read
+``_bytes`` (transaction) 1 .. 2**20              one byte .. 1 MiB per DRAM transaction
+``_kb`` SRAM capacity    0.001 .. 1e8            one byte .. 100 GB (2x a wafer-scale chip's 44 GB)
+``_pj`` energy           1e-6 .. 1e6             1 aJ (350x the Landauer limit at 300 K) .. 1 uJ
+                                                 per bit or operation
+``latency_cycles``       0 .. 2**20              no fill .. a million cycles of pipeline fill
+``_us`` overhead         0.001 .. 1e6            1 ns .. 1 s per kernel
+``_w`` power             0.001 .. 1e6            1 mW .. 1 MW
+``_tflops`` peak         1e-6 .. 1e6             1 MFLOP/s .. 1 EFLOP/s
+``gops`` throughput      0.001 .. 1e9            1 MOP/s .. 1 EOP/s
+``gops_per_j``           0.001 .. 1e9            1 uJ .. 1 aJ per operation (the ``_pj`` range)
+=======================  ======================  ==================================================
+
+A kind may declare a narrower range where its model needs one (the accelerator's
+``topk.comparators``: 1 .. 1024, its latency model costing O(comparators)). An energy table's
+points are bounded too: sizes by their unit (``_bits`` for multiply and add widths, ``_kb`` for
+SRAM capacities), energies by ``_pj``. A field that declares no range (a kind written
+elsewhere) gets :data:`ANY` (1e-6 .. 1e9).
+
 Validation. Every field must be present and of its type; numbers positive and finite (a mapping
-field may allow zero); integers integral; unknown fields are refused with a suggestion (typos);
-nothing is evaluated (YAML is composed with the safe loader, which knows no Python tags). Errors
-are :class:`HardwareError` with the message ``file:line: field: problem``.
+field may allow zero), within their range; integers integral; unknown fields are refused with a
+suggestion (typos); collections nest at most :data:`MAX_DEPTH` levels (checked while composing,
+whatever the interpreter's recursion limit); nothing is evaluated (YAML is composed with the safe
+loader, which knows no Python tags). Errors are :class:`HardwareError` with the message
+``file:line: field: problem``, e.g. ``file:line: field: must be between LOW and HIGH, not VALUE``.
 """
 
 from __future__ import annotations
@@ -39,11 +80,27 @@ from typing import Any, NoReturn
 import yaml
 
 __all__ = [
+    "ANY",
+    "BITS",
+    "BYTES",
+    "CLOCK_GHZ",
+    "COUNT",
+    "CYCLES",
+    "GB_PER_S",
+    "GOPS",
+    "GOPS_PER_J",
+    "MAX_DEPTH",
+    "OVERHEAD_US",
+    "PJ",
+    "POWER_W",
+    "SRAM_KB",
+    "TFLOPS",
     "EnergyTable",
     "Field",
     "HardwareError",
     "Layout",
     "MappingField",
+    "Range",
     "Reader",
     "read_hardware",
 ]
@@ -55,6 +112,61 @@ _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 class HardwareError(ValueError):
     """A hardware file or name that cannot be used; the message names the file, line and field."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The closed interval ``[low, high]`` a number of a hardware file must lie in."""
+
+    low: float
+    high: float
+
+    def __contains__(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def describe(self) -> str:
+        """``"LOW and HIGH"`` as messages show it (integers in full up to 2**24)."""
+        return f"{_bound(self.low)} and {_bound(self.high)}"
+
+
+def _bound(value: float) -> str:
+    if float(value).is_integer() and abs(value) <= 2**24:
+        return str(int(value))
+    return f"{value:g}"
+
+
+# The physical ranges, one per unit (the module docstring's table says why each end).
+#: Clock frequency in GHz: 1 MHz .. 100 GHz.
+CLOCK_GHZ = Range(1e-3, 100.0)
+#: Bandwidth in GB/s (10^9 bytes/s): 1 MB/s .. 100 PB/s.
+GB_PER_S = Range(1e-3, 1e8)
+#: A count of units (multipliers, lanes, comparators, array rows and columns, DRAM channels).
+COUNT = Range(1, 2**20)
+#: A width in bits (operands, SRAM words and reads, CSR indices and pointers; table sizes).
+BITS = Range(1, 4096)
+#: A size in bytes (a DRAM transaction).
+BYTES = Range(1, 2**20)
+#: An SRAM capacity in KB: one byte .. 100 GB (also the sizes of an SRAM energy table).
+SRAM_KB = Range(1e-3, 1e8)
+#: Energy per bit or operation in pJ: 1 aJ .. 1 uJ.
+PJ = Range(1e-6, 1e6)
+#: Pipeline fill in cycles (zero allowed).
+CYCLES = Range(0, 2**20)
+#: A per-kernel overhead in microseconds: 1 ns .. 1 s.
+OVERHEAD_US = Range(1e-3, 1e6)
+#: Power in watts: 1 mW .. 1 MW.
+POWER_W = Range(1e-3, 1e6)
+#: Peak compute in TFLOP/s (tera-ops for integers): 1 MFLOP/s .. 1 EFLOP/s.
+TFLOPS = Range(1e-6, 1e6)
+#: Throughput in GOP/s: 1 MOP/s .. 1 EOP/s.
+GOPS = Range(1e-3, 1e9)
+#: Energy efficiency in GOP/J: 1 uJ .. 1 aJ per operation (the range of :data:`PJ`).
+GOPS_PER_J = Range(1e-3, 1e9)
+#: The range of a number whose field declares none.
+ANY = Range(1e-6, 1e9)
+#: The deepest nesting of collections (mappings, lists) a file may have; the format needs 4
+#: (``energy.mult_pj.points``, a value with its source one more).
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -109,15 +221,18 @@ class Field:
 
     ``kind``: ``"int"`` (positive integer), ``"float"`` (positive finite number), ``"bool"``,
     ``"table"`` (an :class:`EnergyTable`), ``"cited"`` (a positive number that must carry its
-    source), ``"choice"`` (one of the texts ``choices``). ``check``, if given, is called with the
-    value read and the values read before it (earlier fields of the layout) and returns a
-    problem to report at this field, or None.
+    source), ``"choice"`` (one of the texts ``choices``). ``bounds``: the :class:`Range` of a
+    number (of a table: its energies; ``sizes``: the range of its sizes); :data:`ANY` if None.
+    ``check``, if given, is called with the value read and the values read before it (earlier
+    fields of the layout) and returns a problem to report at this field, or None.
     """
 
     attr: str
     kind: str
     choices: tuple[str, ...] = ()
     check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
+    bounds: Range | None = None
+    sizes: Range | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +241,9 @@ class MappingField:
 
     ``required`` and ``optional`` are the names allowed (``what`` names one in messages, e.g.
     ``"pipeline step"``); each value is a number of ``kind`` (``"int"`` or ``"float"``),
-    positive, or non-negative with ``zero_ok``. ``empty``: the problem to report when an
-    all-optional mapping lists nothing (None: an empty mapping is fine). Each value may carry
-    its source, kept as ``<path>.<name>``.
+    positive, or non-negative with ``zero_ok``, within ``bounds`` (:data:`ANY` if None).
+    ``empty``: the problem to report when an all-optional mapping lists nothing (None: an empty
+    mapping is fine). Each value may carry its source, kept as ``<path>.<name>``.
     """
 
     attr: str
@@ -138,6 +253,7 @@ class MappingField:
     what: str = "field"
     zero_ok: bool = False
     empty: str | None = None
+    bounds: Range | None = None
 
 
 #: A layout maps a YAML key to a scalar :class:`Field`, a :class:`MappingField` or a group (a
@@ -194,6 +310,63 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _as_number(text: str) -> str | None:
+    """How to write ``text``, a number that YAML 1.1 reads as text (``1e9``, ``3.2e1``), so
+    that it reads as that number (``1.0e+9``, ``3.2e+1``: a decimal point and a signed
+    exponent); None if ``text`` is no finite number."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    mantissa, e, exponent = text.strip().lower().partition("e")
+    if e:
+        if "." not in mantissa:
+            mantissa += ".0"
+        if exponent[:1] not in ("+", "-"):
+            exponent = "+" + exponent
+        spelling = f"{mantissa}e{exponent}"
+    else:
+        spelling = repr(number)
+    try:
+        reread = yaml.safe_load(spelling)
+    except yaml.YAMLError:
+        return None
+    return spelling if _is_number(reread) and reread == number else None
+
+
+class _TooDeep(Exception):
+    """Raised by :class:`_Loader` at the first collection nested deeper than MAX_DEPTH."""
+
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(mark)
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing collections nested deeper than :data:`MAX_DEPTH` before it
+    composes them (composing recurses a few frames per level: this bounds the recursion, so no
+    input reaches the interpreter's recursion limit)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        nests = isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent)
+        if nests:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if nests:
+                self._depth -= 1
+
+
 class Reader:
     """Reads one file; ``label`` names it in messages. :meth:`read` is the entry point."""
 
@@ -213,7 +386,12 @@ class Reader:
 
     def compose(self, text: str) -> yaml.Node:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = yaml.compose(text, Loader=_Loader)
+        except _TooDeep as exc:
+            line = exc.mark.line + 1
+            raise HardwareError(
+                f"{self.label}:{line}: nesting deeper than {MAX_DEPTH} levels"
+            ) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
@@ -295,19 +473,26 @@ class Reader:
             self.fail(node, path, f"must be a non-empty text, not {_show(value)}")
         return value.strip()
 
-    def number(self, node: yaml.Node, path: str, kind: str, *, zero_ok: bool = False) -> Any:
-        """A positive (or non-negative) finite number; ``kind`` ``"int"`` wants an integer."""
+    def number(
+        self,
+        node: yaml.Node,
+        path: str,
+        kind: str,
+        *,
+        zero_ok: bool = False,
+        bounds: Range | None = None,
+    ) -> Any:
+        """A positive (or non-negative) finite number within ``bounds`` (:data:`ANY` if None);
+        ``kind`` ``"int"`` wants an integer."""
         value = self.scalar(node, path)
         sign = "non-negative" if zero_ok else "positive"
         want = f"a {sign} integer" if kind == "int" else f"a {sign} number"
         if not _is_number(value):
             hint = ""
-            if isinstance(value, str):
-                try:
-                    float(value)
-                    hint = " (YAML reads it as text: write a decimal point, as in 1.0e9)"
-                except ValueError:
-                    pass
+            spelling = _as_number(value) if isinstance(value, str) else None
+            if spelling is not None:
+                why = "; a number with an exponent needs a decimal point and a signed exponent"
+                hint = f" (YAML reads it as text: write {spelling}{why if 'e' in spelling else ''})"
             self.fail(node, path, f"must be {want}, not {_show(value)}{hint}")
         if not math.isfinite(value):
             self.fail(node, path, f"must be {want}, not {_show(value)}")
@@ -318,6 +503,9 @@ class Reader:
                 value = int(value)
         if value < 0 or (value == 0 and not zero_ok):
             self.fail(node, path, f"must be {want}, not {_show(value)}")
+        bounds = bounds or ANY
+        if value not in bounds and not (zero_ok and value == 0):
+            self.fail(node, path, f"must be between {bounds.describe()}, not {_show(value)}")
         return value if kind == "int" else float(value)
 
     def boolean(self, node: yaml.Node, path: str) -> bool:
@@ -355,7 +543,16 @@ class Reader:
             source = self.text(entries["source"][1], _join(path, "source"))
         return fields, source
 
-    def table(self, key_node: yaml.Node, node: yaml.Node, path: str) -> EnergyTable:
+    def table(
+        self,
+        key_node: yaml.Node,
+        node: yaml.Node,
+        path: str,
+        energies: Range | None = None,
+        sizes: Range | None = None,
+    ) -> EnergyTable:
+        """An :class:`EnergyTable`, its energies within ``energies`` and its sizes within
+        ``sizes`` (:data:`ANY` for None)."""
         entries = self.mapping(node, path)
         self.check_keys(entries, path, key_node, ("points", "scaling", "source"))
         source = self.text(entries["source"][1], _join(path, "source"))
@@ -374,11 +571,11 @@ class Reader:
             self.fail(points_node, points_path, f"must be a mapping of size: pJ, not {what}")
         points: dict[float, float] = {}
         for size_node, energy_node in points_node.value:
-            size = self.number(size_node, f"{points_path} (a size)", "float")
+            size = self.number(size_node, f"{points_path} (a size)", "float", bounds=sizes)
             size_path = _join(points_path, f"{size:g}")
             if size in points:
                 self.fail(size_node, size_path, "given twice")
-            points[size] = self.number(energy_node, size_path, "float")
+            points[size] = self.number(energy_node, size_path, "float", bounds=energies)
         if not points:
             self.fail(points_node, points_path, "must have at least one point")
         if scaling == "log":
@@ -439,7 +636,7 @@ class Reader:
             elif isinstance(spec, MappingField):
                 values[spec.attr] = self.named_numbers(key_node, value_node, path, spec)
             elif spec.kind == "table":
-                table = self.table(key_node, value_node, path)
+                table = self.table(key_node, value_node, path, spec.bounds, spec.sizes)
                 self.sources[spec.attr] = table.source
                 values[spec.attr] = table
             else:
@@ -474,7 +671,7 @@ class Reader:
                     f"must be one of {', '.join(spec.choices)}, not {_show(value)}",
                 )
         else:
-            value = self.number(inner, path, spec.kind)
+            value = self.number(inner, path, spec.kind, bounds=spec.bounds)
         if spec.check is not None:
             problem = spec.check(value, values)
             if problem is not None:
@@ -496,7 +693,9 @@ class Reader:
         for name, (name_key, name_node) in fields.items():
             name_path = _join(path, name)
             inner, source = self.cited(name_key, name_node, name_path)
-            numbers[name] = self.number(inner, name_path, spec.kind, zero_ok=spec.zero_ok)
+            numbers[name] = self.number(
+                inner, name_path, spec.kind, zero_ok=spec.zero_ok, bounds=spec.bounds
+            )
             if source or group_source:
                 self.sources[name_path] = source or group_source
         return numbers

@@ -14,7 +14,7 @@ from prunesim.models import get_model
 from prunesim.models.ofa import OFASpec, ofa_macs
 from prunesim.sim.api import make_workload
 from prunesim.sim.engine import evaluate
-from prunesim.sim.hardware import load_hardware
+from prunesim.sim.hardware import as_target
 from prunesim.sim.methods.ofa import (
     DEFAULT_STAGE,
     WIDTH,
@@ -50,7 +50,7 @@ def ofa_sweep(
     one sub-net at a time. Raises ValueError for a target that cannot price convolutions (the
     SpAtten-class accelerators, published ones)."""
     specs = list(specs)
-    targets = [load_hardware(h) if isinstance(h, str) else h for h in hardware]
+    targets = [as_target(h) for h in hardware]
     seconds: dict[str, list[float]] = {}
     if isinstance(stage, Infer):
         workload = sweep_workload(specs, stage, cache)

@@ -91,12 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from prunesim.sim.compare import compare
-    from prunesim.sim.hardware import hardware_names, load_hardware
+    from prunesim.sim.hardware import hardware_names, load_targets
     from prunesim.sim.tables import format_compare
 
     hw_names = args.hw or hardware_names()
     try:
-        targets = [load_hardware(name) for name in hw_names]
+        targets = load_targets(hw_names)
         results = []
         for model in args.model or default_models(args.method):
             _check_some_method_prunes(model, args.method)

@@ -96,14 +96,29 @@ from prunesim.sim.costs.common import (
     row_macs,
     txn_bytes,
 )
-from prunesim.sim.hwfile import EnergyTable, Field, Layout, MappingField
+from prunesim.sim.hwfile import (
+    BITS,
+    CLOCK_GHZ,
+    COUNT,
+    CYCLES,
+    SRAM_KB,
+    EnergyTable,
+    Field,
+    Layout,
+    MappingField,
+    Range,
+)
 from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import AttentionRows, LinearRows, Workload
 
-__all__ = ["EXP_MACS_PER_SCORE", "Accelerator"]
+__all__ = ["EXP_MACS_PER_SCORE", "TOPK_COMPARATORS", "Accelerator"]
 
 #: Multiply-adds per softmax score: SpAtten's exponential is a 5th-order Taylor series on FMAs.
 EXP_MACS_PER_SCORE = 5
+#: The range of ``topk.comparators``, narrower than a count's: 64x SpAtten's 16 (and as many as
+#: the RTL engine's default frame of 1024 scores); the latency model
+#: (:func:`prunesim.sim.blocks.topk_cycles`) costs O(comparators) array operations.
+TOPK_COMPARATORS = Range(1, 1024)
 
 
 @register_kind
@@ -137,21 +152,21 @@ class Accelerator(DramChannels):
     kind: str = "accelerator"
 
     LAYOUT: ClassVar[Layout] = {
-        "clock_ghz": Field("clock_ghz", "float"),
+        "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
         "multipliers": {
-            "qk": Field("qk_multipliers", "int"),
-            "pv": Field("pv_multipliers", "int"),
-            "bits": Field("multiplier_bits", "int"),
+            "qk": Field("qk_multipliers", "int", bounds=COUNT),
+            "pv": Field("pv_multipliers", "int", bounds=COUNT),
+            "bits": Field("multiplier_bits", "int", bounds=BITS),
         },
         "softmax": {
-            "lanes": Field("softmax_lanes", "int"),
+            "lanes": Field("softmax_lanes", "int", bounds=COUNT),
             "pipelined": Field("softmax_pipelined", "bool"),
         },
-        "topk": {"comparators": Field("topk_comparators", "int")},
+        "topk": {"comparators": Field("topk_comparators", "int", bounds=TOPK_COMPARATORS)},
         "sram": {
-            "k_kb": Field("k_sram_kb", "float"),
-            "v_kb": Field("v_sram_kb", "float"),
-            "word_bits": Field("sram_word_bits", "int"),
+            "k_kb": Field("k_sram_kb", "float", bounds=SRAM_KB),
+            "v_kb": Field("v_sram_kb", "float", bounds=SRAM_KB),
+            "word_bits": Field("sram_word_bits", "int", bounds=BITS),
         },
         "dram": DRAM_LAYOUT,
         "energy": ENERGY_LAYOUT,
@@ -162,6 +177,7 @@ class Accelerator(DramChannels):
             optional=("requant", "topk"),
             what="pipeline step",
             zero_ok=True,
+            bounds=CYCLES,
         ),
     }
     BASELINE: ClassVar[bool] = False

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from prunesim.sim.hwfile import Field, Layout
+from prunesim.sim.hwfile import BITS, BYTES, COUNT, GB_PER_S, PJ, SRAM_KB, Field, Layout
 from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import Workload
 
@@ -31,18 +31,18 @@ __all__ = [
 
 #: ``dram:`` of a file: channels, bandwidth per channel, transaction size.
 DRAM_LAYOUT: Layout = {
-    "channels": Field("dram_channels", "int"),
-    "channel_gb_per_s": Field("dram_channel_gb_per_s", "float"),
-    "transaction_bytes": Field("dram_transaction_bytes", "int"),
+    "channels": Field("dram_channels", "int", bounds=COUNT),
+    "channel_gb_per_s": Field("dram_channel_gb_per_s", "float", bounds=GB_PER_S),
+    "transaction_bytes": Field("dram_transaction_bytes", "int", bounds=BYTES),
 }
 #: ``energy:`` of a file: DRAM pJ/bit (with its source), SRAM reads by capacity, multiplies and
 #: adds by width (energy tables).
 ENERGY_LAYOUT: Layout = {
-    "dram_pj_per_bit": Field("dram_pj_per_bit", "cited"),
-    "sram_read_bits": Field("sram_read_bits", "int"),
-    "sram_pj_per_read": Field("sram_pj_per_read", "table"),
-    "mult_pj": Field("mult_pj", "table"),
-    "add_pj": Field("add_pj", "table"),
+    "dram_pj_per_bit": Field("dram_pj_per_bit", "cited", bounds=PJ),
+    "sram_read_bits": Field("sram_read_bits", "int", bounds=BITS),
+    "sram_pj_per_read": Field("sram_pj_per_read", "table", bounds=PJ, sizes=SRAM_KB),
+    "mult_pj": Field("mult_pj", "table", bounds=PJ, sizes=BITS),
+    "add_pj": Field("add_pj", "table", bounds=PJ, sizes=BITS),
 }
 
 

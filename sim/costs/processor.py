@@ -33,7 +33,16 @@ import numpy as np
 
 from prunesim.sim.costs import register_kind
 from prunesim.sim.costs.common import build_result, group_ids, layer_results, per_layer, row_macs
-from prunesim.sim.hwfile import Field, Layout, MappingField
+from prunesim.sim.hwfile import (
+    CLOCK_GHZ,
+    GB_PER_S,
+    OVERHEAD_US,
+    POWER_W,
+    TFLOPS,
+    Field,
+    Layout,
+    MappingField,
+)
 from prunesim.sim.result import SimResult
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
 
@@ -86,16 +95,17 @@ class Processor:
     kind: str = "processor"
 
     LAYOUT: ClassVar[Layout] = {
-        "clock_ghz": Field("clock_ghz", "float"),
-        "memory_gb_per_s": Field("memory_gb_per_s", "float"),
-        "kernel_overhead_us": Field("kernel_overhead_us", "float"),
-        "power_w": Field("power_w", "float"),
+        "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
+        "memory_gb_per_s": Field("memory_gb_per_s", "float", bounds=GB_PER_S),
+        "kernel_overhead_us": Field("kernel_overhead_us", "float", bounds=OVERHEAD_US),
+        "power_w": Field("power_w", "float", bounds=POWER_W),
         "peak_tflops": MappingField(
             "peak_tflops",
             "float",
             optional=PRECISIONS,
             what="precision",
             empty="must list the peak of at least one precision",
+            bounds=TFLOPS,
         ),
         "dtype": Field("dtype", "choice", tuple(DTYPE_BYTES), check=_dtype_has_peak),
     }

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from prunesim.sim.costs import register_kind
 from prunesim.sim.costs.common import build_result, conv_refusal, layer_results, row_macs
-from prunesim.sim.hwfile import Field, Layout
+from prunesim.sim.hwfile import CLOCK_GHZ, GOPS, GOPS_PER_J, Field, Layout
 from prunesim.sim.result import SimResult
 from prunesim.sim.workload import Workload
 
@@ -33,9 +33,9 @@ class Published:
     kind: str = "published"
 
     LAYOUT: ClassVar[Layout] = {
-        "clock_ghz": Field("clock_ghz", "float"),
-        "gops": Field("gops", "float"),
-        "gops_per_j": Field("gops_per_j", "float"),
+        "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
+        "gops": Field("gops", "float", bounds=GOPS),
+        "gops_per_j": Field("gops_per_j", "float", bounds=GOPS_PER_J),
     }
     BASELINE: ClassVar[bool] = True
 

@@ -54,7 +54,7 @@ from prunesim.sim.costs.common import (
     row_macs,
     txn_bytes,
 )
-from prunesim.sim.hwfile import EnergyTable, Field, Layout
+from prunesim.sim.hwfile import BITS, CLOCK_GHZ, COUNT, SRAM_KB, EnergyTable, Field, Layout
 from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.systolic import compute_cycles, effective_window, weight_bytes
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
@@ -94,24 +94,24 @@ class Systolic(DramChannels):
     kind: str = "systolic"
 
     LAYOUT: ClassVar[Layout] = {
-        "clock_ghz": Field("clock_ghz", "float"),
+        "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
         "array": {
-            "rows": Field("rows", "int"),
-            "columns": Field("columns", "int"),
+            "rows": Field("rows", "int", bounds=COUNT),
+            "columns": Field("columns", "int", bounds=COUNT),
             "dataflow": Field("dataflow", "choice", ("ws", "os", "is")),
-            "bits": Field("multiplier_bits", "int"),
+            "bits": Field("multiplier_bits", "int", bounds=BITS),
         },
         "sram": {
-            "ifmap_kb": Field("ifmap_sram_kb", "float"),
-            "filter_kb": Field("filter_sram_kb", "float"),
-            "ofmap_kb": Field("ofmap_sram_kb", "float"),
+            "ifmap_kb": Field("ifmap_sram_kb", "float", bounds=SRAM_KB),
+            "filter_kb": Field("filter_sram_kb", "float", bounds=SRAM_KB),
+            "ofmap_kb": Field("ofmap_sram_kb", "float", bounds=SRAM_KB),
         },
         "dram": DRAM_LAYOUT,
         "sparse": {
             "zero_skipping": Field("zero_skipping", "bool"),
             "weight_format": Field("weight_format", "choice", ("dense", "bitmask", "csr")),
-            "index_bits": Field("index_bits", "int"),
-            "pointer_bits": Field("pointer_bits", "int"),
+            "index_bits": Field("index_bits", "int", bounds=BITS),
+            "pointer_bits": Field("pointer_bits", "int", bounds=BITS),
         },
         "energy": ENERGY_LAYOUT,
     }
