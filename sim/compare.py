@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prunesim.models import Model, get_model
-from prunesim.sim.api import make_workload
+from prunesim.models import Model
+from prunesim.sim.api import make_workload, model_of, one_or_many
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.families import family_of
 from prunesim.sim.hardware import Hardware, load_hardware
@@ -215,15 +215,20 @@ def compare(
     run a workload (a published attention-only accelerator in end-to-end mode, SpAtten on a
     CNN); ``skipped`` says which (each method's and target's ``unsupported`` reason). ``options``
     override every method's options (each must exist for every method). ``progress`` is called
-    with a label before each simulation.
+    with a label before each simulation. Each of ``models``, ``methods``, ``hardware`` may be
+    one name (or object) instead of a list.
     """
+    models, methods, hardware = (
+        one_or_many(value, argument)
+        for value, argument in ((models, "models"), (methods, "methods"), (hardware, "hardware"))
+    )
     targets = [load_hardware(h) if isinstance(h, str) else h for h in hardware]
     method_list = list(dict.fromkeys(methods))
     for name in method_list:
         get_method(name)  # unknown names fail here, whatever the models
     return [
         _compare_model(
-            get_model(model) if isinstance(model, str) else model,
+            model_of(model),
             method_list,
             targets,
             stage=stage,
