@@ -1,8 +1,9 @@
 """Argument types and the user-error type shared by every ``prunesim`` command.
 
-Each ``*_int``/``names``/``assignment`` function is an argparse ``type=``: it returns the parsed
-value or raises :class:`argparse.ArgumentTypeError`, which argparse reports as one line
-(``prunesim: error: argument --x: must be a positive integer, not '0'``, exit status 2).
+Each ``*_int``/``int_in(low, high)``/``names``/``assignment`` function is an argparse ``type=``:
+it returns the parsed value or raises :class:`argparse.ArgumentTypeError`, which argparse reports
+as one line (``prunesim: error: argument --x: must be a positive integer, not '0'``, exit status
+2). :class:`Assignments` is the action of a repeatable ``NAME=VALUE`` option (each name once).
 :class:`CLIError` is what a command raises for bad input found after parsing; the top level
 prints it as ``prunesim: error: <message>`` with its exit status. Importing this module imports
 only the standard library.
