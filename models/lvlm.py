@@ -239,8 +239,9 @@ class LVLMConfig:
     * ``extra_params``: parameters outside the three parts, counted as is by :meth:`params`
       (LLaVA-NeXT/OneVision's ``image_newline``, one ``llm.hidden`` vector).
 
-    ``layers``, ``decoder``, ``hidden``, ``heads``, ``d`` and ``ffn`` are the LLM's, so that a
-    listing of the model zoo shows an LVLM like a transformer.
+    ``layers``, ``decoder``, ``hidden``, ``heads``, ``d``, ``ffn`` and ``max_positions`` (the
+    context length) are the LLM's, so that a listing of the model zoo shows an LVLM like a
+    transformer.
 
     Raises :class:`ValueError`, naming the field and the value, for a wrong type of part, an
     encoder LLM, an empty projector or one whose features do not chain from ``vision.hidden``
@@ -334,6 +335,12 @@ class LVLMConfig:
     def ffn(self) -> int:
         """The LLM's FFN inner width."""
         return self.llm.ffn
+
+    @property
+    def max_positions(self) -> int:
+        """The LLM's context length (``llm.max_positions``): the visual and text tokens of the
+        input and the tokens generated after them must fit it."""
+        return self.llm.max_positions
 
     @property
     def projector_tokens_per_image(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from prunesim.sim.families.network import DEFAULT_BATCH
 from prunesim.sim.families.transformer import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
 from prunesim.sim.hardware import Hardware, as_target
 from prunesim.sim.methods import get_method
+from prunesim.sim.methods.base import Bits
+from prunesim.sim.methods.options import check
 from prunesim.sim.trace import Trace
 from prunesim.sim.workload import Stage, Workload
 
@@ -26,6 +29,8 @@ __all__ = [
     "default_weight_bits",
     "default_stage",
     "make_workload",
+    "model_of",
+    "one_or_many",
     "simulate",
     "trace_rows_workload",
     "trace_workload",
@@ -52,8 +57,44 @@ def default_weight_bits(model: Model) -> int:
     return family_of(model).default_weight_bits(model)
 
 
-def _model(model: str | Model) -> Model:
-    return get_model(model) if isinstance(model, str) else model
+def model_of(model: str | Model) -> Model:
+    """The model a name (:func:`prunesim.models.model_names`) names, or ``model`` itself when it
+    is a model object of a known family; ValueError for an unknown name, TypeError for anything
+    else (``model must be a model name or a Model, not int``)."""
+    if isinstance(model, str):
+        return get_model(model)
+    try:
+        family_of(model)
+    except ValueError:
+        raise TypeError(
+            f"model must be a model name or a Model, not {type(model).__name__}"
+        ) from None
+    return model
+
+
+def one_or_many(value: Any, argument: str) -> list[Any]:
+    """A list argument as a list: a text (a name) or any other single object that is not
+    iterable (a model, a hardware target) is a list of one; an iterable is listed. ``argument``
+    names it in the TypeError for an iterable of something else than text and objects (bytes)."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return [value]
+    if isinstance(value, bytes | bytearray):
+        raise TypeError(f"{argument} must be a name or a list of names, not {type(value).__name__}")
+    return list(value)
+
+
+def _check_arguments(method: Any, stage: Any, weight_bits: Any) -> None:
+    """TypeError/ValueError naming ``method``, ``stage`` or ``weight_bits`` when one is not
+    what :func:`simulate` takes."""
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a method name, not {type(method).__name__}")
+    if stage is not None and not isinstance(stage, Stage):
+        raise TypeError(
+            "stage must be a Summarize, Generate, Prefill, Decode, Infer or Train stage, "
+            f"not {type(stage).__name__}"
+        )
+    if weight_bits is not None:
+        check("weight_bits", weight_bits, Bits)
 
 
 def trace_workload(model: TransformerConfig, path: str | PathLike[str]) -> Workload:
@@ -102,10 +143,11 @@ def make_workload(
     **options: Any,
 ) -> Workload:
     """The workload of ``model`` under ``method`` (see :func:`simulate` for the arguments)."""
-    config = _model(model)
+    config = model_of(model)
     family = family_of(config)
+    _check_arguments(method, stage, weight_bits)
     mode = mode or family.default_mode(config)
-    weight_bits = weight_bits or family.default_weight_bits(config)
+    weight_bits = family.default_weight_bits(config) if weight_bits is None else weight_bits
     if trace is not None:
         if family.name != "transformer":
             raise ValueError(f"a SpAtten trace describes a text transformer, not {config.name}")
@@ -119,9 +161,9 @@ def make_workload(
         if mode != "attention":
             raise ValueError("a trace holds attention only; use mode 'attention'")
         return trace_workload(config, trace)
-    return get_method(method).workload(
-        config, stage or family.default_stage(config), mode=mode, weight_bits=weight_bits, **options
-    )
+    stage = stage or family.default_stage(config)
+    family.check_stage(config, stage)
+    return get_method(method).workload(config, stage, mode=mode, weight_bits=weight_bits, **options)
 
 
 def simulate(
@@ -140,12 +182,18 @@ def simulate(
     ``model``: a name of :func:`prunesim.models.model_names` or a config; ``method``: a name of
     :func:`prunesim.sim.methods.method_names`; ``hardware``: a preset name, a YAML path or a
     loaded target. ``stage``: :class:`Summarize` or :class:`Generate` (an LVLM:
-    :class:`Prefill` or :class:`Decode`; default :func:`default_stage`); ``mode``:
-    ``"attention"`` or ``"e2e"`` (QKV/projection/FFN/LM head too, weights at ``weight_bits``;
-    defaults :func:`default_mode`, :func:`default_weight_bits`); ``trace``: a SpAtten trace
-    CSV giving the exact per-query work (method ``spatten`` only); other keyword arguments
-    override the method's options (e.g. ``token_keep=0.4``). Raises ValueError (or
-    HardwareError, TraceError) for bad input.
+    :class:`Prefill` or :class:`Decode`; a CNN or the UNet: :class:`Infer` or :class:`Train`;
+    default :func:`default_stage`), within the model's limits (a transformer's positions, an
+    LVLM's context length: :meth:`Family.check_stage
+    <prunesim.sim.families.Family.check_stage>`, checked before any work); ``mode``:
+    ``"attention"`` or ``"e2e"`` (QKV/projection/FFN/LM head too, weights at ``weight_bits``,
+    an integer 1..32, :data:`~prunesim.sim.methods.base.BITS`; defaults :func:`default_mode`,
+    :func:`default_weight_bits`); ``trace``: a SpAtten trace CSV giving the exact per-query work
+    (method ``spatten`` only); other keyword arguments override the method's options (e.g.
+    ``token_keep=0.4``; ``token-keep`` spells the same option, and both in one call are
+    refused). Raises TypeError for an argument of the wrong type (``model must be a model name
+    or a Model, not int``), ValueError (or HardwareError, TraceError) for a bad value; each
+    message names the argument.
     """
     target = as_target(hardware)
     workload = make_workload(

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
-from prunesim.models import Model, get_model
-from prunesim.sim.api import make_workload
+from prunesim.models import Model
+from prunesim.sim.api import make_workload, model_of, one_or_many
 from prunesim.sim.engine import SimResult, evaluate
 from prunesim.sim.families import family_of
 from prunesim.sim.hardware import Hardware, load_targets
@@ -216,20 +216,25 @@ def compare(
     run a workload (a published attention-only accelerator in end-to-end mode, SpAtten on a
     CNN); ``skipped`` says which (each method's and target's ``unsupported`` reason). ``options``
     override every method's options (each must exist for every method). ``progress`` is called
-    with a label before each simulation.
+    with a label before each simulation. Each of ``models``, ``methods``, ``hardware`` may be
+    one name (or object) instead of a list.
 
     ``hardware``: preset names, YAML paths (strings or :class:`os.PathLike`) or loaded targets
     (:func:`~prunesim.sim.hardware.load_targets`: the same file twice counts once; two targets
     of one ``name`` from different files raise :class:`~prunesim.sim.hardware.HardwareError`
     naming both, as results are keyed by name).
     """
+    models, methods, hardware = (
+        one_or_many(value, argument)
+        for value, argument in ((models, "models"), (methods, "methods"), (hardware, "hardware"))
+    )
     targets = load_targets(hardware)
     method_list = list(dict.fromkeys(methods))
     for name in method_list:
         get_method(name)  # unknown names fail here, whatever the models
     return [
         _compare_model(
-            get_model(model) if isinstance(model, str) else model,
+            model_of(model),
             method_list,
             targets,
             stage=stage,

@@ -37,6 +37,7 @@ convolution (batch norm, activation), which general-purpose hardware runs as sep
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ __all__ = [
     "AttentionRows",
     "ConvRows",
     "LinearRows",
+    "MAX_BATCH",
     "Decode",
     "Generate",
     "Infer",
@@ -60,11 +62,40 @@ __all__ = [
 ]
 
 
+#: The largest ``batch`` of :class:`Infer` and :class:`Train`: 65536 (2**16), the largest
+#: mini-batch of large-batch ImageNet training (Jia et al. 2018, ResNet-50 at 64K); it keeps the
+#: int64 MAC counts of the largest network here (the SD UNet, 4.0e11 MACs per input) 350x from
+#: overflow.
+MAX_BATCH = 65536
+
+
+def _check_count(stage: object, name: str, minimum: int, maximum: int | None = None) -> None:
+    """Check the field ``name`` of ``stage`` (a frozen dataclass) and store it as a plain int:
+    TypeError unless an integer (bool and float are not), ValueError outside
+    ``minimum .. maximum``; both messages name the stage class and the field."""
+    value = getattr(stage, name)
+    owner = type(stage).__name__
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{owner} {name} must be an integer, not {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        span = f"at least {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ValueError(f"{owner} {name} must be {span}, not {value}")
+    object.__setattr__(stage, name, value)
+
+
 @dataclass(frozen=True)
 class Summarize:
-    """Summarization (BERT) or a prompt's prefill: ``tokens`` tokens processed at once."""
+    """Summarization (BERT) or a prompt's prefill: ``tokens`` tokens processed at once.
+
+    ``tokens`` >= 1 (TypeError for a non-integer, ValueError below 1); that they fit a model's
+    positions is the model's family's check (:meth:`Family.check_stage
+    <prunesim.sim.families.Family.check_stage>`)."""
 
     tokens: int
+
+    def __post_init__(self) -> None:
+        _check_count(self, "tokens", 1)
 
     @property
     def name(self) -> str:
@@ -81,10 +112,17 @@ class Generate:
     Step ``t`` (0-based) attends over ``prompt + t + 1`` tokens (the prompt, the tokens generated
     so far and itself), the convention of the SpAtten authors' trace (993 keys at step 0 of a
     992-token prompt). The prompt's own prefill is not part of this stage.
+
+    ``prompt`` >= 0, ``generate`` >= 1 (TypeError for a non-integer, ValueError out of range);
+    that ``prompt + generate`` fits a model's positions is its family's check.
     """
 
     prompt: int
     generate: int
+
+    def __post_init__(self) -> None:
+        _check_count(self, "prompt", 0)
+        _check_count(self, "generate", 1)
 
     @property
     def name(self) -> str:
@@ -104,10 +142,17 @@ class Prefill:
 
     The vision encoder runs on every image, the projector maps its tokens, and the LLM processes
     the visual and text tokens at once (the method decides how many visual tokens survive).
+
+    ``images`` >= 1, ``text_tokens`` >= 0 (TypeError for a non-integer, ValueError out of
+    range); that the input fits the LLM's context is the model's family's check.
     """
 
     images: int
     text_tokens: int
+
+    def __post_init__(self) -> None:
+        _check_count(self, "images", 1)
+        _check_count(self, "text_tokens", 0)
 
     @property
     def name(self) -> str:
@@ -123,11 +168,20 @@ class Decode:
 
     Step ``t`` attends over the KV cache the prefill left at each layer (visual tokens pruned
     there stay pruned) plus ``t + 1`` generated tokens.
+
+    ``images`` >= 1, ``text_tokens`` >= 0, ``generate`` >= 1 (TypeError for a non-integer,
+    ValueError out of range); that the prefill and the generated tokens fit the LLM's context is
+    the model's family's check.
     """
 
     images: int
     text_tokens: int
     generate: int
+
+    def __post_init__(self) -> None:
+        _check_count(self, "images", 1)
+        _check_count(self, "text_tokens", 0)
+        _check_count(self, "generate", 1)
 
     @property
     def name(self) -> str:
@@ -146,9 +200,13 @@ def _batch(batch: int) -> str:
 
 @dataclass(frozen=True)
 class Infer:
-    """Inference of a convolutional network (or one UNet denoising step) on ``batch`` inputs."""
+    """Inference of a convolutional network (or one UNet denoising step) on ``batch`` inputs,
+    1 .. :data:`MAX_BATCH` (TypeError for a non-integer, ValueError out of range)."""
 
     batch: int
+
+    def __post_init__(self) -> None:
+        _check_count(self, "batch", 1, MAX_BATCH)
 
     @property
     def name(self) -> str:
@@ -164,10 +222,14 @@ class Train:
 
     Methods that train (SaRA, FedTiny's clients) state in the workload what the step keeps in
     memory (:attr:`Workload.memory_bytes`) and which passes over memory it adds
-    (:attr:`Workload.streams`).
+    (:attr:`Workload.streams`). ``batch``: 1 .. :data:`MAX_BATCH` (TypeError for a
+    non-integer, ValueError out of range).
     """
 
     batch: int
+
+    def __post_init__(self) -> None:
+        _check_count(self, "batch", 1, MAX_BATCH)
 
     @property
     def name(self) -> str:

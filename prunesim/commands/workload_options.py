@@ -7,15 +7,43 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from prunesim.argtypes import assignment, nonnegative_int, positive_int
+from prunesim.argtypes import Assignments, assignment, int_in, nonnegative_int, positive_int
 
 __all__ = ["add_workload_arguments", "stage_request", "stage_of"]
 
 
+def _positions(family: str) -> str:
+    """``bert-base 512, ...``: each zoo model of ``family`` with its positions (an LVLM: its
+    LLM's context length)."""
+    from prunesim.models import MODELS
+    from prunesim.sim.families import family_of
+
+    return ", ".join(
+        f"{name} {model.max_positions}"
+        for name, model in MODELS.items()
+        if family_of(model).name == family
+    )
+
+
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the workload options to ``parser``."""
+    """Add the workload options to ``parser``. Their limits are stated in the help; a value
+    past one is refused (exit 2, one line) before any work: counts are positive integers, a
+    text transformer's tokens (``--tokens``, ``--prompt`` + ``--generate``) fit its positions,
+    an LVLM's input (``--images`` x its visual tokens per image + ``--text-tokens``, +
+    ``--generate`` when decoding) its LLM's context (the family's ``check_stage``), ``--batch``
+    is at most :data:`~prunesim.sim.workload.MAX_BATCH`, ``--weight-bits`` within
+    :data:`~prunesim.sim.methods.base.BITS`; ``--set`` names each option once."""
     from prunesim.sim.families import STAGE_NAMES
     from prunesim.sim.families.transformer import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
+    from prunesim.sim.methods.base import BITS
+    from prunesim.sim.workload import MAX_BATCH
+
+    transformer_positions = _positions("transformer")
+    lvlm_context = (
+        "images x the model's visual tokens per image + text tokens (+ --generate when "
+        f"decoding) must fit the LLM's context ({_positions('lvlm')})"
+    )
+    bits_low, bits_high = int(BITS.low), int(BITS.high)
 
     parser.add_argument(
         "--stage",
@@ -29,10 +57,10 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch",
-        type=positive_int,
+        type=int_in(1, MAX_BATCH),
         default=None,
         metavar="N",
-        help="CNN / SD UNet: inputs per batch (default 1)",
+        help=f"CNN / SD UNet: inputs per batch, 1..{MAX_BATCH} (default 1)",
     )
     parser.add_argument(
         "--images",
@@ -40,21 +68,22 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="LVLM: images (crops, video frames) in the input (default: the model's, "
-        "`prunesim list models`)",
+        f"`prunesim list models`); {lvlm_context}",
     )
     parser.add_argument(
         "--text-tokens",
         type=positive_int,
         default=None,
         metavar="T",
-        help="LVLM: text tokens in the input (default: the model's)",
+        help="LVLM: text tokens in the input (default: the model's); see --images for the limit",
     )
     parser.add_argument(
         "--tokens",
         type=positive_int,
         default=None,
         metavar="L",
-        help=f"tokens to summarize (default {DEFAULT_SUMMARIZATION_TOKENS})",
+        help=f"tokens to summarize (default {DEFAULT_SUMMARIZATION_TOKENS}), at most the "
+        f"model's positions ({transformer_positions})",
     )
     parser.add_argument(
         "--prompt",
@@ -68,7 +97,8 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="G",
-        help=f"tokens to generate (default {DEFAULT_GENERATION.generate})",
+        help=f"tokens to generate (default {DEFAULT_GENERATION.generate}); --prompt + "
+        "--generate must fit the model's positions (see --tokens); an LVLM's: see --images",
     )
     parser.add_argument(
         "--mode",
@@ -79,21 +109,21 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--weight-bits",
-        type=positive_int,
+        type=int_in(bits_low, bits_high),
         default=None,
         metavar="B",
-        help="bits per weight in DRAM in e2e mode (default 8 for BERT/GPT-2, SpAtten's "
-        "end-to-end setting; 16 for LVLMs)",
+        help=f"bits per weight in DRAM in e2e mode, {bits_low}..{bits_high} (default 8 for "
+        "BERT/GPT-2, SpAtten's end-to-end setting; 16 for LVLMs)",
     )
     parser.add_argument(
         "--set",
         dest="options",
         type=assignment,
-        action="append",
-        default=[],
+        action=Assignments,
+        default={},
         metavar="NAME=VALUE",
-        help="override a method option, e.g. --set token_keep=0.4 (repeatable; "
-        "`prunesim list methods` shows them)",
+        help="override a method option, e.g. --set token_keep=0.4 (repeatable, each option "
+        "once; token-keep is token_keep; `prunesim list methods` shows them)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
 

@@ -2,12 +2,14 @@
 
 A *family* (:class:`Family`) recognises its models (``matches``), gives their defaults (stage,
 mode, weight bits), builds a stage from what the user asked (:class:`StageRequest`, the command
-line's ``--stage``, ``--tokens`` ...), builds the dense workload, and describes a model in one
-line (``prunesim list models``). :func:`family_of` is the one question the rest of the simulator
-asks about a model's kind; nothing else switches on model types. Families that take a
-transformer's per-layer plan (``takes_plans``: text transformers and the LLM part of LVLMs) also
-turn one into a workload (:meth:`Family.plan_workload`), which is how SpAtten's techniques run on
-them.
+line's ``--stage``, ``--tokens`` ...), checks that a stage fits a model (``check_stage``: its
+positions or context length; the one place those limits are checked, for the command line and
+the Python API alike, before any workload is built), builds the dense workload, and describes a
+model in one line (``prunesim list models``). :func:`family_of` is the one question the rest of
+the simulator asks about a model's kind; nothing else switches on model types. Families that
+take a transformer's per-layer plan (``takes_plans``: text transformers and the LLM part of
+LVLMs) also turn one into a workload (:meth:`Family.plan_workload`), which is how SpAtten's
+techniques run on them.
 
 Families today: ``transformer`` (:mod:`~prunesim.sim.families.transformer`: BERT, GPT-2),
 ``lvlm`` (:mod:`~prunesim.sim.families.lvlm`: LLaVA models), ``cnn`` and ``unet``
@@ -90,7 +92,13 @@ class Family(Protocol):
 
     def stage(self, model: Any, request: StageRequest) -> Stage:
         """The stage ``request`` asks of ``model``; ValueError (one line) for options this
-        family does not take or values that do not fit the model."""
+        family does not take or values that do not fit the model (:meth:`check_stage`)."""
+        ...
+
+    def check_stage(self, model: Any, stage: Stage) -> None:
+        """ValueError (one line, naming the stage's fields) unless ``model`` runs ``stage``: a
+        kind of stage this family takes, within the model's limits (a transformer's positions,
+        an LVLM's context length). Cheap: called before any workload is built."""
         ...
 
     def dense_workload(self, model: Any, stage: Stage, *, mode: str, weight_bits: int) -> Workload:

@@ -64,10 +64,32 @@ class LVLMFamily:
         images = request.images or model.default_images
         text = request.text_tokens or model.default_text_tokens
         if request.stage == "decode" or (request.stage == "auto" and request.generate is not None):
-            return Decode(images, text, request.generate or DEFAULT_GENERATION.generate)
-        if request.generate is not None:
+            stage: Stage = Decode(images, text, request.generate or DEFAULT_GENERATION.generate)
+        elif request.generate is not None:
             raise ValueError("--generate is for --stage decode")
-        return Prefill(images, text)
+        else:
+            stage = Prefill(images, text)
+        self.check_stage(model, stage)
+        return stage
+
+    def check_stage(self, model: LVLMConfig, stage: Stage) -> None:
+        """A prefill or decode stage whose tokens fit the LLM's context (``max_positions``):
+        ``images x visual_tokens_per_image + text_tokens`` (the input without pruning, which
+        the LLM must accept), plus ``generate`` when decoding (the KV cache grows to that);
+        ValueError (one line) otherwise."""
+        check_lvlm_stage(model, stage)
+        per_image = model.visual_tokens_per_image
+        total = stage.images * per_image + stage.text_tokens
+        parts = f"images {stage.images} x {per_image} visual + text_tokens {stage.text_tokens}"
+        if isinstance(stage, Decode):
+            total += stage.generate
+            parts += f" + generate {stage.generate}"
+        context = model.max_positions
+        if total > context:
+            raise ValueError(
+                f"{parts} = {total} tokens exceed {model.name}'s context of {context} positions "
+                f"({model.llm.name})"
+            )
 
     def dense_workload(
         self, model: LVLMConfig, stage: Stage, *, mode: str, weight_bits: int

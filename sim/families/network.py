@@ -93,6 +93,15 @@ class NetworkFamily:
         batch = request.batch or DEFAULT_BATCH
         return Train(batch) if request.stage == "train" else Infer(batch)
 
+    def check_stage(self, model: Any, stage: Stage) -> None:
+        """An infer or train stage (its batch is bounded by the stage itself,
+        :data:`~prunesim.sim.workload.MAX_BATCH`); ValueError (one line) otherwise."""
+        if not isinstance(stage, Infer | Train):
+            raise ValueError(
+                f"{model.name} is {self.noun}: it takes an infer or train stage, "
+                f"not {stage.describe()}"
+            )
+
     def dense_workload(self, model: Any, stage: Stage, *, mode: str, weight_bits: int) -> Workload:
         return dense_network_workload(model, stage)
 

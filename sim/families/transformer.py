@@ -72,28 +72,44 @@ class TransformerFamily:
     def _summarize(self, model: TransformerConfig, request: StageRequest) -> Summarize:
         if request.prompt is not None or request.generate is not None:
             raise ValueError("--prompt and --generate are for --stage generate")
-        tokens = request.tokens or DEFAULT_SUMMARIZATION_TOKENS
-        if tokens > model.max_positions:
-            raise ValueError(
-                f"--tokens {tokens} exceeds {model.name}'s {model.max_positions} positions"
-            )
-        return Summarize(tokens)
+        stage = Summarize(request.tokens or DEFAULT_SUMMARIZATION_TOKENS)
+        self.check_stage(model, stage)
+        return stage
 
     def _generate(self, model: TransformerConfig, request: StageRequest) -> Generate:
         if request.tokens is not None:
             raise ValueError("--tokens is for --stage summarize")
-        if not model.decoder:
-            raise ValueError(
-                f"{model.name} is an encoder: it cannot generate (use --stage summarize)"
-            )
         prompt = DEFAULT_GENERATION.prompt if request.prompt is None else request.prompt
         generate = DEFAULT_GENERATION.generate if request.generate is None else request.generate
-        if prompt + generate > model.max_positions:
+        stage = Generate(prompt, generate)
+        self.check_stage(model, stage)
+        return stage
+
+    def check_stage(self, model: TransformerConfig, stage: Stage) -> None:
+        """A summarization of at most ``max_positions`` tokens, or (decoders only) a generation
+        whose ``prompt + generate`` tokens fit them; ValueError (one line) otherwise."""
+        if isinstance(stage, Summarize):
+            if stage.tokens > model.max_positions:
+                raise ValueError(
+                    f"tokens {stage.tokens} exceeds {model.name}'s {model.max_positions} positions"
+                )
+        elif isinstance(stage, Generate):
+            if not model.decoder:
+                raise ValueError(
+                    f"{model.name} is an encoder: it cannot generate (summarize instead: "
+                    "--stage summarize)"
+                )
+            total = stage.prompt + stage.generate
+            if total > model.max_positions:
+                raise ValueError(
+                    f"prompt {stage.prompt} + generate {stage.generate} = {total} tokens exceed "
+                    f"{model.name}'s {model.max_positions} positions"
+                )
+        else:
             raise ValueError(
-                f"--prompt {prompt} + --generate {generate} exceeds {model.name}'s "
-                f"{model.max_positions} positions"
+                f"{model.name} is {self.noun}: it takes a summarize or generate stage, "
+                f"not {stage.describe()}"
             )
-        return Generate(prompt, generate)
 
     def dense_workload(
         self, model: TransformerConfig, stage: Stage, *, mode: str, weight_bits: int

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
 
 from prunesim.models import TransformerConfig
+from prunesim.sim.methods.options import Range
 from prunesim.sim.workload import AttentionRows, Generate, LinearRows, Stage, Summarize, Workload
 
 __all__ = [
+    "BITS",
+    "Bits",
     "MODES",
+    "WIRE_BITS",
+    "WireBits",
     "TransformerPlan",
     "UNQUANTIZED_BITS",
     "check_fraction",
@@ -28,6 +34,18 @@ __all__ = [
 
 #: Bits of an unquantized element: 32-bit float.
 UNQUANTIZED_BITS = 32
+#: The range of every bit width of an element in memory (each method's ``*_bits`` option, the
+#: simulator's ``weight_bits``, ``--weight-bits``): 1 (binary) to 32, the unquantized fp32
+#: element (:data:`UNQUANTIZED_BITS`), the widest any model here is stored or computed in.
+BITS = Range(1, UNQUANTIZED_BITS)
+#: An option's type of a bit width in memory (:data:`BITS`).
+Bits = Annotated[int, BITS]
+#: The range of a bit width of what is sent over a network rather than stored for compute (a
+#: federated client's ``value_bits``, ``index_bits``): 1 to 64, fp64 values and int64 indices
+#: (PyTorch's sparse tensors hold int64 indices).
+WIRE_BITS = Range(1, 64)
+#: An option's type of a bit width on the wire (:data:`WIRE_BITS`).
+WireBits = Annotated[int, WIRE_BITS]
 #: Workload modes: attention only, or end to end (QKV, projection, FFN, LM head as well).
 MODES = ("attention", "e2e")
 

@@ -66,6 +66,7 @@ from typing import Annotated, Literal
 
 from prunesim.models.cnn import CNNConfig, Conv2d, Dense
 from prunesim.sim.methods import register_method
+from prunesim.sim.methods.base import Bits, WireBits
 from prunesim.sim.methods.common import NetworkMethod
 from prunesim.sim.methods.network import (
     check_network_stage,
@@ -140,10 +141,10 @@ class FedTinyOptions(TypedOptions):
     distribution: Distribution = "erk"
     budget: Budget = "all"
     dense_layers: tuple[str, ...] = ()
-    w_bits: int = 8
-    value_bits: int = 32
+    w_bits: Bits = 8
+    value_bits: WireBits = 32
     index_format: IndexFormat = "bitmask"
-    index_bits: int = 16
+    index_bits: WireBits = 16
     optimizer: Optimizer = "sgd"
     batch: int = 64
     clients: int = 10
@@ -152,12 +153,11 @@ class FedTinyOptions(TypedOptions):
 
     def validate(self) -> FedTinyOptions:
         """Raise ValueError naming the first bad option; return self (types, choices and the
-        ranges of ``density`` and ``adjust_alpha`` are checked on construction; the names in
+        ranges of ``density``, ``adjust_alpha`` and the bit widths are checked on construction:
+        ``w_bits`` in :data:`~prunesim.sim.methods.base.BITS`, ``value_bits`` and ``index_bits``
+        in :data:`~prunesim.sim.methods.base.WIRE_BITS`; the names in
         ``dense_layers`` when a network is at hand, :func:`dense_layer_names`)."""
         for name, low, high in (
-            ("w_bits", 1, 32),
-            ("value_bits", 1, 64),
-            ("index_bits", 1, 64),
             ("batch", 1, None),
             ("clients", 1, None),
             ("local_steps", 1, None),

@@ -38,7 +38,14 @@ from prunesim.sim.workload import (
     Workload,
 )
 
-__all__ = ["SERVING", "SERVING_BITS", "check_lvlm_stage", "llm_stage", "lvlm_workload"]
+__all__ = [
+    "SERVING",
+    "SERVING_BITS",
+    "check_llm_context",
+    "check_lvlm_stage",
+    "llm_stage",
+    "lvlm_workload",
+]
 
 #: Bits of an element of an LVLM served in half precision (fp16/bf16).
 SERVING_BITS = 16
@@ -52,6 +59,27 @@ def check_lvlm_stage(model: LVLMConfig, stage: object) -> None:
         raise ValueError(
             f"{model.name} takes a prefill or decode stage (images and text tokens), "
             f"not {stage.describe()}"
+        )
+
+
+def check_llm_context(model: LVLMConfig, stage: Prefill | Decode, schedule, *, method: str) -> None:
+    """ValueError (one line, naming ``method``) unless the LLM's input under ``schedule`` fits
+    its context (``model.max_positions``): the visual tokens without pruning (``images x
+    tokens_per_image``, which a method's ``tokens_per_image`` option may change; ``visual_in``
+    where the schedule does not state it), the text tokens, and the generated tokens when
+    decoding. The stage's own input (the model's tokens per image) is the family's check."""
+    visual = schedule.visual_in
+    if schedule.tokens_per_image is not None:
+        visual = max(visual, schedule.dense_visual)
+    total = visual + schedule.text_tokens
+    parts = f"{visual} visual + {schedule.text_tokens} text tokens"
+    if isinstance(stage, Decode):
+        total += stage.generate
+        parts += f" + generate {stage.generate}"
+    if total > model.max_positions:
+        raise ValueError(
+            f"{method}: {parts} = {total} tokens exceed {model.name}'s context of "
+            f"{model.max_positions} positions ({model.llm.name})"
         )
 
 
@@ -213,9 +241,12 @@ def lvlm_workload(
     mode: str = "e2e",
     weight_bits: int = 16,
 ) -> Workload:
-    """The workload of ``model`` in ``stage`` under ``schedule`` (see the module docstring)."""
+    """The workload of ``model`` in ``stage`` under ``schedule`` (see the module docstring);
+    ValueError (one line) when the schedule's input does not fit the LLM's context
+    (:func:`check_llm_context`)."""
     if not isinstance(stage, Prefill | Decode):
         raise ValueError(f"{model.name} takes a prefill or decode stage, not {stage.describe()}")
+    check_llm_context(model, stage, schedule, method=method)
     llm_part = _llm_part(
         model,
         stage,

@@ -41,6 +41,7 @@ __all__ = [
     "describe",
     "field_names",
     "format_value",
+    "option_name",
     "parse",
     "resolve",
 ]
@@ -266,8 +267,21 @@ def _check_scalar(name: str, value: Any, t: _Type) -> Any:
     if not ok:
         raise ValueError(f"{name} must be {_expected(t)}, not {value!r}")
     if t.range is not None and not t.range.contains(value):
-        raise ValueError(f"{name} must be in {t.range}, not {value!r}")
+        raise ValueError(f"{name} must be {_within(t)}, not {value!r}")
     return value
+
+
+def _within(t: _Type) -> str:
+    """``in [0, 1]``; for an integer ``an integer 1..32`` (or ``>= 1``, ``<= 8``)."""
+    bounds = t.range
+    assert bounds is not None
+    if t.kind is not int or bounds.low_open or bounds.high_open:
+        return f"in {bounds}"
+    if bounds.high is None:
+        return f"an integer >= {bounds.low:g}" if bounds.low is not None else "an integer"
+    if bounds.low is None:
+        return f"an integer <= {bounds.high:g}"
+    return f"an integer {bounds.low:g}..{bounds.high:g}"
 
 
 def _is_pair(item: Any) -> bool:
@@ -314,11 +328,35 @@ def _check(name: str, value: Any, t: _Type) -> Any:
     return tuple(pairs)
 
 
+def option_name(key: str) -> str:
+    """The option a name spells: dashes are underscores (``token-keep`` is ``token_keep``, as
+    the command line's ``--set`` takes it)."""
+    return key.replace("-", "_")
+
+
+def _by_name(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` keyed by :func:`option_name`; ValueError naming an option given twice
+    (``token_keep`` and ``token-keep`` in one mapping) or a name that is not text."""
+    found: dict[str, Any] = {}
+    spelt: dict[str, str] = {}
+    for key, value in overrides.items():
+        if not isinstance(key, str):
+            raise TypeError(f"option names must be text, not {key!r}")
+        name = option_name(key)
+        if name in found:
+            raise ValueError(f"option {name} given twice (as {spelt[name]!r} and {key!r})")
+        found[name], spelt[name] = value, key
+    return found
+
+
 def resolve(defaults: Any, overrides: Mapping[str, Any], *, owner: str) -> Any:
-    """The options ``defaults`` (a dataclass instance) with ``overrides`` applied: text values
-    are parsed (:func:`parse`), every value is checked (:func:`check`), then the dataclass's
-    ``validate()`` checks the rules across fields. ``owner`` names the method in the message
-    of an unknown option. Raises ValueError (one line) at the first problem."""
+    """The options ``defaults`` (a dataclass instance) with ``overrides`` applied: names are
+    read with dashes as underscores (:func:`option_name`; one option spelt both ways is
+    refused), text values are parsed (:func:`parse`), every value is checked (:func:`check`),
+    then the dataclass's ``validate()`` checks the rules across fields. ``owner`` names the
+    method in the message of an unknown option. Raises ValueError (one line) at the first
+    problem."""
+    overrides = _by_name(overrides)
     names = field_names(defaults)
     unknown = sorted(set(overrides) - set(names))
     if unknown:

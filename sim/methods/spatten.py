@@ -37,6 +37,7 @@ from prunesim.models.transformer import TransformerConfig
 from prunesim.sim.methods import register_method
 from prunesim.sim.methods.base import (
     UNQUANTIZED_BITS,
+    Bits,
     TransformerPlan,
     check_fraction,
 )
@@ -67,21 +68,18 @@ class SpAttenOptions(TypedOptions):
     v_pruning: bool | None = None  # None: on for generation, off for summarization
     v_keep: Ratio = 0.2  # fraction of each query's values read
     quantization: bool = True
-    q_bits: int = 16
-    k_bits: int = 6  # the MSB plane with progressive quantization
-    v_bits: int = 6
+    q_bits: Bits = 16
+    k_bits: Bits = 6  # the MSB plane with progressive quantization
+    v_bits: Bits = 6
     progressive: bool | None = None  # None: on for generation, off for summarization
-    lsb_bits: int = 4
+    lsb_bits: Bits = 4
     lsb_fraction: Share = 0.059
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def validate(self) -> SpAttenOptions:
-        """Raise ValueError naming the first bad option; return self. (Ratios and shares are
-        checked against their ranges on construction.)"""
-        for name in ("q_bits", "k_bits", "v_bits"):
-            value = getattr(self, name)
-            if not 1 <= value <= UNQUANTIZED_BITS:
-                raise ValueError(f"{name} must be in 1..{UNQUANTIZED_BITS}, not {value}")
+        """Raise ValueError naming the first bad option; return self. (Ratios, shares and bit
+        widths, :data:`~prunesim.sim.methods.base.BITS`, are checked against their ranges on
+        construction.)"""
         if not 1 <= self.lsb_bits <= UNQUANTIZED_BITS - self.k_bits:
             raise ValueError(
                 f"lsb_bits must be in 1..{UNQUANTIZED_BITS - self.k_bits} "

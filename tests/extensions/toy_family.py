@@ -51,6 +51,10 @@ class MLPFamily:
             raise ValueError(f"{model.name} takes --stage infer and --batch")
         return Infer(request.batch or 1)
 
+    def check_stage(self, model: MLPConfig, stage: Stage) -> None:
+        if not isinstance(stage, Infer):
+            raise ValueError(f"{model.name} takes an infer stage, not {stage.describe()}")
+
     def dense_workload(
         self, model: MLPConfig, stage: Stage, *, mode: str, weight_bits: int
     ) -> Workload:
