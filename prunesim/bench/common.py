@@ -66,10 +66,13 @@ def run_and_report(
 
     Calls ``run_bench(sims, frames, seed, quick, build_dir)`` with the CLI's ``args`` (``sims``
     comma-separated, ``frames``, ``seed``, ``quick``, ``build_dir``), prints
-    ``format_report(result)`` and writes ``result.to_dict()`` to ``<build_dir>/<block>_bench.json``.
+    ``format_report(result)`` and writes ``result.to_dict()`` to ``<build_dir>/<block>_bench.json``
+    under an ``"inputs"`` record (:func:`prunesim.provenance.bench_inputs` of the bench ``block``).
     Returns the result, or ``None`` after a one-line error on stderr when a simulator is missing
     or the run fails (a build error, a mismatch with the golden model).
     """
+    from prunesim.bench import BENCHES
+    from prunesim.provenance import bench_inputs
     from prunesim.toolchain import ToolchainError
 
     sims = [name.strip() for name in str(args.sims).split(",") if name.strip()]
@@ -84,7 +87,8 @@ def run_and_report(
         return None
     print(format_report(result))
     json_path = build_dir / f"{block}_bench.json"
-    write_text_atomic(json_path, json.dumps(result.to_dict(), indent=1))
+    document = {"inputs": bench_inputs(BENCHES.get(block), args), **result.to_dict()}
+    write_text_atomic(json_path, json.dumps(document, indent=1))
     print(f"results: {json_path}")
     return result
 

@@ -842,7 +842,11 @@ def main(argv: list[str] | argparse.Namespace | None = None) -> int:
         array += f", {args.sparsity[0]}:{args.sparsity[1]} weights"
     print(format_table(rows, array=array))
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+        from prunesim.provenance import bench_inputs
+
+        inputs = bench_inputs(BENCH, args)
+        documents = [{"inputs": inputs, **r.to_dict()} for r in rows]
+        Path(args.json).write_text(json.dumps(documents, indent=2) + "\n")
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from prunesim.argtypes import names, user_error
 from prunesim.commands import Command, register_command
@@ -49,6 +50,32 @@ def _check_some_method_prunes(model_name: str, methods: list[str]) -> None:
     chosen = [get_method(name) for name in methods]
     if chosen and not any(method.unsupported(model) is None for method in chosen):
         raise ValueError(chosen[0].unsupported(model))
+
+
+def _with_inputs(
+    args: argparse.Namespace, hw_names: list[str], targets: list[Any], results: list[Any]
+) -> list[dict[str, Any]]:
+    """Each model's matrix as JSON with its ``"inputs"`` record first
+    (:func:`prunesim.provenance.compare_inputs`); a user error if a file cannot be read again."""
+    from prunesim.provenance import compare_inputs, hardware_record
+
+    try:
+        hardware = [hardware_record(n, t.name) for n, t in zip(hw_names, targets, strict=True)]
+        documents = []
+        for result in results:
+            inputs = compare_inputs(
+                model=result.model,
+                methods=result.methods,
+                overrides=dict(args.options),
+                hardware=hardware,
+                stage=stage_of(args, result.model),
+                mode=result.mode,
+                weight_bits=args.weight_bits,
+            )
+            documents.append({"inputs": inputs, **result.to_dict()})
+    except (OSError, ValueError) as exc:
+        raise user_error(exc) from None
+    return documents
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise user_error(exc) from None
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2))
+        print(json.dumps(_with_inputs(args, hw_names, targets, results), indent=2))
         return 0
     accelerators = [t.name for t in targets if not t.BASELINE]
     print("\n\n".join(format_compare(r, accelerators) for r in results))

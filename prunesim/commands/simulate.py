@@ -77,7 +77,23 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise user_error(exc) from None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        from prunesim.provenance import simulate_inputs
+
+        try:
+            inputs = simulate_inputs(
+                model=args.model,
+                method=args.method,
+                overrides=dict(args.options),
+                hardware=args.hw,
+                hardware_name=hardware.name,
+                stage=workload.stage,
+                mode=result.mode,
+                weight_bits=args.weight_bits,
+                trace=args.trace,
+            )
+        except (OSError, ValueError) as exc:  # a file gone or changed since it was read
+            raise user_error(exc) from None
+        print(json.dumps({"inputs": inputs, **result.to_dict()}, indent=2))
     else:
         print(format_result(result))
     return 0

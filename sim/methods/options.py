@@ -41,6 +41,7 @@ __all__ = [
     "describe",
     "field_names",
     "format_value",
+    "json_values",
     "option_name",
     "parse",
     "resolve",
@@ -413,3 +414,26 @@ def describe(options: Any) -> str:
     return " ".join(
         f"{name}={format_value(getattr(options, name))}" for name in field_names(options)
     )
+
+
+def json_values(options: Any) -> dict[str, Any]:
+    """Every option of ``options`` (an options dataclass instance) by name, in declaration
+    order, as JSON-ready values: a list for ``tuple[T, ...]``, an object for NAME=VALUE pairs;
+    None, bools, numbers and texts as they are (what ``--json`` outputs record as the options in
+    effect)."""
+    kinds = _types(type(options))
+    return {name: _json_value(getattr(options, name), kinds[name]) for name in field_names(options)}
+
+
+def _json_value(value: Any, t: _Type) -> Any:
+    if value is None:
+        return None
+    if t.kind == "either":
+        pairs, values = t.forms
+        t = pairs if len(value) > 0 and all(map(_is_pair, value)) else values
+    if t.kind != "tuple":
+        return value
+    assert t.item is not None
+    if t.pairs:
+        return {key: _json_value(item, t.item) for key, item in value}
+    return [_json_value(item, t.item) for item in value]
