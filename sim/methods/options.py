@@ -367,7 +367,8 @@ def resolve(defaults: Any, overrides: Mapping[str, Any], *, owner: str) -> Any:
     kinds = _types(type(defaults))
     values = {}
     for name, value in overrides.items():
-        if isinstance(value, str) and kinds[name].kind is not str:
+        # Text is parsed where the option is not plain text: ``none`` is None for ``str | None``.
+        if isinstance(value, str) and (kinds[name].kind is not str or kinds[name].optional):
             value = _parse(name, value, kinds[name])
         values[name] = _check(name, value, kinds[name])
     options = dataclasses.replace(defaults, **values)
