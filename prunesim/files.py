@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-__all__ = ["PAUSE_BEFORE_RENAME", "recover_staged", "staged_dirs", "write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "PAUSE_BEFORE_RENAME",
+    "recover_staged",
+    "staged_dirs",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
 
 #: The test-only environment variable: seconds to sleep just before the rename.
 PAUSE_BEFORE_RENAME = "PRUNESIM_TEST_PAUSE_BEFORE_RENAME"
