@@ -17,7 +17,12 @@ from prunesim.sim.families.network import refuse_network_options
 from prunesim.sim.families.transformer import DEFAULT_GENERATION
 from prunesim.sim.methods.base import TransformerPlan
 from prunesim.sim.methods.lvlm import dense_schedule
-from prunesim.sim.methods.multimodal import check_lvlm_stage, llm_stage, lvlm_workload
+from prunesim.sim.methods.multimodal import (
+    check_context,
+    check_lvlm_stage,
+    llm_stage,
+    lvlm_workload,
+)
 from prunesim.sim.workload import Decode, Prefill, Stage, Workload
 
 __all__ = ["LVLM"]
@@ -79,17 +84,8 @@ class LVLMFamily:
         ValueError (one line) otherwise."""
         check_lvlm_stage(model, stage)
         per_image = model.visual_tokens_per_image
-        total = stage.images * per_image + stage.text_tokens
         parts = f"images {stage.images} x {per_image} visual + text_tokens {stage.text_tokens}"
-        if isinstance(stage, Decode):
-            total += stage.generate
-            parts += f" + generate {stage.generate}"
-        context = model.max_positions
-        if total > context:
-            raise ValueError(
-                f"{parts} = {total} tokens exceed {model.name}'s context of {context} positions "
-                f"({model.llm.name})"
-            )
+        check_context(model, stage, stage.images * per_image + stage.text_tokens, parts)
 
     def dense_workload(
         self, model: LVLMConfig, stage: Stage, *, mode: str, weight_bits: int

@@ -41,6 +41,7 @@ from prunesim.sim.workload import (
 __all__ = [
     "SERVING",
     "SERVING_BITS",
+    "check_context",
     "check_llm_context",
     "check_lvlm_stage",
     "llm_stage",
@@ -62,25 +63,37 @@ def check_lvlm_stage(model: LVLMConfig, stage: object) -> None:
         )
 
 
+def check_context(
+    model: LVLMConfig, stage: Prefill | Decode, tokens_in: int, parts: str, *, who: str = ""
+) -> None:
+    """ValueError (one line) unless ``tokens_in`` tokens entering the LLM, plus the generated
+    ones when ``stage`` decodes (the KV cache grows to that), fit its context
+    (``model.max_positions``). ``parts`` spells how ``tokens_in`` adds up; ``who`` (a method's
+    name) leads the message when given: ``aim: 10000 visual + 64 text tokens = 10064 tokens
+    exceed llava-1.5-7b's context of 4096 positions (vicuna-7b-v1.5)``."""
+    total = tokens_in
+    if isinstance(stage, Decode):
+        total += stage.generate
+        parts += f" + generate {stage.generate}"
+    if total > model.max_positions:
+        lead = f"{who}: " if who else ""
+        raise ValueError(
+            f"{lead}{parts} = {total} tokens exceed {model.name}'s context of "
+            f"{model.max_positions} positions ({model.llm.name})"
+        )
+
+
 def check_llm_context(model: LVLMConfig, stage: Prefill | Decode, schedule, *, method: str) -> None:
     """ValueError (one line, naming ``method``) unless the LLM's input under ``schedule`` fits
-    its context (``model.max_positions``): the visual tokens without pruning (``images x
+    its context (:func:`check_context`): the visual tokens without pruning (``images x
     tokens_per_image``, which a method's ``tokens_per_image`` option may change; ``visual_in``
     where the schedule does not state it), the text tokens, and the generated tokens when
     decoding. The stage's own input (the model's tokens per image) is the family's check."""
     visual = schedule.visual_in
     if schedule.tokens_per_image is not None:
         visual = max(visual, schedule.dense_visual)
-    total = visual + schedule.text_tokens
     parts = f"{visual} visual + {schedule.text_tokens} text tokens"
-    if isinstance(stage, Decode):
-        total += stage.generate
-        parts += f" + generate {stage.generate}"
-    if total > model.max_positions:
-        raise ValueError(
-            f"{method}: {parts} = {total} tokens exceed {model.name}'s context of "
-            f"{model.max_positions} positions ({model.llm.name})"
-        )
+    check_context(model, stage, visual + schedule.text_tokens, parts, who=method)
 
 
 def llm_stage(stage: Prefill | Decode, visual_in: int) -> Summarize | Generate:
