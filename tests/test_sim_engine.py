@@ -9,7 +9,6 @@ a few single rows against hand-computed cycles and bytes.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from trace_counts import trace_totals
 
 from prunesim.models import GPT2_MEDIUM, GPT2_SMALL, TransformerConfig, transformer
 from prunesim.sim import (
@@ -385,37 +385,11 @@ def test_breakdowns_add_up_for_raw_rows(workload) -> None:
 # The released trace, against an independent byte count.
 
 
-def trace_bytes_by_tensor(path: Path, transaction: int) -> dict[str, int]:
-    """DRAM bytes per tensor of a SpAtten trace, counted from its own columns: per row and tensor,
-    elements x bits rounded up to whole transactions."""
-
-    def bits(text: str) -> int:
-        return 32 if int(text) == -1 else int(text)
-
-    def whole(n_bits: int) -> int:
-        return -(-n_bits // (8 * transaction)) * transaction
-
-    total = {"q": 0, "k_msb": 0, "k_lsb": 0, "v": 0}
-    rows = 0
-    with path.open(newline="") as file:
-        for row in csv.DictReader(file):
-            if not row["layer_id"]:  # the trailing config line
-                continue
-            rows += 1
-            d = int(float(row["embedding_length_D"]))
-            keys, values = int(row["key_fetch_num"]), int(row["value_fetch_num"])
-            total["q"] += whole(d * bits(row["quant_query_bit"]))
-            total["k_msb"] += whole(keys * d * bits(row["quant_key_bit"]))
-            if row["if_requant"] == "True":
-                total["k_lsb"] += whole(keys * d * int(row["auto_requant_incre"]))
-            total["v"] += whole(values * d * bits(row["quant_value_bit"]))
-    assert rows == 32 * 12 * 12
-    return total
-
-
 def test_released_trace_bytes_equal_an_independent_count() -> None:
     assert SPATTEN.dram_transaction_bytes == 32
-    expected = trace_bytes_by_tensor(TRACE, SPATTEN.dram_transaction_bytes)
+    totals = trace_totals(TRACE, SPATTEN.dram_transaction_bytes)
+    assert totals["rows"] == 32 * 12 * 12
+    expected = totals["dram"]
     result = simulate("gpt2-small", "spatten", "spatten", trace=TRACE)
     assert result.method == "spatten (trace)"
     assert result.dram_bytes_by_tensor == {**expected, "weights": 0, "activations": 0}
