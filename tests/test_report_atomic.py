@@ -180,6 +180,11 @@ def probe(tmp_path: Path, pristine: Path) -> tuple[dict[str, str], list[str]]:
     return tree(root), counter.calls
 
 
+def renames_of(calls: list[str]) -> list[int]:
+    """The steps (1-based) of ``calls`` that are renames: the swap's moments."""
+    return [at for at, name in enumerate(calls, 1) if name == "rename"]
+
+
 def make_pristine(tmp_path: Path, with_earlier: bool) -> Path:
     pristine = tmp_path / "pristine"
     pristine.mkdir()
@@ -225,7 +230,7 @@ def test_a_fault_at_any_step_leaves_the_old_files_or_the_new_ones(
     if error is KeyboardInterrupt:
         assert all(raised for _, raised in outcomes)
         assert stopped[-1] == "new"  # an interrupt while cleaning up after the commit point
-    renames = [at for at, name in enumerate(calls, 1) if name == "rename"]
+    renames = renames_of(calls)
     assert all(outcomes[at - 1] == ("old", True) for at in renames)  # rolled back mid-swap
     assert "reports/figures/only_old.png" not in new  # a stale figure does not survive
     if with_earlier:
@@ -292,7 +297,7 @@ def test_a_crash_while_rolling_back_is_rolled_back_again(tmp_path: Path) -> None
     pristine = make_pristine(tmp_path, True)
     old = tree(pristine)
     _, calls = probe(tmp_path, pristine)
-    renames = [at for at, name in enumerate(calls, 1) if name == "rename"]
+    renames = renames_of(calls)
     middle = renames[len(renames) // 2]  # some entries swapped, some not
     crashed = shutil.copytree(pristine, tmp_path / "crashed")
     assert crash_at(middle, lambda: write_fake(crashed)) == CRASHED
@@ -334,7 +339,7 @@ def test_sigint_at_several_moments_leaves_the_earlier_report(tmp_path: Path) -> 
     pristine = make_pristine(tmp_path, True)
     old = tree(pristine)
     _, calls = probe(tmp_path, pristine)
-    renames = [at for at, name in enumerate(calls, 1) if name == "rename"]
+    renames = renames_of(calls)
     assert len(renames) >= 4
     moments = {
         "during a section": ("beta", 0),
