@@ -48,6 +48,7 @@ __all__ = [
     "hardware_kinds",
     "hardware_names",
     "load_hardware",
+    "load_sources",
     "load_targets",
 ]
 
@@ -126,7 +127,15 @@ def load_targets(hardware: Iterable[str | os.PathLike[str] | Hardware]) -> list[
     ``hardware 'a100' is named twice: a100.yaml and ./my-a100.yaml; give the copy a name of
     its own (its name: field)``.
     """
-    targets: list[Hardware] = []
+    return [target for _, target in load_sources(hardware)]
+
+
+def load_sources(
+    hardware: Iterable[str | os.PathLike[str] | Hardware],
+) -> list[tuple[str | os.PathLike[str] | Hardware, Hardware]]:
+    """:func:`load_targets`, each target with the item of ``hardware`` it was first given as (a
+    preset name, a path or the loaded target itself): what a record of the inputs names."""
+    sources: list[tuple[str | os.PathLike[str] | Hardware, Hardware]] = []
     seen: dict[str, tuple[str, Path | None, Hardware]] = {}
     for item in hardware:
         path: Path | None = None
@@ -138,7 +147,7 @@ def load_targets(hardware: Iterable[str | os.PathLike[str] | Hardware]) -> list[
         first = seen.get(target.name)
         if first is None:
             seen[target.name] = (label, path, target)
-            targets.append(target)
+            sources.append((item, target))
             continue
         first_label, first_path, first_target = first
         if path is not None and first_path is not None:
@@ -151,4 +160,4 @@ def load_targets(hardware: Iterable[str | os.PathLike[str] | Hardware]) -> list[
             f"hardware {target.name!r} is named twice: {first_label} and {label}; "
             "give the copy a name of its own (its name: field)"
         )
-    return targets
+    return sources

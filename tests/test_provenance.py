@@ -181,6 +181,25 @@ def test_compare_records_each_models_inputs(capsys):
         assert (inputs["mode"], inputs["weight_bits"]) == ("attention", 8)
 
 
+def test_compare_records_a_file_given_twice_once(capsys):
+    """A preset by name and by path is one target (``load_targets``), so one record: the
+    record follows the targets that ran (it used to zip the names given with the targets and
+    fail: 'zip() argument 2 is shorter than argument 1')."""
+    data = run_json(
+        capsys,
+        "compare",
+        "--model", "bert-base",
+        "--method", "spatten",
+        "--hw", f"a100,{PRESETS / 'a100.yaml'},titan-xp",
+    )  # fmt: skip
+    (matrix,) = data
+    assert matrix["hardware"] == ["a100", "titan-xp"]
+    assert matrix["inputs"]["hardware"] == [
+        {"name": name, "file": f"{name}.yaml", "sha256": sha256(PRESETS / f"{name}.yaml")}
+        for name in ("a100", "titan-xp")
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # benches
 

@@ -53,14 +53,14 @@ def _check_some_method_prunes(model_name: str, methods: list[str]) -> None:
 
 
 def _with_inputs(
-    args: argparse.Namespace, hw_names: list[str], targets: list[Any], results: list[Any]
+    args: argparse.Namespace, sources: list[tuple[str, Any]], results: list[Any]
 ) -> list[dict[str, Any]]:
     """Each model's matrix as JSON with its ``"inputs"`` record first
     (:func:`prunesim.provenance.compare_inputs`); a user error if a file cannot be read again."""
     from prunesim.provenance import compare_inputs, hardware_record
 
     try:
-        hardware = [hardware_record(n, t.name) for n, t in zip(hw_names, targets, strict=True)]
+        hardware = [hardware_record(source, target.name) for source, target in sources]
         documents = []
         for result in results:
             inputs = compare_inputs(
@@ -118,12 +118,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from prunesim.sim.compare import compare
-    from prunesim.sim.hardware import hardware_names, load_targets
+    from prunesim.sim.hardware import hardware_names, load_sources
     from prunesim.sim.tables import format_compare
 
     hw_names = args.hw or hardware_names()
     try:
-        targets = load_targets(hw_names)
+        sources = load_sources(hw_names)
+        targets = [target for _, target in sources]
         results = []
         for model in args.model or default_models(args.method):
             _check_some_method_prunes(model, args.method)
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise user_error(exc) from None
     if args.json:
-        print(json.dumps(_with_inputs(args, hw_names, targets, results), indent=2))
+        print(json.dumps(_with_inputs(args, sources, results), indent=2))
         return 0
     accelerators = [t.name for t in targets if not t.BASELINE]
     print("\n\n".join(format_compare(r, accelerators) for r in results))
