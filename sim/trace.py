@@ -186,6 +186,11 @@ class Trace:
         first = int(self.lengths[np.argmin(self.rows.step)]) if len(self.lengths) else 1
         return Generate(prompt=first - 1, generate=self.iterations)
 
+    def id_counts(self) -> tuple[int, int]:
+        """``(layers, heads)``: one more than the largest layer id and head id (a trace with
+        rows)."""
+        return int(self.rows.layer.max()) + 1, int(self.rows.head.max()) + 1
+
     def shape(self) -> str:
         """``"12 layers x 12 heads of 64"``: one more than the largest layer and head id, and the
         head dimension (a range where it varies)."""
@@ -194,7 +199,7 @@ class Trace:
             return "no rows"
         lo, hi = int(rows.d.min()), int(rows.d.max())
         d = f"{lo}" if lo == hi else f"{lo}..{hi}"
-        layers, heads = int(rows.layer.max()) + 1, int(rows.head.max()) + 1
+        layers, heads = self.id_counts()
         return f"{layers} layer{'s' * (layers != 1)} x {heads} head{'s' * (heads != 1)} of {d}"
 
     def check_model(self, model: TransformerConfig) -> None:
@@ -252,8 +257,7 @@ class Trace:
                 f"a {stage.prompt}-token prompt and {stage.generate} generated tokens (one per "
                 f"iteration) are more than the positions of {theirs}",
             )
-        counts = (int(rows.layer.max()) + 1, int(rows.head.max()) + 1)
-        if self.iterations >= 2 and counts != (model.layers, model.heads):
+        if self.iterations >= 2 and self.id_counts() != (model.layers, model.heads):
             raise TraceError(
                 self.path,
                 f"the trace ({shape}) is not of {theirs}: its {self.iterations} iterations are "
