@@ -71,6 +71,21 @@ def _quiet_after_interrupt() -> None:
         warnings.simplefilter("ignore", unused)
 
 
+def _interrupt_handled() -> None:
+    """Tell CPython that the interrupt just caught was handled, so that the process exits with
+    ``main``'s status, not killed by SIGINT.
+
+    CPython marks a KeyboardInterrupt as unhandled whenever one ends the evaluation of code
+    compiled from a string (``exec`` of text: ``dataclasses`` and ``collections.namedtuple``
+    build methods that way, and an interrupt lands there now and then while a command imports
+    or elaborates), even when a caller catches it later. ``python -m prunesim`` checks that
+    mark once the interpreter is finalised and then kills itself with SIGINT (exit status -2
+    instead of 130). Every such evaluation clears the mark first, so evaluating one trivial
+    text clears it.
+    """
+    exec("pass")
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line: ``prunesim: error: ...``."""
 
@@ -124,10 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             status = _run(argv)
         except Terminated:
+            _interrupt_handled()
             _quiet_after_interrupt()
             print(f"{PROG}: terminated", file=sys.stderr)
             status = 143
         except KeyboardInterrupt:
+            _interrupt_handled()
             _quiet_after_interrupt()
             print(f"{PROG}: interrupted", file=sys.stderr)
             status = 130

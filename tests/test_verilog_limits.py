@@ -382,6 +382,35 @@ def test_interrupting_verilog(tmp_path, reference, sig, options):
     assert statuses[-1] == 0  # finished long before
 
 
+INTERRUPTED_IN_EXEC = """
+import sys
+import prunesim.cli as cli
+
+def run(argv):
+    exec("raise KeyboardInterrupt")  # an interrupt landing in code built from text
+
+cli._run = run
+sys.exit(cli.main())
+"""
+
+
+def test_an_interrupt_inside_exec_exits_130_under_python_m(tmp_path):
+    """Deterministically, what made test_interrupting_verilog flaky: a KeyboardInterrupt ending
+    an ``exec`` of text (as in ``dataclasses``) is marked unhandled by CPython even though
+    ``main`` catches it, and ``python -m`` then killed itself with SIGINT (status -2, not 130)."""
+    package = tmp_path / "interrupted_cli"
+    package.mkdir()
+    (package / "__main__.py").write_text(INTERRUPTED_IN_EXEC)
+    result = subprocess.run(
+        [sys.executable, "-m", "interrupted_cli"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (130, "", "prunesim: interrupted\n")
+
+
 @pytestmark_linux
 @pytest.mark.parametrize("sig", list(SIGNALS), ids=lambda sig: sig.name)
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "replacing"])
