@@ -8,7 +8,8 @@ prices it on a hardware target described in a data file (:mod:`prunesim.sim.hard
 in ``sim/hardware/*.yaml``) and returns a :class:`SimResult`. Block latency models
 (:mod:`prunesim.sim.blocks`) are checked against the cycles measured on the RTL.
 :func:`simulate` is the one-call entry point; :func:`prunesim.sim.compare.compare` runs the
-matrix of methods x hardware; :mod:`prunesim.sim.sweep` prices many design points at once.
+matrix of methods x hardware; :mod:`prunesim.sim.ofa_sweep` prices many Once-for-All sub-nets at
+once.
 """
 
 from prunesim.sim.api import default_stage, make_workload, simulate

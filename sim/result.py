@@ -27,6 +27,9 @@ class LayerResult:
     heads: float | None = None
     channels: float | None = None  # output channels (a network's schedule)
     density: float | None = None  # non-zero weight fraction (a network's schedule)
+    bound: str | None = None  # the unit whose occupancy sets most of the layer's time
+    bound_share: float | None = None  # that unit's share of the layer's time, 0..1
+    roofline: str | None = None  # "compute-bound" or "memory-bound" (ops per byte vs the ridge)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -40,7 +43,10 @@ class SimResult:
     ``dram_bytes`` counts whole transactions and equals the sum of ``dram_bytes_by_tensor``
     (None where the target's traffic is not modelled); ``energy_j`` equals the sum of
     ``energy_breakdown_j``; ``bound_cycles`` is the roofline bound ``max(ops / peak, bytes /
-    bandwidth)`` in cycles, which ``cycles`` never beats.
+    bandwidth)`` in cycles, which ``cycles`` never beats. ``area_mm2`` is the design's area (the
+    sum of ``area_breakdown_mm2``) and ``static_w`` its static (leakage and clock) power, None
+    where the target's file gives none; ``time_by_unit`` is the share of ``cycles`` each unit
+    bounds (it sums to 1 when not empty) and :attr:`bound` the unit with the largest share.
     """
 
     model: str
@@ -61,6 +67,17 @@ class SimResult:
     kv_cache_bytes: float | None = None  # the decoder's K/V cache at the end (the workload's)
     memory_bytes: dict[str, float] | None = None  # the stage's memory footprint by part
     extras: dict[str, float] = field(default_factory=dict)  # the method's other figures
+    area_mm2: float | None = None
+    area_breakdown_mm2: dict[str, float] | None = None
+    static_w: float | None = None
+    time_by_unit: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bound(self) -> str | None:
+        """The unit that bounds the largest share of the run's time (None when not modelled)."""
+        if not self.time_by_unit:
+            return None
+        return max(self.time_by_unit.items(), key=lambda item: item[1])[0]
 
     @property
     def ops(self) -> int:
@@ -94,6 +111,11 @@ class SimResult:
             "energy_j": self.energy_j,
             "energy_breakdown_j": self.energy_breakdown_j,
             "bound_cycles": self.bound_cycles,
+            "area_mm2": self.area_mm2,
+            "area_breakdown_mm2": self.area_breakdown_mm2,
+            "static_w": self.static_w,
+            "bound": self.bound,
+            "time_by_unit": dict(self.time_by_unit),
             "kv_cache_bytes": self.kv_cache_bytes,
             "memory_bytes": self.memory_bytes,
             "extras": dict(self.extras),

@@ -88,7 +88,7 @@ RULES: dict[str, Rule] = {
             "prunesim.sim.engine",
             "prunesim.sim.costs",
             "prunesim.sim.compare",
-            "prunesim.sim.sweep",
+            "prunesim.sim.ofa_sweep",
             "prunesim.sim.api",
         ),
     ),

@@ -26,7 +26,7 @@ from prunesim.sim.hardware import (
     load_targets,
 )
 from prunesim.sim.hwfile import ANY, MAX_DEPTH, EnergyTable, Field, MappingField, Range
-from prunesim.sim.sweep import ofa_sweep
+from prunesim.sim.ofa_sweep import ofa_sweep
 
 PRESET_DIR = Path(hw_module.__file__).parent / "hardware"
 SHIPPED_KINDS = {

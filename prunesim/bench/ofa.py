@@ -5,7 +5,7 @@ The issue's target: sweeping 1,000 random OFA sub-nets for MACs and latency in u
 :func:`~prunesim.models.ofa.sample_ofa_spec`, seed ``--seed``; drawing is timed too):
 
 * ``macs``: MACs only (:func:`~prunesim.models.ofa.ofa_macs`);
-* ``sweep 1 target``: MACs and latency on systolic-32 (:func:`prunesim.sim.sweep.ofa_sweep`);
+* ``sweep 1 target``: MACs and latency on systolic-32 (:func:`prunesim.sim.ofa_sweep.ofa_sweep`);
 * ``sweep all targets``: MACs and latency on every preset that prices convolutions (listed
   under the table; the SpAtten-class and published accelerators price attention only);
 * ``one at a time``: the path the sweep replaces, ``ofa_subnet`` + ``network_workload`` +
@@ -55,7 +55,7 @@ def run_bench(
     from prunesim.sim.engine import evaluate
     from prunesim.sim.hardware import load_hardware
     from prunesim.sim.methods.network import network_workload
-    from prunesim.sim.sweep import ofa_sweep
+    from prunesim.sim.ofa_sweep import ofa_sweep
     from prunesim.sim.workload import Infer
 
     def specs(n: int) -> list:

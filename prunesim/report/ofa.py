@@ -1,6 +1,6 @@
 """Report section on Once-for-All: OFA's published sub-nets beside our MAC counts, their latency
 on several targets against the largest sub-net, and 1,000 random sub-nets' MACs against their
-latency (:func:`prunesim.sim.sweep.ofa_sweep`).
+latency (:func:`prunesim.sim.ofa_sweep.ofa_sweep`).
 
 Every number comes from :mod:`prunesim.sim` with the presets named; the published MACs and
 parameters are the once-for-all README's, the sub-nets its released ``net.config`` files
@@ -171,7 +171,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def _sweep_section(ctx: ReportContext) -> tuple[list[str], dict]:
-    from prunesim.sim.sweep import ofa_sweep
+    from prunesim.sim.ofa_sweep import ofa_sweep
 
     ctx.progress(f"ofa sweep of {SWEEP_SIZE} sub-nets")
     rng = random.Random(0)
@@ -210,7 +210,7 @@ def _sweep_section(ctx: ReportContext) -> tuple[list[str], dict]:
     lines = [
         f"{SWEEP_SIZE:,} random sub-nets of the w1.0 supernet (every kernel, expand ratio and "
         "depth drawn uniformly, resolution from 128..224 step 4; seed 0), priced with "
-        "`prunesim.sim.sweep.ofa_sweep`. MACs do not order them by latency everywhere: on "
+        "`prunesim.sim.ofa_sweep.ofa_sweep`. MACs do not order them by latency everywhere: on "
         "a systolic array a depthwise convolution is one filter per group, so it fills one "
         "column of the array (one of 256 on the TPU) while holding the array for every output "
         "pixel; on a GPU at batch 1 most layers are too small to leave the kernel-launch "

@@ -31,7 +31,7 @@ optimizer pass of :func:`~prunesim.sim.methods.network.training_footprint`.
 :func:`sweep_workload` puts many sub-nets into one workload: the conv rows of every sub-net are
 put together from per-block rows (cached per width and resolution, read-only; blocks repeat
 across sub-nets) into one workload whose layer ``i`` is sub-net ``i``, which
-:func:`prunesim.sim.sweep.ofa_sweep` prices once per target. The cost models price each row on
+:func:`prunesim.sim.ofa_sweep.ofa_sweep` prices once per target. The cost models price each row on
 its own, so a sub-net's seconds are the sum of its rows' as in ``evaluate(make_workload(...))``,
 up to the order of the float additions.
 """

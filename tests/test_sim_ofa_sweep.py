@@ -1,5 +1,5 @@
-"""Sweeps (``prunesim.sim.sweep``): the batched Once-for-All sweep against the one-at-a-time path,
-its other stages, loaded targets and refusals."""
+"""The Once-for-All sweep (``prunesim.sim.ofa_sweep``): the batched sweep against the
+one-at-a-time path, its other stages, loaded targets and refusals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from prunesim.models.ofa import OFASpec, ofa_macs, sample_ofa_spec
 from prunesim.sim import evaluate, load_hardware, make_workload
 from prunesim.sim.hardware import hardware_names
 from prunesim.sim.methods.ofa import DEFAULT_NET, PUBLISHED, BlockRows, spec_options, sweep_workload
-from prunesim.sim.sweep import ofa_sweep
+from prunesim.sim.ofa_sweep import ofa_sweep
 from prunesim.sim.workload import Infer, Train
 
 W10, W12 = "ofa-mbv3-w1.0", "ofa-mbv3-w1.2"
