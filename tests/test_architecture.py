@@ -89,6 +89,7 @@ RULES: dict[str, Rule] = {
             "prunesim.sim.costs",
             "prunesim.sim.compare",
             "prunesim.sim.ofa_sweep",
+            "prunesim.sim.distribute",
             "prunesim.sim.api",
         ),
     ),

@@ -1,0 +1,125 @@
+"""``prunesim.sim.distribute.map_chunks``: in process, on local processes, and on a Dask cluster
+started here from the ``dask scheduler`` / ``dask worker`` commands (stopped at the end)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prunesim.sim.distribute import check_scheduler, map_chunks
+
+DASK = Path(sys.executable).with_name("dask")
+CHUNKS = [[1.0, 2.0], [3.0], [], [4.0, 5.0, 6.0], [7.0]]
+
+
+@pytest.mark.parametrize(
+    "scheduler, workers, message",
+    [
+        ("threads", None, "scheduler must be local, processes or a Dask scheduler address"),
+        ("tcp://", None, "not 'tcp://'"),
+        ("processes", 0, "workers must be a positive integer, not 0"),
+        ("local", True, "workers must be a positive integer, not True"),
+        ("tcp://127.0.0.1:1", 2, "the cluster at tcp://127.0.0.1:1 has its own"),
+    ],
+)
+def test_bad_schedulers_are_named(scheduler, workers, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        check_scheduler(scheduler, workers)
+
+
+def test_good_schedulers_pass():
+    assert check_scheduler(None) is None
+    assert check_scheduler("local") == "local"
+    assert check_scheduler("processes", 2) == "processes"
+    assert check_scheduler("tcp://10.0.0.1:8786") == "tcp://10.0.0.1:8786"
+
+
+def test_local_runs_in_order_and_reports_each_chunk():
+    done = []
+    results = map_chunks(sum, CHUNKS, on_done=lambda index, result: done.append((index, result)))
+    assert results == [3.0, 3.0, 0, 15.0, 7.0]
+    assert done == list(enumerate(results))
+
+
+def test_an_address_that_does_not_answer_is_one_error(monkeypatch):
+    monkeypatch.setattr("prunesim.sim.distribute.CONNECT_TIMEOUT_S", 2)
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        map_chunks(sum, CHUNKS, scheduler="tcp://127.0.0.1:9")
+    assert time.perf_counter() - started < 30
+
+
+def test_processes_equal_local():
+    done = []
+    results = map_chunks(
+        sum, CHUNKS, scheduler="processes", workers=2, on_done=lambda i, r: done.append(i)
+    )
+    assert results == map_chunks(sum, CHUNKS)
+    assert sorted(done) == list(range(len(CHUNKS)))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and two single-threaded workers on localhost, from the dask commands; yields
+    the scheduler's address and stops all three."""
+    folder = tmp_path_factory.mktemp("dask")
+    info = folder / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": folder}
+    processes = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", info],
+            **quiet,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert info.exists(), "dask scheduler did not start within 60 s"
+        for _ in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [DASK, "worker", "--scheduler-file", info, "--nthreads", "1"]
+                    + ["--no-dashboard", "--local-directory", folder],
+                    **quiet,
+                )
+            )
+        address = json.loads(info.read_text())["address"]
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            workers = client.scheduler_info()["workers"]
+        yield address, workers
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_an_existing_cluster_runs_the_chunks_on_its_workers(cluster):
+    address, workers = cluster
+    assert len(workers) == 2
+    done = []
+    results = map_chunks(
+        sum, CHUNKS, scheduler=address, on_done=lambda index, result: done.append(index)
+    )
+    assert results == map_chunks(sum, CHUNKS)
+    assert sorted(done) == list(range(len(CHUNKS)))
+
+
+def test_a_failing_chunk_raises_here(cluster):
+    address, _ = cluster
+    with pytest.raises(TypeError):
+        map_chunks(sum, [[1], ["a"]], scheduler=address)
