@@ -56,12 +56,10 @@ channels)
 ``_um2`` area of a unit  0.001 .. 1e9            a thousandth of a 40 nm SRAM bit cell .. 1000 mm^2
                                                  (more than a reticle, about 850 mm^2)
 ``_mm2`` area            0.001 .. 1e5            a few gates .. 2x a wafer-scale chip's 46,225 mm^2
-                         (zero allowed for a     (zero: no fixed part, e.g. no published total to
-                         fixed part)             calibrate it on)
 ``_mm2_per_kb``          1e-6 .. 1               SRAM density: 1 GB/mm^2 .. 1 KB/mm^2 (6T SRAM at
                                                  40 nm is about 0.005-0.01 mm^2 per KB)
 ``_uw`` static power     1e-6 .. 1e9             1 pW .. 1 kW per unit or per KB
-``_mw`` static power     0 .. 1e9                none .. 1 MW (a fixed part)
+``_mw`` static power     1e-6 .. 1e9             1 nW .. 1 MW (a fixed part)
 =======================  ======================  ==================================================
 
 A kind may declare a narrower range where its model needs one (the accelerator's
@@ -183,13 +181,13 @@ GOPS = Range(1e-3, 1e9)
 GOPS_PER_J = Range(1e-3, 1e9)
 #: The area of one unit (a multiplier, a processing element) in um^2: 0.001 um^2 .. 1000 mm^2.
 AREA_UM2 = Range(1e-3, 1e9)
-#: An area in mm^2 (a design's fixed part; zero allowed where the field says so).
+#: An area in mm^2 (a design's fixed part).
 AREA_MM2 = Range(1e-3, 1e5)
 #: SRAM area per KB in mm^2: 1 GB/mm^2 .. 1 KB/mm^2.
 MM2_PER_KB = Range(1e-6, 1.0)
 #: Static power of one unit (or one KB of SRAM) in uW: 1 pW .. 1 kW.
 STATIC_UW = Range(1e-6, 1e9)
-#: Static power of a fixed part in mW: 1 nW .. 1 MW (zero allowed where the field says so).
+#: Static power of a fixed part in mW: 1 nW .. 1 MW.
 STATIC_MW = Range(1e-6, 1e9)
 #: The range of a number whose field declares none.
 ANY = Range(1e-6, 1e9)
@@ -252,7 +250,6 @@ class Field:
     ``"table"`` (an :class:`EnergyTable`), ``"cited"`` (a positive number that must carry its
     source), ``"choice"`` (one of the texts ``choices``). ``bounds``: the :class:`Range` of a
     number (of a table: its energies; ``sizes``: the range of its sizes); :data:`ANY` if None.
-    ``zero_ok``: a number may also be zero (a fixed part that is absent).
     ``check``, if given, is called with the value read and the values read before it (earlier
     fields of the layout) and returns a problem to report at this field, or None.
     """
@@ -263,7 +260,6 @@ class Field:
     check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
     bounds: Range | None = None
     sizes: Range | None = None
-    zero_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -724,7 +720,7 @@ class Reader:
                     f"must be one of {', '.join(spec.choices)}, not {_show(value)}",
                 )
         else:
-            value = self.number(inner, path, spec.kind, zero_ok=spec.zero_ok, bounds=spec.bounds)
+            value = self.number(inner, path, spec.kind, bounds=spec.bounds)
         if spec.check is not None:
             problem = spec.check(value, values)
             if problem is not None:

@@ -29,11 +29,11 @@ the names):
 ``area.comparator_um2``                ``area_comparator_um2``: one top-k comparator lane
 ``area.sram_mm2_per_kb``               ``area_sram_mm2_per_kb``: K/V SRAM per KB
 ``area.fixed_mm2``                     ``area_fixed_mm2``: the rest (control, crossbar, FIFOs,
-                                       accumulators ...); may be 0
+                                       accumulators ...)
 ``static.multiplier_uw``               ``static_multiplier_uw`` (and ``softmax_lane_uw``,
 ``/ .softmax_lane_uw / .comparator_uw``  ``comparator_uw``): static power of one unit
 ``static.sram_uw_per_kb``              ``static_sram_uw_per_kb``
-``static.fixed_mw``                    ``static_fixed_mw``; may be 0
+``static.fixed_mw``                    ``static_fixed_mw``
 =====================================  ======================================================
 
 ``area:`` and ``static:`` are optional (a file without them has no area, no static power and
@@ -230,7 +230,7 @@ class Accelerator(DramChannels):
                 "softmax_lane_um2": Field("area_softmax_lane_um2", "float", bounds=AREA_UM2),
                 "comparator_um2": Field("area_comparator_um2", "float", bounds=AREA_UM2),
                 "sram_mm2_per_kb": Field("area_sram_mm2_per_kb", "float", bounds=MM2_PER_KB),
-                "fixed_mm2": Field("area_fixed_mm2", "float", bounds=AREA_MM2, zero_ok=True),
+                "fixed_mm2": Field("area_fixed_mm2", "float", bounds=AREA_MM2),
             }
         ),
         "static": OptionalGroup(
@@ -239,7 +239,7 @@ class Accelerator(DramChannels):
                 "softmax_lane_uw": Field("static_softmax_lane_uw", "float", bounds=STATIC_UW),
                 "comparator_uw": Field("static_comparator_uw", "float", bounds=STATIC_UW),
                 "sram_uw_per_kb": Field("static_sram_uw_per_kb", "float", bounds=STATIC_UW),
-                "fixed_mw": Field("static_fixed_mw", "float", bounds=STATIC_MW, zero_ok=True),
+                "fixed_mw": Field("static_fixed_mw", "float", bounds=STATIC_MW),
             }
         ),
     }

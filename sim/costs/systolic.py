@@ -8,7 +8,7 @@ SCALE-Sim's machine model, cross-checked against it (``prunesim bench scalesim``
 ``.index_bits``, ``.pointer_bits`` (CSR); ``energy`` as for an accelerator; optionally
 ``area.pe_um2`` (one processing element at ``array.bits``), ``.sram_mm2_per_kb``,
 ``.fixed_mm2`` and ``static.pe_uw``, ``.sram_uw_per_kb``, ``.fixed_mw`` (dataclass fields
-``area_pe_um2`` ... ``static_fixed_mw``; fixed parts may be 0): the design's area by unit is
+``area_pe_um2`` ... ``static_fixed_mw``): the design's area by unit is
 ``array`` (rows x columns x ``pe_um2``), ``sram`` (the three buffers' KB x ``sram_mm2_per_kb``)
 and ``fixed``, its static power likewise, and ``static_w x seconds`` is added to the energy
 (breakdown entry ``static``); without those groups area and static power are None. The model
@@ -148,14 +148,14 @@ class Systolic(DramChannels):
             {
                 "pe_um2": Field("area_pe_um2", "float", bounds=AREA_UM2),
                 "sram_mm2_per_kb": Field("area_sram_mm2_per_kb", "float", bounds=MM2_PER_KB),
-                "fixed_mm2": Field("area_fixed_mm2", "float", bounds=AREA_MM2, zero_ok=True),
+                "fixed_mm2": Field("area_fixed_mm2", "float", bounds=AREA_MM2),
             }
         ),
         "static": OptionalGroup(
             {
                 "pe_uw": Field("static_pe_uw", "float", bounds=STATIC_UW),
                 "sram_uw_per_kb": Field("static_sram_uw_per_kb", "float", bounds=STATIC_UW),
-                "fixed_mw": Field("static_fixed_mw", "float", bounds=STATIC_MW, zero_ok=True),
+                "fixed_mw": Field("static_fixed_mw", "float", bounds=STATIC_MW),
             }
         ),
     }
