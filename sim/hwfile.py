@@ -53,6 +53,13 @@ channels)
 ``_tflops`` peak         1e-6 .. 1e6             1 MFLOP/s .. 1 EFLOP/s
 ``gops`` throughput      0.001 .. 1e9            1 MOP/s .. 1 EOP/s
 ``gops_per_j``           0.001 .. 1e9            1 uJ .. 1 aJ per operation (the ``_pj`` range)
+``_um2`` area of a unit  0.001 .. 1e9            a thousandth of a 40 nm SRAM bit cell .. 1000 mm^2
+                                                 (more than a reticle, about 850 mm^2)
+``_mm2`` area            0.001 .. 1e5            a few gates .. 2x a wafer-scale chip's 46,225 mm^2
+``_mm2_per_kb``          1e-6 .. 1               SRAM density: 1 GB/mm^2 .. 1 KB/mm^2 (6T SRAM at
+                                                 40 nm is about 0.005-0.01 mm^2 per KB)
+``_uw`` static power     1e-6 .. 1e9             1 pW .. 1 kW per unit or per KB
+``_mw`` static power     1e-6 .. 1e9             1 nW .. 1 MW (a fixed part)
 =======================  ======================  ==================================================
 
 A kind may declare a narrower range where its model needs one (the accelerator's
@@ -60,6 +67,10 @@ A kind may declare a narrower range where its model needs one (the accelerator's
 points are bounded too: sizes by their unit (``_bits`` for multiply and add widths, ``_kb`` for
 SRAM capacities), energies by ``_pj``. A field that declares no range (a kind written
 elsewhere) gets :data:`ANY` (1e-6 .. 1e9).
+
+Optional groups. A kind may declare a group of its layout optional (:class:`OptionalGroup`,
+e.g. the ``area:`` and ``static:`` figures): a file without it loads, and every field of the
+group is None; a file with it must give all its fields.
 
 Validation. Every field must be present and of its type; numbers positive and finite (a mapping
 field may allow zero), within their range; integers integral; unknown fields are refused with a
@@ -89,7 +100,12 @@ __all__ = [
     "GB_PER_S",
     "GOPS",
     "GOPS_PER_J",
+    "AREA_MM2",
+    "AREA_UM2",
     "MAX_DEPTH",
+    "MM2_PER_KB",
+    "STATIC_MW",
+    "STATIC_UW",
     "OVERHEAD_US",
     "PJ",
     "POWER_W",
@@ -100,6 +116,7 @@ __all__ = [
     "HardwareError",
     "Layout",
     "MappingField",
+    "OptionalGroup",
     "Range",
     "Reader",
     "read_hardware",
@@ -162,6 +179,16 @@ TFLOPS = Range(1e-6, 1e6)
 GOPS = Range(1e-3, 1e9)
 #: Energy efficiency in GOP/J: 1 uJ .. 1 aJ per operation (the range of :data:`PJ`).
 GOPS_PER_J = Range(1e-3, 1e9)
+#: The area of one unit (a multiplier, a processing element) in um^2: 0.001 um^2 .. 1000 mm^2.
+AREA_UM2 = Range(1e-3, 1e9)
+#: An area in mm^2 (a design's fixed part).
+AREA_MM2 = Range(1e-3, 1e5)
+#: SRAM area per KB in mm^2: 1 GB/mm^2 .. 1 KB/mm^2.
+MM2_PER_KB = Range(1e-6, 1.0)
+#: Static power of one unit (or one KB of SRAM) in uW: 1 pW .. 1 kW.
+STATIC_UW = Range(1e-6, 1e9)
+#: Static power of a fixed part in mW: 1 nW .. 1 MW.
+STATIC_MW = Range(1e-6, 1e9)
 #: The range of a number whose field declares none.
 ANY = Range(1e-6, 1e9)
 #: The deepest nesting of collections (mappings, lists) a file may have; the format needs 4
@@ -259,6 +286,19 @@ class MappingField:
 #: A layout maps a YAML key to a scalar :class:`Field`, a :class:`MappingField` or a group (a
 #: nested layout).
 Layout = dict[str, "Field | MappingField | Layout"]
+
+
+class OptionalGroup(dict):
+    """A group of a layout (a nested layout, as a plain ``dict`` is) that a file may leave out:
+    then every field under it is None. When the group is there, all its fields must be."""
+
+
+def _attrs(layout: Layout) -> list[str]:
+    """The dataclass fields that ``layout`` fills, in order."""
+    attrs: list[str] = []
+    for spec in layout.values():
+        attrs += _attrs(spec) if isinstance(spec, dict) else [spec.attr]
+    return attrs
 
 
 def read_hardware(label: str, text: str, kinds: Mapping[str, Any]) -> Any:
@@ -604,8 +644,14 @@ class Reader:
             self.fail(kind_node, "kind", f"must be one of {', '.join(names)}, not {_show(kind)}")
         cls = kinds[kind]
         layout = cls.LAYOUT
-        required = ["name", "kind", "description", *layout]
-        self.check_keys(entries, "", root, required, ("sources",))
+        required = [
+            "name",
+            "kind",
+            "description",
+            *(k for k, v in layout.items() if not isinstance(v, OptionalGroup)),
+        ]
+        optional = [k for k, v in layout.items() if isinstance(v, OptionalGroup)]
+        self.check_keys(entries, "", root, required, (*optional, "sources"))
 
         values: dict[str, Any] = {
             "kind": kind,
@@ -629,6 +675,9 @@ class Reader:
         """Read the fields of ``layout`` from ``entries`` (already checked: all there, no other)."""
         for key, spec in layout.items():
             path = _join(prefix, key)
+            if key not in entries:  # an optional group the file leaves out
+                values.update(dict.fromkeys(_attrs({key: spec})))
+                continue
             key_node, value_node = entries[key]
             if isinstance(spec, dict):
                 fields, source = self.group(key_node, value_node, path, list(spec))

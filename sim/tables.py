@@ -66,8 +66,26 @@ def _density(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
+def area(value: float | None) -> str:
+    """An area in mm^2 (``18.7 mm^2``); ``n/a`` for None."""
+    return "n/a" if value is None else f"{value:.3g} mm^2"
+
+
+def _area_line(result: SimResult) -> list[str]:
+    """``area ... static ...`` and the area by unit, when the target has the figures."""
+    if result.area_mm2 is None and result.static_w is None:
+        return []
+    line = f"  area        {area(result.area_mm2)}, static power {si(result.static_w, 'W')}"
+    lines = [line]
+    if result.area_breakdown_mm2:
+        parts = ", ".join(f"{name} {area(v)}" for name, v in result.area_breakdown_mm2.items())
+        lines.append(f"              {parts}")
+    return lines
+
+
 def format_result(result: SimResult) -> str:
-    """The totals, per-tensor bytes, energy breakdown and the per-layer table of one result."""
+    """The totals, per-tensor bytes, energy breakdown, area and static power (where the target
+    has them) and the per-layer table of one result."""
     lines = [
         f"{result.model} / {result.method} on {result.hardware}: {result.stage}, {result.mode}",
         f"  time        {si(result.seconds, 's')}  ({result.cycles:,.0f} cycles; roofline bound "
@@ -95,6 +113,7 @@ def format_result(result: SimResult) -> str:
         f"{name} {si(value, 'J')}" for name, value in result.energy_breakdown_j.items() if value
     )
     lines.append(f"              {parts}")
+    lines += _area_line(result)
     for note in result.notes:
         lines.append(f"  note: {note}")
     network = result.mode == "network"
@@ -121,9 +140,12 @@ def format_result(result: SimResult) -> str:
 
 
 def compare_rows(cr: CompareResult) -> tuple[list[str], list[list[str]]]:
-    """The matrix as rows; a ``memory`` column (what a training step keeps) when any result
-    models it."""
+    """The matrix as rows; an ``area`` column when any target has one, a ``memory`` column
+    (what a training step keeps) when any result models it."""
     header = ["method", "hardware", "time", "speedup", "DRAM", "DRAM cut", "energy", "energy cut"]
+    with_area = any(e.result.area_mm2 is not None for e in cr.entries.values())
+    if with_area:
+        header.append("area")
     with_memory = any(e.result.memory_bytes is not None for e in cr.entries.values())
     if with_memory:
         header.append("memory")
@@ -140,6 +162,8 @@ def compare_rows(cr: CompareResult) -> tuple[list[str], list[list[str]]]:
             si(r.energy_j, "J"),
             ratio(entry.energy_saving),
         ]
+        if with_area:
+            row.append(area(r.area_mm2))
         if with_memory:
             row.append(si(r.memory_total_bytes, "B"))
         rows.append(row)

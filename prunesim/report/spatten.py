@@ -149,7 +149,8 @@ def ablation(ctx: ReportContext) -> str:
 
 
 def energy(ctx: ReportContext) -> str:
-    """Energy breakdown of dense and SpAtten on the SpAtten preset."""
+    """Energy breakdown of dense and SpAtten on the SpAtten preset, and its area and static
+    power by unit beside the paper's."""
     plt = pyplot()
     results = {}
     for model, stage in BENCHMARKS:
@@ -182,11 +183,71 @@ def energy(ctx: ReportContext) -> str:
             "",
             "Energy per operation from `sim/hardware/spatten.yaml`: HBM2 "
             f"{dram_pj_per_bit:g} pJ/bit (O'Connor et al., MICRO 2017); SRAM reads and "
-            "integer multiply/add by size from Horowitz (ISSCC 2014, 45 nm). The paper reports "
-            "8.30 W (logic 1.36, SRAM 1.24, DRAM 5.71 W); the model has no static or control "
-            f"power. GPT-2 on SpAtten: {si(spatten_hw.energy_j / spatten_hw.seconds, 'W')} mean.",
+            "integer multiply/add by size from Horowitz (ISSCC 2014, 45 nm); static power "
+            "(leakage) x time from the file's `static:` figures. The paper reports "
+            "8.30 W (logic 1.36, SRAM 1.24, DRAM 5.71 W). GPT-2 on SpAtten: "
+            f"{si(spatten_hw.energy_j / spatten_hw.seconds, 'W')} mean.",
+            "",
+            *_area_tables(ctx, spatten_hw),
         ]
     )
+
+
+#: SpAtten HPCA 2021's published area and power: (area mm^2, power W) by part; None: not given.
+PAPER_AREA_POWER = {
+    "topk": ("2.7% of the area", "1.0% of the power"),
+    "total": ("18.71 mm^2", "8.30 W (logic 1.36, SRAM 1.24, DRAM 5.71)"),
+}
+
+
+def _area_tables(ctx: ReportContext, gpt2) -> list[str]:
+    """Our area and static power by unit for the spatten preset beside the paper's, the mean
+    power of GPT-2 by part beside the paper's, and SpAtten-1/8's area."""
+    hw = ctx.runs.hardware("spatten")
+    units = hw.units()
+    area_total = sum(u.count * u.area_mm2 for u in units)
+    static_total = sum(u.count * u.static_w for u in units)
+    rows = [
+        [
+            u.name,
+            f"{u.count * u.area_mm2:.3g} mm^2 ({u.count * u.area_mm2 / area_total:.1%})",
+            si(u.count * u.static_w, "W"),
+            PAPER_AREA_POWER.get(u.name, ("n/a", "n/a"))[0],
+        ]
+        for u in units
+    ]
+    rows.append(["total", f"{area_total:.4g} mm^2", si(static_total, "W")])
+    rows[-1].append(PAPER_AREA_POWER["total"][0])
+    b, seconds = gpt2.energy_breakdown_j, gpt2.seconds
+    sram_static = next(u for u in units if u.name == "sram")
+    sram_static_w = sram_static.count * sram_static.static_w
+    logic_j = sum(v for k, v in b.items() if k.startswith("compute")) + (
+        b.get("static", 0.0) - sram_static_w * seconds
+    )
+    sram_j = b["sram"] + sram_static_w * seconds
+    power_rows = [
+        ["logic (compute + static)", si(logic_j / seconds, "W"), "1.36 W"],
+        ["SRAM (reads, writes + static)", si(sram_j / seconds, "W"), "1.24 W"],
+        ["DRAM", si(b["dram"] / seconds, "W"), "5.71 W"],
+        ["total", si(gpt2.energy_j / seconds, "W"), "8.30 W"],
+    ]
+    eighth = ctx.runs.hardware("spatten-eighth")
+    eighth_area = sum(u.count * u.area_mm2 for u in eighth.units())
+    return [
+        "Area and static power by unit, `sim/hardware/spatten.yaml` (the per-unit figures from "
+        "Aladdin's TSMC 40 nm units and a CACTI rule of thumb for SRAM; the comparator and the "
+        "fixed part calibrated on the paper's top-k share and total: see the file's sources):",
+        "",
+        markdown_table(["unit", "area (share)", "static power", "paper"], rows),
+        "",
+        f"Mean power of GPT-2 ({GPT2[0]}) on the spatten preset by part, beside the paper's "
+        "(top-k: 1.0% of the power in the paper; its dynamic energy is not modelled here):",
+        "",
+        markdown_table(["part", "ours", "paper"], power_rows),
+        "",
+        f"SpAtten-1/8 (`spatten-eighth`): {eighth_area:.3g} mm^2 here (its fixed part "
+        "calibrated on the paper's total), 1.55 mm^2 in the paper.",
+    ]
 
 
 def schedule(ctx: ReportContext) -> str:

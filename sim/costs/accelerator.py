@@ -23,7 +23,27 @@ the names):
 ``energy.sram_read_bits``              ``sram_read_bits``
 ``energy.sram_pj_per_read``            ``sram_pj_per_read`` (an energy table, by KB)
 ``energy.mult_pj`` / ``.add_pj``       ``mult_pj`` / ``add_pj`` (energy tables, by bits)
+``area.multiplier_um2``                ``area_multiplier_um2``: one multiplier with its adder
+                                       (reduction tree or accumulator), at ``multipliers.bits``
+``area.softmax_lane_um2``              ``area_softmax_lane_um2``: one softmax lane
+``area.comparator_um2``                ``area_comparator_um2``: one top-k comparator lane
+``area.sram_mm2_per_kb``               ``area_sram_mm2_per_kb``: K/V SRAM per KB
+``area.fixed_mm2``                     ``area_fixed_mm2``: the rest (control, crossbar, FIFOs,
+                                       accumulators ...)
+``static.multiplier_uw``               ``static_multiplier_uw`` (and ``softmax_lane_uw``,
+``/ .softmax_lane_uw / .comparator_uw``  ``comparator_uw``): static power of one unit
+``static.sram_uw_per_kb``              ``static_sram_uw_per_kb``
+``static.fixed_mw``                    ``static_fixed_mw``
 =====================================  ======================================================
+
+``area:`` and ``static:`` are optional (a file without them has no area, no static power and
+its energy is the dynamic energy alone); with them, the design's area by unit is ``qk`` and
+``pv`` (multipliers x ``multiplier_um2``), ``softmax`` (lanes x ``softmax_lane_um2``), ``topk``
+(:data:`TOPK_ARRAYS` x ``topk.comparators`` x ``comparator_um2``), ``sram`` ((``k_kb`` +
+``v_kb``) x ``sram_mm2_per_kb``) and ``fixed``; static power likewise from ``static:``. The DRAM
+channels add no area here (no per-channel PHY/controller figure is cited; the HBM2 PHY is in the
+fixed part of SpAtten's calibrated area). The per-unit figures are at the file's widths:
+changing ``multipliers.bits`` does not rescale them.
 
 The model:
 
@@ -73,6 +93,8 @@ every element written into and read out of the K/V SRAM at ``sram_word_bits`` pe
 per ``sram_read_bits`` read at the SRAM's capacity; compute: every multiply at
 ``multiplier_bits``, every add at twice that (the accumulators), recomputes included, and the
 softmax's exponential as 5 multiply-adds per score (5th-order Taylor, as SpAtten computes it).
+With ``static:`` figures, ``static_w x seconds`` is added (breakdown entry ``static``; each layer
+its share by time).
 """
 
 from __future__ import annotations
@@ -88,8 +110,11 @@ from prunesim.sim.costs.common import (
     DRAM_LAYOUT,
     ENERGY_LAYOUT,
     DramChannels,
+    Unit,
+    add_static,
     build_result,
     conv_refusal,
+    design_figures,
     group_ids,
     layer_results,
     per_layer,
@@ -97,21 +122,27 @@ from prunesim.sim.costs.common import (
     txn_bytes,
 )
 from prunesim.sim.hwfile import (
+    AREA_MM2,
+    AREA_UM2,
     BITS,
     CLOCK_GHZ,
     COUNT,
     CYCLES,
+    MM2_PER_KB,
     SRAM_KB,
+    STATIC_MW,
+    STATIC_UW,
     EnergyTable,
     Field,
     Layout,
     MappingField,
+    OptionalGroup,
     Range,
 )
 from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import AttentionRows, LinearRows, Workload
 
-__all__ = ["EXP_MACS_PER_SCORE", "TOPK_COMPARATORS", "Accelerator"]
+__all__ = ["EXP_MACS_PER_SCORE", "TOPK_ARRAYS", "TOPK_COMPARATORS", "Accelerator"]
 
 #: Multiply-adds per softmax score: SpAtten's exponential is a 5th-order Taylor series on FMAs.
 EXP_MACS_PER_SCORE = 5
@@ -119,6 +150,9 @@ EXP_MACS_PER_SCORE = 5
 #: the RTL engine's default frame of 1024 scores); the latency model
 #: (:func:`prunesim.sim.blocks.topk_cycles`) costs O(comparators) array operations.
 TOPK_COMPARATORS = Range(1, 1024)
+#: Comparator arrays of ``topk.comparators`` each: two per engine, two engines (SpAtten's token
+#: and head engine, and its local-V engine); the area and static power of the top-k count them.
+TOPK_ARRAYS = 4
 
 
 @register_kind
@@ -150,6 +184,17 @@ class Accelerator(DramChannels):
     add_pj: EnergyTable  # per add, by operand bits
     sources: dict[str, str] = field(default_factory=dict)  # other cited facts, field -> source
     kind: str = "accelerator"
+    # area: and static: (optional groups; None when the file has none)
+    area_multiplier_um2: float | None = None  # a multiplier with its adder
+    area_softmax_lane_um2: float | None = None
+    area_comparator_um2: float | None = None
+    area_sram_mm2_per_kb: float | None = None
+    area_fixed_mm2: float | None = None
+    static_multiplier_uw: float | None = None
+    static_softmax_lane_uw: float | None = None
+    static_comparator_uw: float | None = None
+    static_sram_uw_per_kb: float | None = None
+    static_fixed_mw: float | None = None
 
     LAYOUT: ClassVar[Layout] = {
         "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
@@ -179,6 +224,24 @@ class Accelerator(DramChannels):
             zero_ok=True,
             bounds=CYCLES,
         ),
+        "area": OptionalGroup(
+            {
+                "multiplier_um2": Field("area_multiplier_um2", "float", bounds=AREA_UM2),
+                "softmax_lane_um2": Field("area_softmax_lane_um2", "float", bounds=AREA_UM2),
+                "comparator_um2": Field("area_comparator_um2", "float", bounds=AREA_UM2),
+                "sram_mm2_per_kb": Field("area_sram_mm2_per_kb", "float", bounds=MM2_PER_KB),
+                "fixed_mm2": Field("area_fixed_mm2", "float", bounds=AREA_MM2),
+            }
+        ),
+        "static": OptionalGroup(
+            {
+                "multiplier_uw": Field("static_multiplier_uw", "float", bounds=STATIC_UW),
+                "softmax_lane_uw": Field("static_softmax_lane_uw", "float", bounds=STATIC_UW),
+                "comparator_uw": Field("static_comparator_uw", "float", bounds=STATIC_UW),
+                "sram_uw_per_kb": Field("static_sram_uw_per_kb", "float", bounds=STATIC_UW),
+                "fixed_mw": Field("static_fixed_mw", "float", bounds=STATIC_MW),
+            }
+        ),
     }
     BASELINE: ClassVar[bool] = False
 
@@ -186,6 +249,41 @@ class Accelerator(DramChannels):
     def peak_ops_per_s(self) -> float:
         """2 ops per MAC on every multiplier each cycle."""
         return 2 * (self.qk_multipliers + self.pv_multipliers) * self.clock_ghz * 1e9
+
+    def units(self) -> list[Unit]:
+        """The design's units with their area (mm^2) and static power (W) each (module
+        docstring); figures are None where the file has no ``area:`` / ``static:``."""
+
+        def mm2(um2: float | None) -> float | None:
+            return None if um2 is None else um2 * 1e-6
+
+        def watts(value: float | None, scale: float) -> float | None:
+            return None if value is None else value * scale
+
+        mult = (mm2(self.area_multiplier_um2), watts(self.static_multiplier_uw, 1e-6))
+        return [
+            Unit("qk", self.qk_multipliers, *mult),
+            Unit("pv", self.pv_multipliers, *mult),
+            Unit(
+                "softmax",
+                self.softmax_lanes,
+                mm2(self.area_softmax_lane_um2),
+                watts(self.static_softmax_lane_uw, 1e-6),
+            ),
+            Unit(
+                "topk",
+                TOPK_ARRAYS * self.topk_comparators,
+                mm2(self.area_comparator_um2),
+                watts(self.static_comparator_uw, 1e-6),
+            ),
+            Unit(
+                "sram",
+                self.k_sram_kb + self.v_sram_kb,
+                self.area_sram_mm2_per_kb,
+                watts(self.static_sram_uw_per_kb, 1e-6),
+            ),
+            Unit("fixed", 1, self.area_fixed_mm2, watts(self.static_fixed_mw, 1e-3)),
+        ]
 
     def unsupported(self, workload: Workload) -> str | None:
         """Convolutions and memory passes: SpAtten's datapath runs attention and linear layers."""
@@ -397,6 +495,8 @@ def _layers(
     ) * 1e-12
     att_macs, lin_macs = row_macs(workload)
     seconds_per_cycle = 1e-9 / hw.clock_ghz
+    static_w = design_figures(hw.units()).static_w
+    _, energy_layer = add_static({}, energy_layer, static_w, 0.0, cyc_layer * seconds_per_cycle)
     return layer_results(
         workload, cyc_layer, seconds_per_cycle, dram_layer, att_macs + lin_macs, energy_layer
     )
@@ -430,11 +530,14 @@ def _result(
     multipliers = hw.qk_multipliers + hw.pv_multipliers
     bound = max(2 * macs / (2 * multipliers), total_bytes / hw.dram_bytes_per_cycle)
     seconds_per_cycle = 1e-9 / hw.clock_ghz
+    seconds = total_cycles * seconds_per_cycle
+    design = design_figures(hw.units())
+    breakdown, _ = add_static(breakdown, np.zeros(0), design.static_w, seconds, np.zeros(0))
     return build_result(
         workload,
         hw,
         cycles=total_cycles,
-        seconds=total_cycles * seconds_per_cycle,
+        seconds=seconds,
         dram_bytes=total_bytes,
         dram_bytes_by_tensor=by_tensor,
         macs=macs,
@@ -442,4 +545,5 @@ def _result(
         energy_breakdown_j=breakdown,
         bound_cycles=float(bound),
         layers=_layers(workload, hw, traffic, cycles, linear, energy),
+        **design.result_fields(),
     )

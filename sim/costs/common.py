@@ -1,5 +1,12 @@
-"""What the cost models share: the result builder, per-layer sums, DRAM transactions, and the
-file layouts of DRAM and energy that several kinds use.
+"""What the cost models share: the result builder, per-layer sums, DRAM transactions, the
+file layouts of DRAM and energy that several kinds use, and a design's area and static power.
+
+Area and static power. A kind with ``area:`` and ``static:`` groups (optional in its files: see
+:class:`~prunesim.sim.hwfile.OptionalGroup`) lists its units as :class:`Unit` entries (a count
+and the area and static power of one); :func:`design_figures` sums them into the design's area
+by unit and static power, and :func:`add_static` adds ``static_w x seconds`` to a run's energy
+(the breakdown's ``"static"`` entry, and each layer's share by its time). A file without the
+groups has area and static power None and its energy is the dynamic energy alone.
 
 :func:`build_result` is the one place a :class:`~prunesim.sim.result.SimResult` is assembled:
 a cost model computes its totals and per-layer arrays, this fills in the names, stage, mode,
@@ -8,6 +15,7 @@ notes and the workload's own figures. Everything here is vectorised over a workl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +28,11 @@ __all__ = [
     "DRAM_LAYOUT",
     "DramChannels",
     "ENERGY_LAYOUT",
+    "DesignFigures",
+    "Unit",
+    "add_static",
     "build_result",
+    "design_figures",
     "conv_refusal",
     "group_ids",
     "layer_results",
@@ -44,6 +56,70 @@ ENERGY_LAYOUT: Layout = {
     "mult_pj": Field("mult_pj", "table", bounds=PJ, sizes=BITS),
     "add_pj": Field("add_pj", "table", bounds=PJ, sizes=BITS),
 }
+
+
+@dataclass(frozen=True)
+class Unit:
+    """``count`` identical units of a design (multipliers, KB of SRAM, one fixed part), each of
+    ``area_mm2`` and ``static_w``; either is None where the file gives no figure."""
+
+    name: str
+    count: float
+    area_mm2: float | None
+    static_w: float | None
+
+
+@dataclass(frozen=True)
+class DesignFigures:
+    """A design's area by unit (mm^2; sums to ``area_mm2``) and static power (W, leakage and
+    whatever the file's figures include), each None where the file gives no figures."""
+
+    area_breakdown_mm2: dict[str, float] | None
+    static_w: float | None
+
+    @property
+    def area_mm2(self) -> float | None:
+        if self.area_breakdown_mm2 is None:
+            return None
+        return float(sum(self.area_breakdown_mm2.values()))
+
+    def result_fields(self) -> dict[str, Any]:
+        """The :class:`~prunesim.sim.result.SimResult` fields ``area_mm2``,
+        ``area_breakdown_mm2`` and ``static_w``."""
+        return {
+            "area_mm2": self.area_mm2,
+            "area_breakdown_mm2": dict(self.area_breakdown_mm2 or {}),
+            "static_w": self.static_w,
+        }
+
+
+def design_figures(units: list[Unit]) -> DesignFigures:
+    """The area by unit (``count x area_mm2`` per unit name) and the static power (the sum of
+    ``count x static_w``) of a design; each None when any unit lacks its figure."""
+    area = None
+    if all(u.area_mm2 is not None for u in units):
+        area = {u.name: float(u.count * u.area_mm2) for u in units}
+    static = None
+    if all(u.static_w is not None for u in units):
+        static = float(sum(u.count * u.static_w for u in units))
+    return DesignFigures(area, static)
+
+
+def add_static(
+    breakdown: dict[str, float],
+    layer_energy_j: np.ndarray,
+    static_w: float | None,
+    seconds: float,
+    layer_seconds: np.ndarray,
+) -> tuple[dict[str, float], np.ndarray]:
+    """The energy breakdown with ``"static": static_w x seconds`` added, and each layer's energy
+    with ``static_w x`` its seconds; both unchanged when ``static_w`` is None."""
+    if static_w is None:
+        return breakdown, layer_energy_j
+    return (
+        {**breakdown, "static": static_w * seconds},
+        layer_energy_j + static_w * np.asarray(layer_seconds, dtype=np.float64),
+    )
 
 
 class DramChannels:

@@ -5,7 +5,13 @@ SCALE-Sim's machine model, cross-checked against it (``prunesim bench scalesim``
 ``.dataflow`` (``ws``, ``os``, ``is``), ``.bits`` (operand width); ``sram.ifmap_kb``,
 ``.filter_kb``, ``.ofmap_kb``; ``dram.channels``, ``.channel_gb_per_s``, ``.transaction_bytes``;
 ``sparse.zero_skipping`` (true/false), ``.weight_format`` (``dense``, ``bitmask``, ``csr``),
-``.index_bits``, ``.pointer_bits`` (CSR); ``energy`` as for an accelerator. The model
+``.index_bits``, ``.pointer_bits`` (CSR); ``energy`` as for an accelerator; optionally
+``area.pe_um2`` (one processing element at ``array.bits``), ``.sram_mm2_per_kb``,
+``.fixed_mm2`` and ``static.pe_uw``, ``.sram_uw_per_kb``, ``.fixed_mw`` (dataclass fields
+``area_pe_um2`` ... ``static_fixed_mw``): the design's area by unit is
+``array`` (rows x columns x ``pe_um2``), ``sram`` (the three buffers' KB x ``sram_mm2_per_kb``)
+and ``fixed``, its static power likewise, and ``static_w x seconds`` is added to the energy
+(breakdown entry ``static``); without those groups area and static power are None. The model
 (formulas in :mod:`prunesim.sim.systolic`):
 
 Every row becomes matrix products (:func:`prunesim.sim.systolic.compute_cycles`): a conv row
@@ -48,13 +54,30 @@ from prunesim.sim.costs.common import (
     DRAM_LAYOUT,
     ENERGY_LAYOUT,
     DramChannels,
+    Unit,
+    add_static,
     build_result,
+    design_figures,
     layer_results,
     per_layer,
     row_macs,
     txn_bytes,
 )
-from prunesim.sim.hwfile import BITS, CLOCK_GHZ, COUNT, SRAM_KB, EnergyTable, Field, Layout
+from prunesim.sim.hwfile import (
+    AREA_MM2,
+    AREA_UM2,
+    BITS,
+    CLOCK_GHZ,
+    COUNT,
+    MM2_PER_KB,
+    SRAM_KB,
+    STATIC_MW,
+    STATIC_UW,
+    EnergyTable,
+    Field,
+    Layout,
+    OptionalGroup,
+)
 from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.systolic import compute_cycles, effective_window, weight_bytes
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
@@ -92,6 +115,13 @@ class Systolic(DramChannels):
     add_pj: EnergyTable
     sources: dict[str, str] = field(default_factory=dict)
     kind: str = "systolic"
+    # area: and static: (optional groups; None when the file has none)
+    area_pe_um2: float | None = None
+    area_sram_mm2_per_kb: float | None = None
+    area_fixed_mm2: float | None = None
+    static_pe_uw: float | None = None
+    static_sram_uw_per_kb: float | None = None
+    static_fixed_mw: float | None = None
 
     LAYOUT: ClassVar[Layout] = {
         "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
@@ -114,6 +144,20 @@ class Systolic(DramChannels):
             "pointer_bits": Field("pointer_bits", "int", bounds=BITS),
         },
         "energy": ENERGY_LAYOUT,
+        "area": OptionalGroup(
+            {
+                "pe_um2": Field("area_pe_um2", "float", bounds=AREA_UM2),
+                "sram_mm2_per_kb": Field("area_sram_mm2_per_kb", "float", bounds=MM2_PER_KB),
+                "fixed_mm2": Field("area_fixed_mm2", "float", bounds=AREA_MM2),
+            }
+        ),
+        "static": OptionalGroup(
+            {
+                "pe_uw": Field("static_pe_uw", "float", bounds=STATIC_UW),
+                "sram_uw_per_kb": Field("static_sram_uw_per_kb", "float", bounds=STATIC_UW),
+                "fixed_mw": Field("static_fixed_mw", "float", bounds=STATIC_MW),
+            }
+        ),
     }
     BASELINE: ClassVar[bool] = False
 
@@ -121,6 +165,25 @@ class Systolic(DramChannels):
     def peak_ops_per_s(self) -> float:
         """2 ops per MAC on every processing element each cycle."""
         return 2 * self.rows * self.columns * self.clock_ghz * 1e9
+
+    def units(self) -> list[Unit]:
+        """The design's units with their area (mm^2) and static power (W) each (module
+        docstring); figures are None where the file has no ``area:`` / ``static:``."""
+
+        def scaled(value: float | None, scale: float) -> float | None:
+            return None if value is None else value * scale
+
+        kb = self.ifmap_sram_kb + self.filter_sram_kb + self.ofmap_sram_kb
+        return [
+            Unit(
+                "array",
+                self.rows * self.columns,
+                scaled(self.area_pe_um2, 1e-6),
+                scaled(self.static_pe_uw, 1e-6),
+            ),
+            Unit("sram", kb, self.area_sram_mm2_per_kb, scaled(self.static_sram_uw_per_kb, 1e-6)),
+            Unit("fixed", 1, self.area_fixed_mm2, scaled(self.static_fixed_mw, 1e-3)),
+        ]
 
     def unsupported(self, workload: Workload) -> str | None:
         """None: every row becomes matrix products on the array."""
@@ -380,6 +443,8 @@ def _layers(
     )
     att_macs, other_macs = row_macs(workload)
     seconds_per_cycle = 1e-9 / hw.clock_ghz
+    static_w = design_figures(hw.units()).static_w
+    _, energy_layer = add_static({}, energy_layer, static_w, 0.0, cyc_layer * seconds_per_cycle)
     return layer_results(
         workload, cyc_layer, seconds_per_cycle, dram_layer, att_macs + other_macs, energy_layer
     )
@@ -417,11 +482,14 @@ def _result(
     bound = max(float(macs_run.sum()) / (rows * cols), total_bytes / bpc)
     seconds_per_cycle = 1e-9 / hw.clock_ghz
     utilisation = float(macs_run.sum()) / (rows * cols * total_cycles) if total_cycles else 0.0
+    seconds = total_cycles * seconds_per_cycle
+    design = design_figures(hw.units())
+    breakdown, _ = add_static(breakdown, np.zeros(0), design.static_w, seconds, np.zeros(0))
     return build_result(
         workload,
         hw,
         cycles=total_cycles,
-        seconds=total_cycles * seconds_per_cycle,
+        seconds=seconds,
         dram_bytes=total_bytes,
         dram_bytes_by_tensor=by_tensor,
         macs=macs,
@@ -429,6 +497,7 @@ def _result(
         energy_breakdown_j=breakdown,
         bound_cycles=float(bound),
         layers=_layers(workload, hw, g, row_bytes, row_cycles, energy),
+        **design.result_fields(),
         notes=[
             f"{hw.name}: {rows}x{cols} {flow} array, {utilisation:.1%} of its MACs busy"
             + (", zero weights skipped" if hw.zero_skipping else "")
