@@ -265,3 +265,65 @@ def test_to_frame_has_a_row_per_layer() -> None:
     assert set(frame.model) == {"bert-base"}
     assert list(frame.cycles) == [layer.cycles for layer in result.layers]
     assert frame.macs.sum() == sum(layer.macs for layer in result.layers)
+
+
+# -- --set NAME=VALUE in simulate and compare ------------------------------------------------
+
+
+def test_simulate_set_takes_hw_stage_and_method_prefixed_names(tmp_path) -> None:
+    import json
+
+    from cli_helpers import run_cli
+
+    out = run_cli(
+        "simulate", "--model", "bert-base", "--hw", "spatten", "--json",
+        "--set", "hw.multipliers.qk=256", "--set", "spatten.token_keep=0.4",
+        "--set", "stage.tokens=64", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    document = json.loads(out.stdout)
+    expected = sim.simulate(
+        "bert-base",
+        "spatten",
+        variant(load_hardware("spatten"), {"multipliers.qk": 256}),
+        stage=sim.Summarize(64),
+        token_keep=0.4,
+    )
+    assert document["hardware"] == "spatten[multipliers.qk=256]"
+    assert document["inputs"]["options"]["token_keep"] == 0.4
+    assert (document["cycles"], document["energy_j"]) == (expected.cycles, expected.energy_j)
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (
+            ("compare", "--model", "bert-base", "--method", "spatten", "--hw", "spatten,a100"),
+            r"unknown hardware field 'multipliers.qk' of a100 \(kind processor\)",
+        ),
+        (
+            ("simulate", "--model", "bert-base", "--method", "spatten", "--hw", "spatten"),
+            r"spatten: multipliers.qk: must be between 1 and 1048576, not 2000000",
+        ),
+    ],
+)
+def test_set_hw_errors_are_one_line(tmp_path, args: tuple, pattern: str) -> None:
+    from cli_helpers import assert_one_line_error, run_cli
+
+    value = "4" if args[0] == "compare" else "2000000"
+    result = run_cli(*args, "--set", f"hw.multipliers.qk={value}", cwd=tmp_path)
+    assert_one_line_error(result, pattern)
+
+
+def test_compare_set_method_prefixed_applies_to_that_method_only() -> None:
+    from prunesim.sim.compare import compare
+
+    results = compare(
+        ["bert-base"],
+        ["spatten-token", "spatten"],
+        ["spatten"],
+        method_options={"spatten": {"token_keep": 0.3}},
+    )
+    seconds = {m: e.result.seconds for (m, _), e in results[0].entries.items()}
+    assert seconds["spatten"] == sim.simulate("bert-base", "spatten", token_keep=0.3).seconds
+    assert seconds["spatten-token"] == sim.simulate("bert-base", "spatten-token").seconds
