@@ -23,7 +23,10 @@ not swept, of an option or stage field no point has, of a hardware path no targe
 entry that is not a non-empty list; each hardware value checked alone on every target whose
 kind has its path (as the file's value would be); and at every point that runs (all of them, or
 the drawn ones): the hardware variant (rules across fields), the stage (the family's
-``check_stage``) and the options (resolved and validated). What is a row with a reason (column
+``check_stage``), the options (resolved and validated) and the workload each distinct
+(model, method, stage, options) gives (built once here, kept for pricing: a method refuses some
+values only when it builds, e.g. a keep ratio its schedule cannot reach; the message names the
+point). What is a row with a reason (column
 ``skipped``, outputs None): a method that cannot prune a model (``lapp`` on ``bert-base``) and a
 target that cannot run a workload (a systolic array and attention): ``compare`` leaves those
 out and says so; a sweep keeps the point and says why.
@@ -125,9 +128,10 @@ OUTPUT_COLUMNS = (
 )
 #: The most points of one chunk (one workload priced on up to this many targets).
 CHUNK_POINTS = 1024
-#: Workloads kept per process by :func:`evaluate_chunk` (chunks of one workload in a row reuse
-#: it).
-WORKLOAD_CACHE = 8
+#: Workloads kept per process (least recently used dropped first): :func:`check` builds each
+#: distinct workload of a plan once (a method refuses some option values only when it builds,
+#: e.g. a keep ratio its schedule cannot reach) and :func:`evaluate_chunk` reuses them.
+WORKLOAD_CACHE = 64
 
 _RESULTS = ("cycles", "seconds", "dram_bytes", "macs", "energy_j", "area_mm2", "static_w")
 
@@ -386,6 +390,13 @@ class _Builder:
                 "rows": [],
                 "index": [],
             }
+            if segment.reason is None:
+                try:
+                    _workload(group)
+                except ValueError as exc:
+                    shown = " ".join(f"{k}={v}" for k, v in group["options"].items())
+                    where = f"{config.name} {method_name} ({stage.describe()}{', ' * bool(shown)}"
+                    raise ValueError(f"{where}{shown}): {exc}") from None
             self.groups[key] = group
         group["targets"].append(target)
         group["rows"].append(row)

@@ -165,6 +165,10 @@ def test_progress_counts_every_point() -> None:
         ({"stage.tokens": [64, 600]}, r"tokens 600 exceeds bert-base's 512 positions"),
         ({"stage.prompt": [8]}, r"no stage of this sweep has prompt"),
         ({"token_keep": []}, r"has no values"),
+        (
+            {"token_keep": [0.5, 0.1]},
+            r"^bert-base spatten \(summarize 128 tokens, token_keep=0.1\): keep ratio 0.1 is too",
+        ),
     ],
 )
 def test_bad_names_and_values_fail_before_any_work(
@@ -327,3 +331,24 @@ def test_compare_set_method_prefixed_applies_to_that_method_only() -> None:
     seconds = {m: e.result.seconds for (m, _), e in results[0].entries.items()}
     assert seconds["spatten"] == sim.simulate("bert-base", "spatten", token_keep=0.3).seconds
     assert seconds["spatten-token"] == sim.simulate("bert-base", "spatten-token").seconds
+
+
+def test_compare_record_holds_method_prefixed_options() -> None:
+    from prunesim.provenance import compare_inputs
+
+    record = compare_inputs(
+        model="bert-base",
+        methods=["spatten-token", "spatten"],
+        overrides={"token_keep": 0.5},
+        hardware=[],
+        stage=sim.Summarize(128),
+        mode="attention",
+        weight_bits=None,
+        per_method={"spatten": {"token_keep": 0.3}},
+    )
+    keep = {m["name"]: m["options"]["token_keep"] for m in record["methods"]}
+    assert keep == {"dense": get_method_default("dense"), "spatten-token": 0.5, "spatten": 0.3}
+
+
+def get_method_default(name: str) -> float:
+    return sim.get_method(name).options.token_keep

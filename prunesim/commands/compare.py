@@ -62,6 +62,7 @@ def _with_inputs(
     sources: list[tuple[str, Any]],
     results: list[Any],
     overrides: dict[str, Any],
+    per_method: dict[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Each model's matrix as JSON with its ``"inputs"`` record first
     (:func:`prunesim.provenance.compare_inputs`); a user error if a file cannot be read again."""
@@ -75,6 +76,7 @@ def _with_inputs(
                 model=result.model,
                 methods=result.methods,
                 overrides=overrides,
+                per_method=per_method,
                 hardware=hardware,
                 stage=stage_of(args, result.model),
                 mode=result.mode,
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise user_error(exc) from None
     if args.json:
-        print(json.dumps(_with_inputs(args, sources, results, every), indent=2))
+        print(json.dumps(_with_inputs(args, sources, results, every, per_method), indent=2))
         return 0
     accelerators = [t.name for t in targets if not t.BASELINE]
     print("\n\n".join(format_compare(r, accelerators) for r in results))
