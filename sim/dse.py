@@ -15,7 +15,7 @@ target's kind lacks (``hw.topk.comparators`` on a GPU), a stage field its stage 
 (``stage.tokens`` on a generation). Such a point is one point (not one per value) and its column
 of that name is None. A name that applies to no point at all is an error (a typo).
 ``samples=N`` draws N distinct points of that product at random (``numpy.random.default_rng
-(seed)``), kept in product order.
+(seed)``), kept in product order. At most :data:`MAX_POINTS` (a million) points run at once.
 
 What is an error, before any work (:func:`check`; one-line ValueError or TypeError naming the
 bad name or value): an unknown model, method or hardware; a name of no namespace, of a method
@@ -52,6 +52,7 @@ over the chunks in this process (``scheduler=None``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_POINTS",
+    "MAX_POINTS",
     "INPUT_COLUMNS",
     "OUTPUT_COLUMNS",
     "Plan",
@@ -128,6 +130,10 @@ OUTPUT_COLUMNS = (
 )
 #: The most points of one chunk (one workload priced on up to this many targets).
 CHUNK_POINTS = 1024
+#: The most points one sweep prices (all of the product, or ``samples``): a million rows take
+#: about 10 minutes on one core and about a GB of memory while gathered; a larger space is
+#: sampled (``samples``) or split.
+MAX_POINTS = 1_000_000
 #: Workloads kept per process (least recently used dropped first): :func:`check` builds each
 #: distinct workload of a plan once (a method refuses some option values only when it builds,
 #: e.g. a keep ratio its schedule cannot reach) and :func:`evaluate_chunk` reuses them.
@@ -276,14 +282,24 @@ def check(
             reason = get_method(method_name).unsupported(config)
             for t in range(len(sources)):
                 own = tuple(i for i, n in enumerate(names) if applies(n, m, method_name, t))
-                size = int(np.prod([len(values[i]) for i in own], dtype=np.int64))
+                size = math.prod(len(values[i]) for i in own)
                 segments.append(_Segment(m, method_name, t, own, size, reason))
     total = sum(s.size for s in segments)
     if samples is None:
+        if total > MAX_POINTS:
+            raise ValueError(
+                f"the sweep has {total:,} points, more than {MAX_POINTS:,} at once: draw some "
+                "(samples) or narrow the grid"
+            )
         indices: Any = range(total)
     else:
-        if not 1 <= samples <= total:
-            raise ValueError(f"samples must be 1..{total} (the sweep's points), not {samples}")
+        if not 1 <= samples <= min(total, MAX_POINTS):
+            raise ValueError(
+                f"samples must be 1..{min(total, MAX_POINTS)} (the sweep has {total:,} points; "
+                f"at most {MAX_POINTS:,} at once), not {samples}"
+            )
+        if total >= 2**63:
+            raise ValueError(f"the sweep has {total:,} points, too many to draw from")
         rng = np.random.default_rng(seed)
         indices = np.sort(rng.choice(total, size=samples, replace=False)).tolist()
     builder = _Builder(models, sources, bases, names, values)

@@ -143,6 +143,16 @@ def test_samples_are_distinct_reproducible_and_bounded() -> None:
         dse.check("bert-base", "spatten", "spatten", grid=grid, samples=17)
 
 
+def test_a_space_past_the_limit_is_refused_before_work_and_can_be_sampled() -> None:
+    grid = {f"hw.{path}": list(range(1, 21)) for path in ("multipliers.qk", "multipliers.pv")}
+    grid |= {"hw.dram.channels": list(range(1, 21)), "hw.softmax.lanes": list(range(1, 21))}
+    grid["hw.topk.comparators"] = list(range(1, 11))  # 1.6 million points
+    with pytest.raises(ValueError, match=r"1,600,000 points, more than 1,000,000 at once"):
+        dse.check("bert-base", "spatten", "spatten", grid=grid)
+    plan = dse.check("bert-base", "spatten", "spatten", grid=grid, samples=3)
+    assert plan.points == 3
+
+
 def test_progress_counts_every_point() -> None:
     done = []
     frame = sim.sweep(
