@@ -192,19 +192,24 @@ def compare_inputs(
     stage: Any,
     mode: str,
     weight_bits: int | None,
+    per_method: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The record of one model's matrix (``prunesim compare``): what every point shares once
     (``prunesim``, ``model``, ``stage``, ``mode``, ``weight_bits``), ``methods``: each method run
     with its options in effect (``dense``, the reference, first and with its defaults: the
-    overrides apply to the other methods), and ``hardware``: the :func:`hardware_record` of each
-    target asked, in order."""
+    overrides apply to the other methods; ``per_method[m]``, ``--set m.option=...``, to ``m``
+    alone, dense included), and ``hardware``: the :func:`hardware_record` of each target asked,
+    in order."""
     from prunesim.sim.compare import DENSE
 
     names = dict.fromkeys([DENSE, *methods])
+    own = per_method or {}
     return {
         "prunesim": version_record(),
         "model": model,
-        "methods": [method_record(m, {} if m == DENSE else overrides) for m in names],
+        "methods": [
+            method_record(m, {**({} if m == DENSE else overrides), **own.get(m, {})}) for m in names
+        ],
         "hardware": [dict(target) for target in hardware],
         "stage": stage_record(stage),
         "mode": mode,
