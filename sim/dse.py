@@ -46,7 +46,8 @@ once (by :func:`evaluate_chunk`, kept in a small per-process cache) and every ha
 is priced against it. :func:`check` returns a :class:`Plan` whose :meth:`Plan.chunks` are plain
 picklable data (names, stages, option values, loaded frozen targets, the rows' inputs), at most
 ``CHUNK_POINTS`` points each; :func:`evaluate_chunk` prices one, anywhere: :func:`run` maps it
-over the chunks in this process (``scheduler=None``).
+over the chunks in this process, on local worker processes or on a Dask cluster
+(:func:`prunesim.sim.distribute.map_chunks`).
 """
 
 from __future__ import annotations
@@ -521,26 +522,24 @@ def run(
 ) -> pandas.DataFrame:
     """Price a :class:`Plan`'s chunks and gather the rows (in product order) into a DataFrame
     of the plan's columns. ``progress`` is called with the number of points of each chunk just
-    priced. ``scheduler``/``workers``: None (and None) prices in this process; anything else
-    raises NotImplementedError for now."""
+    priced. ``scheduler``/``workers``: where the chunks run (:func:`prunesim.sim.distribute.
+    map_chunks`: None or ``"local"`` in this process, ``"processes"`` on ``workers`` local
+    processes, an address such as ``tcp://HOST:8786`` on an existing Dask cluster); the rows
+    are the same wherever they run."""
     import pandas
 
-    if scheduler is not None or workers is not None:
-        # TODO(lead): hand the chunks to prunesim.sim.distribute.map_chunks(evaluate_chunk,
-        # chunks, scheduler=scheduler, workers=workers, on_done=progress) once it lands.
-        raise NotImplementedError(
-            "scheduler and workers need prunesim.sim.distribute.map_chunks (not written yet); "
-            "leave them None to sweep in this process"
-        )
+    from prunesim.sim.distribute import check_scheduler, map_chunks
+
+    check_scheduler(scheduler, workers)
     chunks = plan.chunks()
-    rows: list[dict[str, Any]] = []
-    order: list[int] = []
-    for chunk in chunks:
-        done = evaluate_chunk(chunk)
-        rows.extend(done)
-        order.extend(chunk["index"])
+
+    def done(index: int, rows: list[dict[str, Any]]) -> None:
         if progress is not None:
-            progress(len(done))
+            progress(len(rows))
+
+    results = map_chunks(evaluate_chunk, chunks, scheduler=scheduler, workers=workers, on_done=done)
+    rows: list[dict[str, Any]] = [row for part in results for row in part]
+    order: list[int] = [index for chunk in chunks for index in chunk["index"]]
     rank = np.argsort(np.asarray(order, dtype=np.int64), kind="stable")
     ordered = [rows[i] for i in rank]
     return pandas.DataFrame.from_records(ordered, columns=plan.columns)
@@ -570,5 +569,8 @@ def sweep(
     of points just priced. Everything is checked before any work (:func:`check`), then priced
     (:func:`run`). Returns a pandas DataFrame, one row per point, columns in the documented
     order."""
+    from prunesim.sim.distribute import check_scheduler
+
+    check_scheduler(scheduler, workers)
     plan = check(model, method, hardware, stage=stage, grid=grid, samples=samples, seed=seed)
     return run(plan, scheduler=scheduler, workers=workers, progress=progress)

@@ -123,3 +123,41 @@ def test_a_failing_chunk_raises_here(cluster):
     address, _ = cluster
     with pytest.raises(TypeError):
         map_chunks(sum, [[1], ["a"]], scheduler=address)
+
+
+SWEEP = {
+    "model": ["bert-base", "gpt2-small"],
+    "method": ["spatten", "dense"],
+    "hardware": ["spatten", "a100"],
+    "grid": {"hw.dram.channels": [8, 16], "spatten.token_keep": [0.5, 0.8]},
+}
+
+
+def _sweep(**where):
+    from prunesim.sim import sweep
+
+    return sweep(SWEEP["model"], SWEEP["method"], SWEEP["hardware"], grid=SWEEP["grid"], **where)
+
+
+def test_a_sweep_on_the_cluster_equals_the_sweep_in_process(cluster):
+    address, _ = cluster
+    here = _sweep()
+    there = _sweep(scheduler=address)
+    # per model: spatten on spatten 2 channels x 2 keeps, on a100 (no dram.channels) 2 keeps;
+    # dense (no token_keep) 2 channels on spatten, 1 point on a100
+    assert len(here) == 2 * (4 + 2 + 2 + 1)
+    assert here["cycles"].notna().all()
+    assert list(there.columns) == list(here.columns)
+    assert there.equals(here)
+
+
+def test_a_sweep_on_local_processes_equals_the_sweep_in_process():
+    finished = []
+    there = _sweep(scheduler="processes", workers=2, progress=finished.append)
+    assert there.equals(_sweep())
+    assert sum(finished) == len(there)
+
+
+def test_a_sweep_refuses_a_bad_scheduler_before_work():
+    with pytest.raises(ValueError, match="scheduler must be local, processes"):
+        _sweep(scheduler="threads")

@@ -199,11 +199,6 @@ def test_a_bad_value_that_is_not_drawn_is_still_refused() -> None:
         dse.check("bert-base", "spatten", "spatten", grid=grid, samples=1, seed=0)
 
 
-def test_scheduler_is_not_there_yet() -> None:
-    with pytest.raises(NotImplementedError, match="map_chunks"):
-        sim.sweep("bert-base", "spatten", "spatten", scheduler="processes")
-
-
 def test_chunks_are_plain_picklable_data() -> None:
     import pickle
 
