@@ -183,3 +183,125 @@ def test_an_area_figure_out_of_range_names_the_field(tmp_path):
         HardwareError, match=r"area\.sram_mm2_per_kb: must be between 1e-06 and 1, not 5.0"
     ):
         load_hardware(path)
+
+
+# -- GPUs, CPUs and published accelerators: die area and idle power -----------------------------
+
+#: Die areas (mm^2) the processor presets give, from the vendors' published figures; the other
+#: processors publish none (their files say why).
+DIE_AREA = {
+    "a100": 826.0,  # GA100
+    "h100": 814.0,  # GH100
+    "h200": 814.0,  # GH100
+    "titan-xp": 471.0,  # GP102
+}
+PROCESSORS = [
+    "a100",
+    "h100",
+    "h200",
+    "titan-xp",
+    "jetson-nano",
+    "jetson-agx-orin",
+    "xeon-e5-2640-v4",
+    "raspberry-pi-4",
+]
+
+
+@pytest.mark.parametrize("name", PROCESSORS)
+def test_processor_area_is_its_die_from_the_file(name):
+    hw = load_hardware(name)
+    result = evaluate(make_workload("bert-base", "dense"), hw)
+    if name in DIE_AREA:
+        assert hw.area_die_mm2 == DIE_AREA[name]
+        assert result.area_mm2 == DIE_AREA[name]
+        assert result.area_breakdown_mm2 == {"die": DIE_AREA[name]}
+        assert hw.sources["area_die_mm2"]
+    else:
+        assert result.area_mm2 is None and result.area_breakdown_mm2 == {}
+
+
+def _no_idle(hw):
+    return replace(hw, static_idle_w=None)
+
+
+@pytest.mark.parametrize("name", PROCESSORS)
+@pytest.mark.parametrize(
+    ("model", "method"),
+    [("bert-base", "spatten"), ("gpt2-small", "spatten"), ("resnet18", "dense")],
+)
+def test_processor_energy_is_busy_power_times_time_with_or_without_idle_power(name, model, method):
+    """Idle power splits the energy into dynamic and static parts; it adds nothing."""
+    hw = load_hardware(name)
+    workload = make_workload(model, method)
+    for idle in (None, 0.25 * hw.power_w):
+        result = evaluate(workload, replace(hw, static_idle_w=idle))
+        assert result.energy_j == result.seconds * hw.power_w
+        assert math.fsum(result.energy_breakdown_j.values()) == pytest.approx(
+            result.energy_j, rel=1e-12
+        )
+        assert result.static_w == idle
+        reference = evaluate(workload, _no_idle(hw))
+        assert [a.energy_j for a in result.layers] == [b.energy_j for b in reference.layers]
+        if idle is None:
+            assert result.energy_breakdown_j == {"device": result.energy_j}
+        else:
+            assert result.energy_breakdown_j["static"] == pytest.approx(
+                idle * result.seconds, rel=1e-12
+            )
+            assert result.energy_breakdown_j["device"] == pytest.approx(
+                (hw.power_w - idle) * result.seconds, rel=1e-12
+            )
+
+
+def test_raspberry_pi_idle_power_splits_its_energy():
+    """The Pi 4's measured idle (2.7 W of its 6.4 W busy board power) is its static power."""
+    hw = load_hardware("raspberry-pi-4")
+    assert hw.static_idle_w == 2.7 and hw.sources["static_idle_w"]
+    result = evaluate(make_workload("bert-base", "dense"), hw)
+    assert result.static_w == 2.7
+    assert result.energy_breakdown_j["static"] == pytest.approx(2.7 * result.seconds, rel=1e-12)
+    assert result.energy_breakdown_j["device"] == pytest.approx(3.7 * result.seconds, rel=1e-12)
+    assert result.energy_j == 6.4 * result.seconds
+
+
+@pytest.mark.parametrize(("name", "area_mm2"), [("a3", 2.08), ("mnnfast", None)])
+def test_published_area_and_no_static_power(name, area_mm2):
+    hw = load_hardware(name)
+    workload = make_workload("bert-base", "spatten")
+    result = evaluate(workload, hw)
+    assert result.area_mm2 == area_mm2
+    assert result.area_breakdown_mm2 == ({} if area_mm2 is None else {"total": area_mm2})
+    assert result.static_w is None
+    # the published efficiency includes static power: energy is ops / gops_per_j alone
+    assert result.energy_breakdown_j == {"device": result.energy_j}
+    assert result.energy_j == pytest.approx(2 * workload.macs / (hw.gops_per_j * 1e9), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["a100", "raspberry-pi-4", "a3"])
+def test_a_processor_or_published_file_without_the_groups_loads_and_prices_as_before(
+    tmp_path, name
+):
+    text = (HARDWARE_DIR / f"{name}.yaml").read_text()
+    path = tmp_path / f"{name}-old.yaml"
+    path.write_text(_without(_without(text, "area"), "static"))
+    old = load_hardware(path)
+    hw = load_hardware(name)
+    assert all(getattr(old, f) is None for f in vars(old) if f.startswith(("area_", "static_")))
+    model, method = ("bert-base", "spatten") if hw.kind == "published" else ("gpt2-small", "dense")
+    workload = make_workload(model, method)
+    before, now = evaluate(workload, old), evaluate(workload, hw)
+    assert before.area_mm2 is None and before.static_w is None
+    assert before.area_breakdown_mm2 == {}
+    assert before.energy_breakdown_j == {"device": before.energy_j}
+    assert before.energy_j == now.energy_j and before.seconds == now.seconds
+    assert [a.energy_j for a in before.layers] == [b.energy_j for b in now.layers]
+
+
+def test_idle_power_must_be_below_the_busy_power(tmp_path):
+    text = (HARDWARE_DIR / "raspberry-pi-4.yaml").read_text()
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace("value: 2.7", "value: 6.4", 1))
+    with pytest.raises(
+        HardwareError, match=r"bad\.yaml:\d+: static\.idle_w: must be below power_w \(6\.4 W"
+    ):
+        load_hardware(path)

@@ -16,6 +16,14 @@ Each linear row is one matmul kernel; end-to-end mode adds 5 elementwise kernels
 layer norms, two residual adds, the activation) whose traffic is neglected. Energy is
 ``power_w x seconds``; cycles are ``seconds x clock_ghz``.
 
+Area and idle power (the optional groups ``area: {die_mm2}`` and ``static: {idle_w}``, from
+datasheets or cited measurements; a file gives either, both or neither). The area is the die's
+(``area_breakdown_mm2 == {"die": die_mm2}``). ``power_w`` is the busy power and already includes
+the idle power, so the energy stays ``power_w x seconds``: where ``idle_w`` is known, the
+breakdown splits it into ``device`` = ``(power_w - idle_w) x seconds`` (dynamic) and ``static`` =
+``idle_w x seconds`` (nothing counted twice), ``static_w`` is ``idle_w``, and the per-layer
+energies are unchanged. ``idle_w`` must be below ``power_w``.
+
 Conv rows (CNNs, the UNet) on a GPU/CPU are one convolution kernel each (cuDNN's, zeros
 multiplied like any weight: unstructured sparsity buys nothing there) reading the input, the
 weights and the output once at the device's precision, followed by ``post_kernels`` elementwise
@@ -32,8 +40,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from prunesim.sim.costs import register_kind
-from prunesim.sim.costs.common import build_result, group_ids, layer_results, per_layer, row_macs
+from prunesim.sim.costs.common import (
+    Unit,
+    add_static,
+    build_result,
+    design_figures,
+    group_ids,
+    layer_results,
+    per_layer,
+    row_macs,
+)
 from prunesim.sim.hwfile import (
+    AREA_MM2,
     CLOCK_GHZ,
     GB_PER_S,
     OVERHEAD_US,
@@ -42,6 +60,7 @@ from prunesim.sim.hwfile import (
     Field,
     Layout,
     MappingField,
+    OptionalGroup,
 )
 from prunesim.sim.result import SimResult
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
@@ -74,6 +93,12 @@ def _dtype_has_peak(dtype: str, fields: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _idle_below_busy(idle_w: float, fields: Mapping[str, Any]) -> str | None:
+    if idle_w >= fields["power_w"]:
+        return f"must be below power_w ({fields['power_w']:g} W, the busy power that includes it)"
+    return None
+
+
 @register_kind
 @dataclass(frozen=True)
 class Processor:
@@ -93,6 +118,9 @@ class Processor:
     power_w: float  # board/package power while busy: energy = power x time
     sources: dict[str, str] = field(default_factory=dict)  # field -> source
     kind: str = "processor"
+    # area: and static: (optional groups; None when the file has none)
+    area_die_mm2: float | None = None  # the die's area
+    static_idle_w: float | None = None  # idle power, part of power_w
 
     LAYOUT: ClassVar[Layout] = {
         "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
@@ -108,6 +136,10 @@ class Processor:
             bounds=TFLOPS,
         ),
         "dtype": Field("dtype", "choice", tuple(DTYPE_BYTES), check=_dtype_has_peak),
+        "area": OptionalGroup({"die_mm2": Field("area_die_mm2", "float", bounds=AREA_MM2)}),
+        "static": OptionalGroup(
+            {"idle_w": Field("static_idle_w", "float", bounds=POWER_W, check=_idle_below_busy)}
+        ),
     }
     BASELINE: ClassVar[bool] = True
 
@@ -122,6 +154,11 @@ class Processor:
     @property
     def dram_bytes_per_s(self) -> float:
         return self.memory_gb_per_s * 1e9
+
+    def units(self) -> list[Unit]:
+        """The die, with its area (mm^2) and idle power (W); either None where the file has no
+        figure (module docstring)."""
+        return [Unit("die", 1, self.area_die_mm2, self.static_idle_w)]
 
     def unsupported(self, workload: Workload) -> str | None:
         """None: eager PyTorch runs every kind of row."""
@@ -287,7 +324,8 @@ def _result(
     streams: _Streams,
 ) -> SimResult:
     """The :class:`SimResult`: totals, bytes by kind of tensor, ``power_w x seconds`` of energy
-    (shared out to the layers by their time), the roofline bound and the per-layer table."""
+    (shared out to the layers by their time; split into dynamic and static where the idle power
+    is known), the die's area, the roofline bound and the per-layer table."""
     sec_layer, bytes_layer = _per_layer(workload, att, lin, elementwise, conv)
     total_seconds = float(
         att.seconds.sum()
@@ -303,6 +341,12 @@ def _result(
     macs = workload.macs
     bound_seconds = max(2 * macs / r.peak, total_bytes / r.bw)
     share = sec_layer / total_seconds if total_seconds > 0 else sec_layer * 0
+    design = design_figures(hw.units())
+    if design.static_w is None:
+        breakdown = {"device": energy_j}
+    else:  # power_w includes the idle power: its dynamic part, then the static part
+        dynamic = {"device": total_seconds * (hw.power_w - design.static_w)}
+        breakdown, _ = add_static(dynamic, np.zeros(0), design.static_w, total_seconds, np.zeros(0))
     return build_result(
         workload,
         hw,
@@ -316,7 +360,8 @@ def _result(
         },
         macs=macs,
         energy_j=energy_j,
-        energy_breakdown_j={"device": energy_j},
+        energy_breakdown_j=breakdown,
+        **design.result_fields(),
         bound_cycles=bound_seconds * cycles_per_second,
         layers=layer_results(
             workload,

@@ -3,6 +3,11 @@
 A file gives ``clock_ghz``, ``gops`` (attention throughput, 2 ops per MAC) and ``gops_per_j``.
 The model: ``seconds = ops / gops``, ``energy = ops / gops_per_j`` with ``ops = 2 x MACs`` of
 the attention rows; their DRAM traffic is not published, so ``dram_bytes`` is None.
+
+Area: the optional group ``area: {total_mm2}``, the design's published area where one is citeable
+(``area_breakdown_mm2 == {"total": total_mm2}``). No static power is added: the published
+efficiency (``gops_per_j``) is measured on the whole chip and already includes its static power,
+so ``static_w`` stays None and the energy is ``ops / gops_per_j`` alone.
 """
 
 from __future__ import annotations
@@ -11,8 +16,15 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from prunesim.sim.costs import register_kind
-from prunesim.sim.costs.common import build_result, conv_refusal, layer_results, row_macs
-from prunesim.sim.hwfile import CLOCK_GHZ, GOPS, GOPS_PER_J, Field, Layout
+from prunesim.sim.costs.common import (
+    Unit,
+    build_result,
+    conv_refusal,
+    design_figures,
+    layer_results,
+    row_macs,
+)
+from prunesim.sim.hwfile import AREA_MM2, CLOCK_GHZ, GOPS, GOPS_PER_J, Field, Layout, OptionalGroup
 from prunesim.sim.result import SimResult
 from prunesim.sim.workload import Workload
 
@@ -31,17 +43,24 @@ class Published:
     gops_per_j: float  # energy efficiency
     sources: dict[str, str] = field(default_factory=dict)
     kind: str = "published"
+    area_total_mm2: float | None = None  # the published area (optional group area:)
 
     LAYOUT: ClassVar[Layout] = {
         "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
         "gops": Field("gops", "float", bounds=GOPS),
         "gops_per_j": Field("gops_per_j", "float", bounds=GOPS_PER_J),
+        "area": OptionalGroup({"total_mm2": Field("area_total_mm2", "float", bounds=AREA_MM2)}),
     }
     BASELINE: ClassVar[bool] = True
 
     @property
     def peak_ops_per_s(self) -> float:
         return self.gops * 1e9
+
+    def units(self) -> list[Unit]:
+        """The whole design as one unit: its published area, no static power (module
+        docstring: the published efficiency includes it)."""
+        return [Unit("total", 1, self.area_total_mm2, None)]
 
     def unsupported(self, workload: Workload) -> str | None:
         """Anything but attention: the published figures are attention throughput."""
@@ -76,6 +95,7 @@ def _price(workload: Workload, hw: Published) -> SimResult:
         macs=macs,
         energy_j=energy,
         energy_breakdown_j={"device": energy},
+        **design_figures(hw.units()).result_fields(),
         bound_cycles=seconds * cycles_per_second,
         layers=layer_results(
             workload,
