@@ -95,12 +95,14 @@ def names(text: str) -> list[str]:
 
 
 def assignment(text: str) -> tuple[str, str]:
-    """``NAME=VALUE`` as ``(name, value)``, both stripped; dashes in the name become
-    underscores (``--set token-keep=0.4`` is ``token_keep``)."""
+    """``NAME=VALUE`` as ``(name, value)``, both stripped; dashes in the name's last part
+    become underscores (``--set token-keep=0.4`` is ``token_keep``,
+    ``spatten-token.token-keep`` is ``spatten-token.token_keep``: a method's name keeps its)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
-    return key.strip().replace("-", "_"), value.strip()
+    prefix, dot, last = key.strip().rpartition(".")
+    return prefix + dot + last.replace("-", "_"), value.strip()
 
 
 class Assignments(argparse.Action):

@@ -9,10 +9,12 @@ in ``sim/hardware/*.yaml``) and returns a :class:`SimResult`. Block latency mode
 (:mod:`prunesim.sim.blocks`) are checked against the cycles measured on the RTL.
 :func:`simulate` is the one-call entry point; :func:`prunesim.sim.compare.compare` runs the
 matrix of methods x hardware; :mod:`prunesim.sim.ofa_sweep` prices many Once-for-All sub-nets at
-once.
+once; :func:`sweep` (:mod:`prunesim.sim.dse`) prices a design space (models x methods x hardware
+x a grid of ``hw.``/``stage.``/option values) into a pandas DataFrame.
 """
 
 from prunesim.sim.api import default_stage, make_workload, simulate
+from prunesim.sim.dse import sweep
 from prunesim.sim.engine import evaluate, unsupported
 from prunesim.sim.families import family_of
 from prunesim.sim.hardware import HardwareError, hardware_names, load_hardware
@@ -36,5 +38,6 @@ __all__ = [
     "make_workload",
     "method_names",
     "simulate",
+    "sweep",
     "unsupported",
 ]

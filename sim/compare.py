@@ -8,7 +8,7 @@ SpAtten paper compares its pruned accelerator with the original model on a TITAN
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
@@ -90,8 +90,10 @@ def _workloads(
     mode: str,
     weight_bits: int | None,
     options: dict[str, Any],
+    per_method: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Workload]:
-    """Each method's workload of ``config`` (``options`` apply to every method but dense)."""
+    """Each method's workload of ``config`` (``options`` apply to every method but dense,
+    ``per_method[m]`` to method ``m`` only)."""
     return {
         method: make_workload(
             config,
@@ -100,6 +102,7 @@ def _workloads(
             mode=mode,
             weight_bits=weight_bits,
             **(options if method != DENSE else {}),
+            **per_method.get(method, {}),
         )
         for method in methods
     }
@@ -173,6 +176,7 @@ def _compare_model(
     weight_bits: int | None,
     progress: Callable[[str], None] | None,
     options: dict[str, Any],
+    per_method: Mapping[str, Mapping[str, Any]],
 ) -> CompareResult:
     """The matrix of one model (:func:`compare`), at its family's stage and mode by default."""
     family = family_of(config)
@@ -181,7 +185,9 @@ def _compare_model(
     usable = [m for m in methods if get_method(m).can_prune(config)]
     skipped = [f"{m}: cannot prune {config.name}" for m in methods if m not in usable]
     run_methods = list(dict.fromkeys([DENSE, *usable]))
-    workloads = _workloads(config, run_methods, model_stage, model_mode, weight_bits, options)
+    workloads = _workloads(
+        config, run_methods, model_stage, model_mode, weight_bits, options, per_method
+    )
     sims, runnable = _simulate(config, workloads, targets, skipped, progress)
     baselines = [t for t in runnable if t.BASELINE]
     return CompareResult(
@@ -205,6 +211,7 @@ def compare(
     mode: str | None = None,
     weight_bits: int | None = None,
     progress: Callable[[str], None] | None = None,
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
     **options: Any,
 ) -> list[CompareResult]:
     """One :class:`CompareResult` per model: every method (plus ``dense``) on every target.
@@ -215,7 +222,9 @@ def compare(
     model (``catp`` on GPT-2) is left out of that model's matrix, and so is a target that cannot
     run a workload (a published attention-only accelerator in end-to-end mode, SpAtten on a
     CNN); ``skipped`` says which (each method's and target's ``unsupported`` reason). ``options``
-    override every method's options (each must exist for every method). ``progress`` is called
+    override every method's options (each must exist for every method but dense);
+    ``method_options[m]`` override method ``m``'s only (``--set spatten.token_keep=0.4``;
+    dense's too). ``progress`` is called
     with a label before each simulation. Each of ``models``, ``methods``, ``hardware`` may be
     one name (or object) instead of a list.
 
@@ -242,6 +251,7 @@ def compare(
             weight_bits=weight_bits,
             progress=progress,
             options=options,
+            per_method=method_options or {},
         )
         for model in models
     ]

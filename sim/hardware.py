@@ -31,12 +31,25 @@ preset name, a path as a string or :class:`os.PathLike`, or a loaded target) int
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from prunesim.sim.costs import KINDS, Hardware
-from prunesim.sim.hwfile import EnergyTable, HardwareError, read_hardware
+from prunesim.sim.hwfile import (
+    EnergyTable,
+    Field,
+    HardwareError,
+    MappingField,
+    ValueProblem,
+    field_value,
+    layout_paths,
+    read_hardware,
+)
 
 __all__ = [
     "PRESET_DIR",
@@ -44,12 +57,17 @@ __all__ = [
     "Hardware",
     "HardwareError",
     "as_target",
+    "field_paths",
+    "field_spec",
+    "format_setting",
     "hardware_file",
     "hardware_kinds",
     "hardware_names",
     "load_hardware",
     "load_sources",
     "load_targets",
+    "unknown_field",
+    "variant",
 ]
 
 #: The folder of the presets shipped with the package.
@@ -161,3 +179,100 @@ def load_sources(
             "give the copy a name of its own (its name: field)"
         )
     return sources
+
+
+@functools.cache
+def _paths(cls: type) -> dict[str, Field | tuple[MappingField, str]]:
+    return layout_paths(cls.LAYOUT)
+
+
+def field_paths(target: Hardware) -> list[str]:
+    """The dotted paths :func:`variant` takes for ``target``: every value of its kind's file
+    layout (``LAYOUT``), in layout order (``clock_ghz``, ``multipliers.qk``, ...,
+    ``latency_cycles.qk``: each name a mapping allows)."""
+    return list(_paths(type(target)))
+
+
+def field_spec(target: Hardware, path: str) -> Field | tuple[MappingField, str]:
+    """The layout entry at the dotted ``path`` of ``target``'s kind (a :class:`Field`, or a
+    mapping's ``(field, name)``); HardwareError (:func:`unknown_field`) for an unknown path."""
+    spec = _paths(type(target)).get(path)
+    if spec is None:
+        raise HardwareError(unknown_field(target, path))
+    return spec
+
+
+def format_setting(value: Any) -> str:
+    """A value as a variant's name shows it: ``256``, ``0.25``, ``true``, ``ws``; a float that is
+    an integer without its ``.0`` (``32``), any other float in full (``repr``), so that two
+    values never share a name."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+def variant(target: Hardware, values: Mapping[str, Any]) -> Hardware:
+    """``target`` with the fields at the dotted paths of ``values`` changed (a new frozen
+    target, ``dataclasses.replace``), named after them: ``spatten[multipliers.qk=256,
+    dram.channels=32]`` (in the order given), so that it never merges with the file's target.
+
+    Paths are the file's (:func:`field_paths`: ``clock_ghz``, ``multipliers.qk``,
+    ``dram.channels``, ``latency_cycles.qk``, ``peak_tflops.fp16``; a mapping's optional name
+    may be added). Each value is checked as the file's value would be: its type, sign and range
+    (the field's :class:`~prunesim.sim.hwfile.Range`), its choices, then the rules across fields
+    on the values that result (a processor's ``dtype`` must have a peak); text is read as YAML
+    reads a file's value (``"256"`` is 256). The source of a changed value names the variant.
+    Raises :class:`HardwareError` (a ValueError), one line: an unknown path names the target,
+    its kind and the closest paths (``unknown hardware field 'multipliers.qq' of spatten (kind
+    accelerator); did you mean 'multipliers.qk'?``); a bad value the words of a file's message
+    after the target's name instead of ``file:line`` (``spatten: multipliers.qk: must be
+    between 1 and 1048576, not 0``). Empty ``values`` return ``target`` itself."""
+    if not values:
+        return target
+    paths = _paths(type(target))
+    changes: dict[str, Any] = {}
+    sources = dict(target.sources)
+    shown = []
+    for path, value in values.items():
+        spec = paths.get(path)
+        if spec is None:
+            raise HardwareError(unknown_field(target, path))
+        try:
+            checked = field_value(spec, value)
+        except ValueProblem as exc:
+            raise HardwareError(f"{target.name}: {path}: {exc}") from None
+        if isinstance(spec, tuple):
+            mapping, key = spec
+            entries = changes.get(mapping.attr, getattr(target, mapping.attr))
+            changes[mapping.attr] = {**entries, key: checked}
+            source_key = path
+        else:
+            changes[spec.attr] = checked
+            source_key = spec.attr
+        text = format_setting(checked)
+        old = sources.pop(source_key, None)
+        was = f"; the file's: {old}" if old else ""
+        sources[source_key] = f"a variant of {target.name}: {path}={text}{was}"
+        shown.append(f"{path}={text}")
+    result = dataclasses.replace(
+        target, name=f"{target.name}[{','.join(shown)}]", sources=sources, **changes
+    )
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    for path, spec in paths.items():
+        if isinstance(spec, Field) and spec.check is not None:
+            problem = spec.check(fields[spec.attr], fields)
+            if problem is not None:
+                raise HardwareError(f"{result.name}: {path}: {problem}")
+    return result
+
+
+def unknown_field(target: Hardware, path: str) -> str:
+    """The message of a path :func:`variant` does not know for ``target``: its name, its kind
+    and the closest paths of that kind."""
+    known = field_paths(target)
+    close = difflib.get_close_matches(path, known, n=3)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = hint or f"its fields: {', '.join(known)}"
+    return f"unknown hardware field {path!r} of {target.name} (kind {target.kind}); {hint}"

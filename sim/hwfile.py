@@ -102,7 +102,14 @@ __all__ = [
     "MappingField",
     "Range",
     "Reader",
+    "ValueProblem",
+    "boolean_value",
+    "choice_value",
+    "field_value",
+    "layout_paths",
+    "number_value",
     "read_hardware",
+    "scalar_text",
 ]
 
 
@@ -367,6 +374,55 @@ class _Loader(yaml.SafeLoader):
                 self._depth -= 1
 
 
+class ValueProblem(ValueError):
+    """What is wrong with one value (no file, line or field: the caller adds them)."""
+
+
+def number_value(
+    value: Any, kind: str, *, zero_ok: bool = False, bounds: Range | None = None
+) -> Any:
+    """``value`` (as YAML read it) checked as a field's number: positive (or non-negative with
+    ``zero_ok``) and finite, within ``bounds`` (:data:`ANY` if None), integral for ``kind``
+    ``"int"`` (returned as an int; otherwise as a float). :class:`ValueProblem` says what is
+    wrong, in the words a file's message uses (``must be between 1 and 1048576, not 0``)."""
+    sign = "non-negative" if zero_ok else "positive"
+    want = f"a {sign} integer" if kind == "int" else f"a {sign} number"
+    if not _is_number(value):
+        hint = ""
+        spelling = _as_number(value) if isinstance(value, str) else None
+        if spelling is not None:
+            why = "; a number with an exponent needs a decimal point and a signed exponent"
+            hint = f" (YAML reads it as text: write {spelling}{why if 'e' in spelling else ''})"
+        raise ValueProblem(f"must be {want}, not {_show(value)}{hint}")
+    if not math.isfinite(value):
+        raise ValueProblem(f"must be {want}, not {_show(value)}")
+    if kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueProblem(f"must be {want}, not {_show(value)}")
+            value = int(value)
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueProblem(f"must be {want}, not {_show(value)}")
+    bounds = bounds or ANY
+    if value not in bounds and not (zero_ok and value == 0):
+        raise ValueProblem(f"must be between {bounds.describe()}, not {_show(value)}")
+    return value if kind == "int" else float(value)
+
+
+def boolean_value(value: Any) -> bool:
+    """``value`` checked as a true/false field; :class:`ValueProblem` otherwise."""
+    if not isinstance(value, bool):
+        raise ValueProblem(f"must be true or false, not {_show(value)}")
+    return value
+
+
+def choice_value(value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` checked as one of the texts ``choices``; :class:`ValueProblem` otherwise."""
+    if value not in choices:
+        raise ValueProblem(f"must be one of {', '.join(choices)}, not {_show(value)}")
+    return value
+
+
 class Reader:
     """Reads one file; ``label`` names it in messages. :meth:`read` is the entry point."""
 
@@ -483,36 +539,17 @@ class Reader:
         bounds: Range | None = None,
     ) -> Any:
         """A positive (or non-negative) finite number within ``bounds`` (:data:`ANY` if None);
-        ``kind`` ``"int"`` wants an integer."""
-        value = self.scalar(node, path)
-        sign = "non-negative" if zero_ok else "positive"
-        want = f"a {sign} integer" if kind == "int" else f"a {sign} number"
-        if not _is_number(value):
-            hint = ""
-            spelling = _as_number(value) if isinstance(value, str) else None
-            if spelling is not None:
-                why = "; a number with an exponent needs a decimal point and a signed exponent"
-                hint = f" (YAML reads it as text: write {spelling}{why if 'e' in spelling else ''})"
-            self.fail(node, path, f"must be {want}, not {_show(value)}{hint}")
-        if not math.isfinite(value):
-            self.fail(node, path, f"must be {want}, not {_show(value)}")
-        if kind == "int":
-            if isinstance(value, float):
-                if not value.is_integer():
-                    self.fail(node, path, f"must be {want}, not {_show(value)}")
-                value = int(value)
-        if value < 0 or (value == 0 and not zero_ok):
-            self.fail(node, path, f"must be {want}, not {_show(value)}")
-        bounds = bounds or ANY
-        if value not in bounds and not (zero_ok and value == 0):
-            self.fail(node, path, f"must be between {bounds.describe()}, not {_show(value)}")
-        return value if kind == "int" else float(value)
+        ``kind`` ``"int"`` wants an integer (:func:`number_value`)."""
+        try:
+            return number_value(self.scalar(node, path), kind, zero_ok=zero_ok, bounds=bounds)
+        except ValueProblem as exc:
+            self.fail(node, path, str(exc))
 
     def boolean(self, node: yaml.Node, path: str) -> bool:
-        value = self.scalar(node, path)
-        if not isinstance(value, bool):
-            self.fail(node, path, f"must be true or false, not {_show(value)}")
-        return value
+        try:
+            return boolean_value(self.scalar(node, path))
+        except ValueProblem as exc:
+            self.fail(node, path, str(exc))
 
     def cited(
         self, key_node: yaml.Node, node: yaml.Node, path: str
@@ -663,13 +700,10 @@ class Reader:
         if spec.kind == "bool":
             value = self.boolean(inner, path)
         elif spec.kind == "choice":
-            value = self.scalar(inner, path)
-            if value not in spec.choices:
-                self.fail(
-                    inner,
-                    path,
-                    f"must be one of {', '.join(spec.choices)}, not {_show(value)}",
-                )
+            try:
+                value = choice_value(self.scalar(inner, path), spec.choices)
+            except ValueProblem as exc:
+                self.fail(inner, path, str(exc))
         else:
             value = self.number(inner, path, spec.kind, bounds=spec.bounds)
         if spec.check is not None:
@@ -707,3 +741,57 @@ class Reader:
             if key in self.sources:
                 self.fail(key_node, path, f"{key!r} already has a source beside its value")
             self.sources[key] = self.text(value_node, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fields by name: what a sweep or ``--set hw.<path>=VALUE`` changes in a loaded target.
+
+
+def layout_paths(layout: Layout, prefix: str = "") -> dict[str, Field | tuple[MappingField, str]]:
+    """Every value of ``layout`` by its dotted YAML path, in layout order: a :class:`Field` at
+    its path (``multipliers.qk``, ``clock_ghz``; an energy table too, as a whole), each name a
+    :class:`MappingField` allows as ``(field, name)`` at ``<path>.<name>``
+    (``latency_cycles.qk``, ``peak_tflops.fp16``). Groups nest their paths; nothing else is
+    listed (``name``, ``kind``, ``description``, ``sources`` are not values of a design)."""
+    paths: dict[str, Field | tuple[MappingField, str]] = {}
+    for key, spec in layout.items():
+        path = _join(prefix, key)
+        if isinstance(spec, dict):
+            paths.update(layout_paths(spec, path))
+        elif isinstance(spec, MappingField):
+            for name in (*spec.required, *spec.optional):
+                paths[_join(path, name)] = (spec, name)
+        else:
+            paths[path] = spec
+    return paths
+
+
+def scalar_text(text: str) -> Any:
+    """``text`` read as the YAML scalar a file would hold (``"256"`` is 256, ``"true"`` True,
+    ``"fp16"`` and ``"1e9"`` texts); ``text`` itself where it is no valid YAML scalar."""
+    try:
+        value = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 (the safe loader)
+    except yaml.YAMLError:
+        return text
+    return value if not isinstance(value, dict | list) and value is not None else text
+
+
+def field_value(spec: Field | tuple[MappingField, str], value: Any) -> Any:
+    """``value`` for the field ``spec`` (an entry of :func:`layout_paths`) checked as the file's
+    value would be (type, sign, range, choices: the same words as a file's message), text read
+    as a YAML scalar first (:func:`scalar_text`). Returns the value the dataclass holds (an int
+    for an integer field, a float for a number); :class:`ValueProblem` says what is wrong. An
+    energy table is refused (its points are a file's, not one value). Rules across fields
+    (``Field.check``) are the caller's: they need the other fields."""
+    if isinstance(value, str):
+        value = scalar_text(value)
+    if isinstance(spec, tuple):
+        mapping, _ = spec
+        return number_value(value, mapping.kind, zero_ok=mapping.zero_ok, bounds=mapping.bounds)
+    if spec.kind == "table":
+        raise ValueProblem("is an energy table (points by size); write a file to change it")
+    if spec.kind == "bool":
+        return boolean_value(value)
+    if spec.kind == "choice":
+        return choice_value(value, spec.choices)
+    return number_value(value, "int" if spec.kind == "int" else "float", bounds=spec.bounds)

@@ -6,8 +6,11 @@ tables and the report read it. ``to_dict()`` gives the JSON of ``prunesim simula
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["LayerResult", "SimResult"]
 
@@ -91,6 +94,24 @@ class SimResult:
     def memory_total_bytes(self) -> float | None:
         """The sum of :attr:`memory_bytes` (None where the stage's memory is not modelled)."""
         return None if self.memory_bytes is None else float(sum(self.memory_bytes.values()))
+
+    def to_frame(self) -> pandas.DataFrame:
+        """One row per layer as a pandas DataFrame: the run's ``model``, ``method``,
+        ``hardware``, ``stage`` and ``mode`` columns, then every :class:`LayerResult` field in
+        declaration order (``layer``, ``name``, ``cycles``, ...). A run without layers gives an
+        empty frame with those columns. pandas is imported on the first call."""
+        import pandas
+
+        run = {
+            "model": self.model,
+            "method": self.method,
+            "hardware": self.hardware,
+            "stage": self.stage,
+            "mode": self.mode,
+        }
+        names = [*run, *(f.name for f in fields(LayerResult))]
+        records = [{**run, **layer.to_dict()} for layer in self.layers]
+        return pandas.DataFrame.from_records(records, columns=names)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; its top level has ``cycles``, ``seconds``, ``dram_bytes``, ``macs``,

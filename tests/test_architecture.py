@@ -90,6 +90,8 @@ RULES: dict[str, Rule] = {
             "prunesim.sim.compare",
             "prunesim.sim.ofa_sweep",
             "prunesim.sim.api",
+            "prunesim.sim.dse",
+            "prunesim.sim.names",
         ),
     ),
     # 2. Cost models and hardware price a workload record, whoever made it.

@@ -11,7 +11,12 @@ from typing import Any
 
 from prunesim.argtypes import names, user_error
 from prunesim.commands import Command, register_command
-from prunesim.commands.workload_options import add_workload_arguments, stage_of
+from prunesim.commands.workload_options import (
+    add_workload_arguments,
+    method_overrides,
+    stage_of,
+    variants_of,
+)
 
 __all__ = ["COMMAND", "default_methods", "default_models"]
 
@@ -53,7 +58,10 @@ def _check_some_method_prunes(model_name: str, methods: list[str]) -> None:
 
 
 def _with_inputs(
-    args: argparse.Namespace, sources: list[tuple[str, Any]], results: list[Any]
+    args: argparse.Namespace,
+    sources: list[tuple[str, Any]],
+    results: list[Any],
+    overrides: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Each model's matrix as JSON with its ``"inputs"`` record first
     (:func:`prunesim.provenance.compare_inputs`); a user error if a file cannot be read again."""
@@ -66,7 +74,7 @@ def _with_inputs(
             inputs = compare_inputs(
                 model=result.model,
                 methods=result.methods,
-                overrides=dict(args.options),
+                overrides=overrides,
                 hardware=hardware,
                 stage=stage_of(args, result.model),
                 mode=result.mode,
@@ -123,8 +131,10 @@ def run(args: argparse.Namespace) -> int:
 
     hw_names = args.hw or hardware_names()
     try:
+        every, per_method = method_overrides(args, list(args.method))
         sources = load_sources(hw_names)
-        targets = [target for _, target in sources]
+        targets = variants_of(args, [target for _, target in sources])
+        sources = [(item, target) for (item, _), target in zip(sources, targets, strict=True)]
         results = []
         for model in args.model or default_models(args.method):
             _check_some_method_prunes(model, args.method)
@@ -136,12 +146,13 @@ def run(args: argparse.Namespace) -> int:
                 stage=stage,
                 mode=args.mode,
                 weight_bits=args.weight_bits,
-                **dict(args.options),
+                method_options=per_method,
+                **every,
             )
     except ValueError as exc:
         raise user_error(exc) from None
     if args.json:
-        print(json.dumps(_with_inputs(args, sources, results), indent=2))
+        print(json.dumps(_with_inputs(args, sources, results, every), indent=2))
         return 0
     accelerators = [t.name for t in targets if not t.BASELINE]
     print("\n\n".join(format_compare(r, accelerators) for r in results))

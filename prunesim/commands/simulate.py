@@ -12,7 +12,13 @@ from pathlib import Path
 
 from prunesim.argtypes import user_error
 from prunesim.commands import Command, register_command
-from prunesim.commands.workload_options import add_workload_arguments, stage_of
+from prunesim.commands.workload_options import (
+    add_workload_arguments,
+    method_overrides,
+    settings_of,
+    stage_of,
+    variants_of,
+)
 
 __all__ = ["COMMAND"]
 
@@ -55,8 +61,12 @@ def run(args: argparse.Namespace) -> int:
     from prunesim.sim.tables import format_result
 
     try:
-        hardware = load_hardware(args.hw)
+        every, per_method = method_overrides(args, [args.method])
+        overrides = {**every, **per_method.get(args.method, {})}
+        hardware = variants_of(args, [load_hardware(args.hw)])[0]
         if args.trace is not None:
+            if settings_of(args).stage:
+                raise ValueError("a trace fixes the stage; drop --set stage.*")
             if args.stage != "auto" or args.tokens or args.prompt is not None or args.generate:
                 raise ValueError(
                     "a trace fixes the stage; drop --stage/--tokens/--prompt/--generate"
@@ -71,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             mode=args.mode,
             weight_bits=args.weight_bits,
             trace=args.trace,
-            **dict(args.options),
+            **overrides,
         )
         result = evaluate(workload, hardware)
     except ValueError as exc:
@@ -83,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             inputs = simulate_inputs(
                 model=args.model,
                 method=args.method,
-                overrides=dict(args.options),
+                overrides=overrides,
                 hardware=args.hw,
                 hardware_name=hardware.name,
                 stage=workload.stage,

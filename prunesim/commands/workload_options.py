@@ -9,7 +9,14 @@ from typing import Any
 
 from prunesim.argtypes import Assignments, assignment, int_in, nonnegative_int, positive_int
 
-__all__ = ["add_workload_arguments", "stage_request", "stage_of"]
+__all__ = [
+    "add_workload_arguments",
+    "method_overrides",
+    "settings_of",
+    "stage_of",
+    "stage_request",
+    "variants_of",
+]
 
 
 def _positions(family: str) -> str:
@@ -122,8 +129,11 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         action=Assignments,
         default={},
         metavar="NAME=VALUE",
-        help="override a method option, e.g. --set token_keep=0.4 (repeatable, each option "
-        "once; token-keep is token_keep; `prunesim list methods` shows them)",
+        help="override a method option, e.g. --set token_keep=0.4 (every method's but "
+        "dense's) or --set spatten.token_keep=0.4 (that method's only); a value of the "
+        "hardware file by its path, e.g. --set hw.multipliers.qk=256 (every target, renamed "
+        "spatten[multipliers.qk=256]); a stage field, e.g. --set stage.tokens=64 (repeatable, "
+        "each name once; token-keep is token_keep; `prunesim list methods` shows the options)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
@@ -145,10 +155,60 @@ def stage_request(args: argparse.Namespace) -> Any:
     )
 
 
+def settings_of(args: argparse.Namespace) -> Any:
+    """``--set``'s names sorted by namespace (:func:`prunesim.sim.names.split_settings`: ``hw.``,
+    ``stage.``, options); ValueError (one line) for a bad name."""
+    from prunesim.sim.names import split_settings
+
+    return split_settings(dict(args.options))
+
+
 def stage_of(args: argparse.Namespace, model_name: str) -> Any:
-    """The stage the options ask of the model called ``model_name``; ValueError (one line)."""
+    """The stage the options ask of the model called ``model_name``, with ``--set stage.<field>``
+    values in it, checked by its family; ValueError (one line)."""
     from prunesim.models import get_model
     from prunesim.sim.families import family_of
+    from prunesim.sim.names import with_stage
 
     model = get_model(model_name)
-    return family_of(model).stage(model, stage_request(args))
+    family = family_of(model)
+    stage = family.stage(model, stage_request(args))
+    fields = settings_of(args).stage
+    if fields:
+        stage = with_stage(stage, fields)
+        family.check_stage(model, stage)
+    return stage
+
+
+def variants_of(args: argparse.Namespace, targets: list[Any]) -> list[Any]:
+    """Each target with ``--set hw.<path>`` values (:func:`prunesim.sim.hardware.variant`):
+    HardwareError (one line) naming a target whose kind lacks a path, or a bad value."""
+    from prunesim.sim.hardware import variant
+
+    values = settings_of(args).hw
+    return [variant(target, values) for target in targets]
+
+
+def method_overrides(args: argparse.Namespace, methods: list[str]) -> tuple[dict, dict]:
+    """``--set``'s options: ``(every, per_method)``: the unprefixed ones by name as given (every
+    method's, as ``--set`` always was) and ``{method: {option: value}}`` of the prefixed ones;
+    ValueError naming a prefixed name whose method is not run, or one option set both ways."""
+    from prunesim.sim.methods.options import option_name
+
+    every: dict[str, Any] = {}
+    per_method: dict[str, dict[str, Any]] = {}
+    for name, value in settings_of(args).options.items():
+        if name.method is None:
+            every[name.text] = value
+        elif name.method in methods:
+            per_method.setdefault(name.method, {})[name.key] = value
+        else:
+            raise ValueError(
+                f"{name.text!r} names method {name.method}, which is not run here "
+                f"(methods: {', '.join(methods)})"
+            )
+    for method, own in per_method.items():
+        for key in own:
+            if key in {option_name(k) for k in every}:
+                raise ValueError(f"{key} is set both for every method and as {method}.{key}")
+    return every, per_method
