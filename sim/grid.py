@@ -141,7 +141,9 @@ def _item(value: Any, name: str, integer: bool, spec: str) -> Value:
     return value
 
 
-def parse_values(spec: str | int | float | Iterable[Any], *, name: str, integer: bool = False) -> list[Value]:
+def parse_values(
+    spec: str | int | float | Iterable[Any], *, name: str, integer: bool = False
+) -> list[Value]:
     """The values ``spec`` gives field ``name`` (see the module docstring): a text (``a,b,c``,
     ``start:stop:count`` or ``start:stop:count:log``), one number, or a list of numbers and
     names (a spec file's YAML list). ``integer``: the field takes integers. ValueError (one
@@ -160,9 +162,7 @@ def parse_values(spec: str | int | float | Iterable[Any], *, name: str, integer:
         _check_unique(values, name, text)
         return values
     if isinstance(spec, Mapping) or not isinstance(spec, Iterable):
-        raise ValueError(
-            f"grid {name}: expected VALUES text or a list, not {type(spec).__name__}"
-        )
+        raise ValueError(f"grid {name}: expected VALUES text or a list, not {type(spec).__name__}")
     items = list(spec)
     if not items:
         raise ValueError(f"grid {name}: no values")
