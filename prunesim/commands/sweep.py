@@ -23,7 +23,7 @@ from prunesim.argtypes import CLIError, names, nonnegative_int, one_line, positi
 from prunesim.commands import Command, register_command
 from prunesim.commands.workload_options import add_workload_arguments, stage_request
 
-__all__ = ["COMMAND", "SCHEDULERS", "read_outputs"]
+__all__ = ["COMMAND", "SCHEDULERS", "parquet_bytes", "read_outputs"]
 
 #: The named schedulers (anything else must be a Dask scheduler's address, ``tcp://HOST:PORT``).
 SCHEDULERS = ("local", "processes")
@@ -360,7 +360,7 @@ def _stage(options: dict[str, Any], models: list[str]) -> Any:
 # Outputs.
 
 
-def _parquet_bytes(frame: Any, record: dict[str, Any]) -> bytes:
+def parquet_bytes(frame: Any, record: dict[str, Any]) -> bytes:
     """``frame`` as Parquet, ``record`` (JSON) in the key-value metadata under ``prunesim``. An
     object column pyarrow cannot type (mixed values) is stored as text."""
     import io
@@ -522,7 +522,7 @@ def run(args: argparse.Namespace) -> int:
             priced=len(frame),
             spec=args.spec,
         )
-        outputs = [(options["out"], _parquet_bytes(frame, record))]
+        outputs = [(options["out"], parquet_bytes(frame, record))]
         if options["csv"] is not None:
             outputs.append((options["csv"], _csv_text(frame, record).encode("utf-8")))
         if options["plot"] is not None:
