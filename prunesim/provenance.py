@@ -10,6 +10,8 @@ from it alone:
   every option (the method's defaults overlaid by the overrides), the hardware (its name, the
   file behind it and the sha256 of that file's bytes), the stage (its kind and fields), the mode,
   the weight bits, and a trace's file and sha256 when one gives the work;
+* a sweep (:func:`sweep_inputs`): the models, methods, hardware records, stage, grid,
+  samples, seed, Pareto objectives, the spec file's record, and how many points were priced;
 * a bench (:func:`bench_inputs`): its name and every parameter its command line accepts.
 
 Everything here only reads; nothing it finds missing (git, a checkout) is an error.
@@ -38,6 +40,7 @@ __all__ = [
     "method_record",
     "simulate_inputs",
     "stage_record",
+    "sweep_inputs",
     "version_record",
 ]
 
@@ -215,6 +218,45 @@ def compare_inputs(
         "mode": mode,
         "weight_bits": _weight_bits(model, weight_bits),
     }
+
+
+def sweep_inputs(
+    *,
+    models: Sequence[str],
+    methods: Sequence[str],
+    hardware: Sequence[str | os.PathLike[str]],
+    stage: Any,
+    grid: Mapping[str, Sequence[Any]],
+    samples: int | None,
+    seed: int,
+    pareto: Sequence[str] | None,
+    points: int,
+    priced: int,
+    spec: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """The record of a sweep (``prunesim sweep``): ``prunesim`` (:func:`version_record`),
+    ``models``, ``methods``, ``hardware`` (the :func:`hardware_record` of each target as given),
+    ``stage`` (:func:`stage_record`; None: each model's family's default), ``grid`` (name ->
+    values as given), ``samples``, ``seed``, ``pareto`` (the objectives, or None), ``points``
+    (of the sweep), ``priced`` (rows written: fewer than ``points`` only when an interrupted
+    sweep kept its finished rows) and, with a spec file, ``spec``: ``{"file", "sha256"}``.
+    HardwareError (a ValueError) or OSError if a hardware file cannot be read again."""
+    record: dict[str, Any] = {
+        "prunesim": version_record(),
+        "models": list(models),
+        "methods": list(methods),
+        "hardware": [hardware_record(item) for item in hardware],
+        "stage": None if stage is None else stage_record(stage),
+        "grid": jsonable({name: list(values) for name, values in grid.items()}),
+        "samples": samples,
+        "seed": seed,
+        "pareto": None if pareto is None else list(pareto),
+        "points": points,
+        "priced": priced,
+    }
+    if spec is not None:
+        record["spec"] = {"file": os.fspath(spec), "sha256": file_sha256(spec)}
+    return record
 
 
 def bench_inputs(bench: Any, args: argparse.Namespace) -> dict[str, Any]:

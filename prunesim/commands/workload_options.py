@@ -32,14 +32,16 @@ def _positions(family: str) -> str:
     )
 
 
-def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the workload options to ``parser``. Their limits are stated in the help; a value
-    past one is refused (exit 2, one line) before any work: counts are positive integers, a
-    text transformer's tokens (``--tokens``, ``--prompt`` + ``--generate``) fit its positions,
-    an LVLM's input (``--images`` x its visual tokens per image + ``--text-tokens``, +
-    ``--generate`` when decoding) its LLM's context (the family's ``check_stage``), ``--batch``
-    is at most :data:`~prunesim.sim.workload.MAX_BATCH`, ``--weight-bits`` within
-    :data:`~prunesim.sim.methods.base.BITS`; ``--set`` names each option once."""
+def add_workload_arguments(parser: argparse.ArgumentParser, *, stage_only: bool = False) -> None:
+    """Add the workload options to ``parser`` (``stage_only``: only those that choose the stage,
+    ``--stage`` .. ``--generate``, as ``prunesim sweep`` takes them). Their limits are stated in
+    the help; a value past one is refused (exit 2, one line) before any work: counts are
+    positive integers, a text transformer's tokens (``--tokens``, ``--prompt`` + ``--generate``)
+    fit its positions, an LVLM's input (``--images`` x its visual tokens per image +
+    ``--text-tokens``, + ``--generate`` when decoding) its LLM's context (the family's
+    ``check_stage``), ``--batch`` is at most :data:`~prunesim.sim.workload.MAX_BATCH`,
+    ``--weight-bits`` within :data:`~prunesim.sim.methods.base.BITS`; ``--set`` names each
+    option once."""
     from prunesim.sim.families import STAGE_NAMES
     from prunesim.sim.families.transformer import DEFAULT_GENERATION, DEFAULT_SUMMARIZATION_TOKENS
     from prunesim.sim.methods.base import BITS
@@ -107,6 +109,8 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"tokens to generate (default {DEFAULT_GENERATION.generate}); --prompt + "
         "--generate must fit the model's positions (see --tokens); an LVLM's: see --images",
     )
+    if stage_only:
+        return
     parser.add_argument(
         "--mode",
         choices=("attention", "e2e"),
@@ -150,8 +154,8 @@ def stage_request(args: argparse.Namespace) -> Any:
         images=args.images,
         text_tokens=args.text_tokens,
         batch=args.batch,
-        mode=args.mode,
-        weight_bits=args.weight_bits,
+        mode=getattr(args, "mode", None),
+        weight_bits=getattr(args, "weight_bits", None),
     )
 
 
