@@ -28,12 +28,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["MAX_COUNT", "MAX_POINTS", "grid_size", "parse_values"]
+__all__ = ["MAX_COUNT", "grid_size", "parse_values"]
 
 #: The most values one range may give.
 MAX_COUNT = 1_000_000
-#: The most points a sweep's grid may have (the product of its value counts).
-MAX_POINTS = 10_000_000
 #: Significant digits a range's values are rounded to.
 DIGITS = 12
 
@@ -175,5 +173,5 @@ def parse_values(
 def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
     """The number of points of ``grid`` (name -> values): the product of the value counts (1
     for an empty grid). Python's integers do not overflow, so a huge grid gives its true size
-    (compare it with :data:`MAX_POINTS` before any work)."""
+    (:data:`prunesim.sim.dse.MAX_POINTS` bounds the points priced at once)."""
     return math.prod(len(values) for values in grid.values())

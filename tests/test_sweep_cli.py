@@ -234,6 +234,17 @@ def test_sweep_png_and_samples(tmp_path):
     assert "pareto" not in frame.columns  # no --pareto: the plot draws latency,energy only
 
 
+def test_sweep_on_local_processes_writes_the_same_rows(tmp_path):
+    out = tmp_path / "s.parquet"
+    status = main(
+        ["sweep", *FLAGS, "--scheduler", "processes", "--workers", "2", "--out", str(out)]
+    )
+    assert status == 0
+    frame, record = read_outputs(out)
+    pd.testing.assert_frame_equal(comparable(frame), comparable(api_frame()), check_dtype=False)
+    assert record["priced"] == 8
+
+
 SPEC = """\
 model: bert-base
 method: [spatten]
@@ -316,14 +327,17 @@ def test_spec_file_errors(tmp_path, text, message):
         (["--plot", "f.pdf"], r"--plot must end in \.svg or \.png, not 'f\.pdf'"),
         (["--pareto", "latency,speed"], r"unknown Pareto objective 'speed'"),
         (["--pareto", "latency"], r"2 or 3 objectives"),
-        (["--samples", "9"], r"samples must be 1\.\.8 \(the sweep's points\), not 9"),
+        (
+            ["--samples", "9"],
+            r"samples must be 1\.\.8 \(the sweep has 8 points; at most 1,000,000 at once\), not 9",
+        ),
         (["--csv", "o.parquet"], r"--out, --csv and --plot must be different files"),
-        (["--scheduler", "nowhere"], r"--scheduler must be local, processes or a Dask address"),
+        (["--scheduler", "nowhere"], r"scheduler must be local, processes or a Dask scheduler"),
         (["--workers", "2"], r"--workers needs --scheduler processes"),
         (["--scheduler", "processes", "--partial"], r"--partial works with --scheduler local"),
         (
             ["--grid", "hw.dram.channels=1:100000:100000", "--grid", "stage.tokens=1:64:64"],
-            r"the sweep has 76,800,000 points, more than 10,000,000",
+            r"the sweep has 51,200,000 points, more than 1,000,000 at once",
         ),
         (
             ["--grid", "hw.dram.channels=1:100000:100000", "--pareto", "latency,energy,area"],
@@ -357,7 +371,12 @@ def test_missing_options(tmp_path, argv, message):
 def test_help(tmp_path):
     result = run_cli("sweep", "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for text in ("start:stop:count:log", "10,000,000 points", "--partial", "SPEC.yaml"):
+    for text in (
+        "start:stop:count:log",
+        "1,000,000 points priced at once",
+        "--partial",
+        "SPEC.yaml",
+    ):
         assert text in result.stdout
 
 

@@ -58,10 +58,10 @@ A range's values are rounded to 12 significant digits (0.1:0.9:9 gives 0.3). Int
 fields take integers: a range that gives a non-integer for one (16:512:4:log gives
 50.8 for hw.multipliers.qk) is an error naming the field, never rounded silently.
 
-Limits (checked before any work): at most {max_points:,} points (models x methods x
-hardware x the grid's values; --samples draws fewer), a range at most {max_count:,}
-values, --samples at most the sweep's points, a Pareto front of 3 objectives at most
-{max_rows_3:,} rows.
+Limits (checked before any work): at most {max_points:,} points priced at once (models x
+methods x hardware x the grid's values; --samples draws at most that many from a larger
+sweep), a range at most {max_count:,} values, --samples at most the sweep's points, a
+Pareto front of 3 objectives at most {max_rows_3:,} rows.
 
 Outputs: --out is Parquet; its key-value metadata "prunesim" holds the record of the
 inputs (JSON: version, models, methods, hardware files and their sha256, stage, grid,
@@ -93,7 +93,8 @@ examples:
 
 
 def _description() -> str:
-    from prunesim.sim.grid import MAX_COUNT, MAX_POINTS
+    from prunesim.sim.dse import MAX_POINTS
+    from prunesim.sim.grid import MAX_COUNT
     from prunesim.sim.pareto import MAX_ROWS_3
 
     return DESCRIPTION.format(
@@ -314,20 +315,17 @@ def _check_outputs(options: dict[str, Any]) -> None:
 
 
 def _scheduler(options: dict[str, Any]) -> str | None:
-    """The API's ``scheduler``: None for local, else ``processes`` or the address."""
+    """The API's ``scheduler`` (:func:`prunesim.sim.distribute.check_scheduler`): None for
+    local, else ``processes`` or the address."""
+    from prunesim.sim.distribute import check_scheduler
+
     scheduler = options["scheduler"]
-    if scheduler is None or scheduler == "local":
-        if options["workers"] is not None:
-            raise ValueError("--workers needs --scheduler processes or an address")
-        return None
-    if scheduler != "processes" and "://" not in scheduler:
-        raise ValueError(
-            f"--scheduler must be local, processes or a Dask address (tcp://HOST:PORT), "
-            f"not {scheduler!r}"
-        )
-    if options["partial"]:
+    if scheduler in (None, "local") and options["workers"] is not None:
+        raise ValueError("--workers needs --scheduler processes or an address")
+    scheduler = check_scheduler(scheduler, options["workers"])
+    if scheduler not in (None, "local") and options["partial"]:
         raise ValueError("--partial works with --scheduler local only")
-    return scheduler
+    return None if scheduler == "local" else scheduler
 
 
 def _stage(options: dict[str, Any], models: list[str]) -> Any:
@@ -452,7 +450,7 @@ def run(args: argparse.Namespace) -> int:
     from prunesim.files import write_bytes_atomic
     from prunesim.provenance import sweep_inputs
     from prunesim.sim.dse import check
-    from prunesim.sim.grid import MAX_POINTS, grid_size
+    from prunesim.sim.grid import grid_size
     from prunesim.sim.pareto import MAX_ROWS_3, check_objectives, pareto_mask
 
     try:
@@ -469,13 +467,6 @@ def run(args: argparse.Namespace) -> int:
         product = len(options["model"]) * len(options["method"]) * len(options["hw"])
         points = product * grid_size(grid)
         samples, seed = options["samples"], options["seed"] or 0
-        if samples is None and points > MAX_POINTS:
-            raise ValueError(
-                f"the sweep has {points:,} points, more than {MAX_POINTS:,}: shrink the grid "
-                "or draw --samples"
-            )
-        if samples is not None and samples > MAX_POINTS:
-            raise ValueError(f"--samples must be at most {MAX_POINTS:,}, not {samples:,}")
         rows = samples if samples is not None else points
         if objectives is not None and len(objectives) == 3 and rows > MAX_ROWS_3:
             raise ValueError(
@@ -500,9 +491,7 @@ def run(args: argparse.Namespace) -> int:
         frame, interrupt = _price(
             plan, scheduler, options["workers"], progress, bool(options["partial"])
         )
-    except NotImplementedError as exc:
-        raise CLIError(one_line(exc), status=1) from None
-    except (ValueError, TypeError) as exc:  # the scheduler's own checks
+    except (ValueError, TypeError) as exc:  # e.g. an address that does not answer
         raise CLIError(one_line(exc)) from None
     finally:
         progress.close()
