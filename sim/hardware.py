@@ -261,7 +261,8 @@ def variant(target: Hardware, values: Mapping[str, Any]) -> Hardware:
     )
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     for path, spec in paths.items():
-        if isinstance(spec, Field) and spec.check is not None:
+        # a field of an optional group the file leaves out is None: no rule to hold
+        if isinstance(spec, Field) and spec.check is not None and fields[spec.attr] is not None:
             problem = spec.check(fields[spec.attr], fields)
             if problem is not None:
                 raise HardwareError(f"{result.name}: {path}: {problem}")

@@ -357,3 +357,14 @@ def test_compare_record_holds_method_prefixed_options() -> None:
 
 def get_method_default(name: str) -> float:
     return sim.get_method(name).options.token_keep
+
+
+def test_a_variant_of_a_target_without_an_optional_group() -> None:
+    # a100's file has area: but no static: (no published idle power); the rule on static.idle_w
+    # (below the busy power) must not run on the missing value
+    a100 = load_hardware("a100")
+    assert a100.static_idle_w is None
+    faster = variant(a100, {"memory_gb_per_s": 2000.0})
+    assert faster.memory_gb_per_s == 2000.0 and faster.static_idle_w is None
+    with pytest.raises(HardwareError, match=r"static\.idle_w: must be below power_w"):
+        variant(a100, {"static.idle_w": 1000.0})
