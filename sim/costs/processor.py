@@ -21,6 +21,16 @@ multiplied like any weight: unstructured sparsity buys nothing there) reading th
 weights and the output once at the device's precision, followed by ``post_kernels`` elementwise
 kernels each reading and writing the output. A workload's ``streams`` (an optimizer update) are
 one memory-bound kernel each, outside the per-layer table.
+
+What bounds the time (``LayerResult.cycles_by_unit``, ``bound``, ``bound_share``, the run's
+``time_by_unit``): each kernel's ``max(flops / peak, bytes / bandwidth)`` goes to ``compute`` or
+``dram``, whichever sets it (``dram`` on a tie: :data:`UNITS` order), its launch overhead to
+``kernel_overhead``; the elementwise kernels are overhead only; a conv row's post kernels are
+``dram`` (their traffic) and ``kernel_overhead``. So a layer's units add up to its cycles. The
+memory passes (``streams``) are in no layer: their traffic is ``dram`` time and their launches
+``kernel_overhead`` in the run's ``time_by_unit``. A layer's roofline label compares its
+``2 x macs`` per DRAM byte with the ridge point ``peak / bandwidth`` at the precision it ran in
+(as LLM-Viewer labels an operator).
 """
 
 from __future__ import annotations
@@ -32,7 +42,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from prunesim.sim.costs import register_kind
-from prunesim.sim.costs.common import build_result, group_ids, layer_results, per_layer, row_macs
+from prunesim.sim.costs.common import (
+    apply_bounds,
+    build_result,
+    group_ids,
+    layer_results,
+    per_layer,
+    roofline_labels,
+    row_macs,
+    time_shares,
+    unit_cycles,
+)
 from prunesim.sim.hwfile import (
     CLOCK_GHZ,
     GB_PER_S,
@@ -43,7 +63,7 @@ from prunesim.sim.hwfile import (
     Layout,
     MappingField,
 )
-from prunesim.sim.result import SimResult
+from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
 
 __all__ = [
@@ -53,6 +73,7 @@ __all__ = [
     "EAGER_ELEMENTWISE_KERNELS",
     "PRECISIONS",
     "Processor",
+    "UNITS",
 ]
 
 #: Bytes per element of each precision eager PyTorch can run a model in (Processor.dtype).
@@ -65,6 +86,10 @@ EAGER_ATTENTION_KERNELS = ("qk_matmul", "scale", "mask", "softmax", "pv_matmul",
 EAGER_CACHE_KERNELS = ("cat_past_key", "cat_past_value")
 #: Elementwise kernels per layer in end-to-end mode (2 layer norms, 2 residual adds, activation).
 EAGER_ELEMENTWISE_KERNELS = 5
+#: The units a processor's time is attributed to (module docstring), in the order that breaks
+#: ties.
+UNITS = ("dram", "compute", "kernel_overhead")
+_DRAM, _COMPUTE, _OVERHEAD = range(len(UNITS))
 
 
 def _dtype_has_peak(dtype: str, fields: Mapping[str, Any]) -> str | None:
@@ -151,6 +176,7 @@ class _Kernels:
     layer: np.ndarray
     seconds: np.ndarray
     bytes: np.ndarray
+    units: np.ndarray  # seconds per unit of UNITS, shape (groups, len(UNITS)); rows sum to seconds
 
 
 @dataclass(frozen=True)
@@ -159,6 +185,7 @@ class _Streams:
 
     bytes: float
     seconds: float
+    dram_seconds: float  # of which the traffic; the rest is kernel overhead
 
 
 def _rates(workload: Workload, hw: Processor) -> _Rates:
@@ -210,7 +237,23 @@ def _attention_kernels(att: AttentionRows, r: _Rates) -> _Kernels:
     ]
     kernel_seconds = [np.maximum(fl / peak, by / bw) + overhead for fl, by in kernels]
     kernel_seconds[-2:] = [np.where(generating, ks, 0.0) for ks in kernel_seconds[-2:]]
-    return _Kernels(group_layer, sum(kernel_seconds), sum(by for _, by in kernels))
+    units = sum(_split(fl, by, r) for fl, by in kernels[:-2]) + sum(
+        _split(fl, by, r) * generating[:, None] for fl, by in kernels[-2:]
+    )
+    return _Kernels(group_layer, sum(kernel_seconds), sum(by for _, by in kernels), units)
+
+
+def _split(flops: np.ndarray, nbytes: np.ndarray, r: _Rates, launches: float = 1.0) -> np.ndarray:
+    """Seconds per unit of :data:`UNITS` of one kernel per entry, shape ``(len(flops), 3)``: its
+    roof ``max(flops / peak, bytes / bandwidth)`` to ``compute`` or ``dram`` (``dram`` on a
+    tie), ``launches`` overheads to ``kernel_overhead``."""
+    compute, memory = flops / r.peak, nbytes / r.bw
+    memory_sets = memory >= compute
+    units = np.empty((len(compute), len(UNITS)))
+    units[:, _DRAM] = np.where(memory_sets, memory, 0.0)
+    units[:, _COMPUTE] = np.where(memory_sets, 0.0, compute)
+    units[:, _OVERHEAD] = launches * r.overhead
+    return units
 
 
 def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
@@ -223,9 +266,15 @@ def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
     lin_seconds = np.maximum(lin_flops / r.peak, lin_bytes / r.bw) + r.overhead
     _, lin_group_layer = group_ids(lin.step, lin.layer)
     elementwise_seconds = np.full(len(lin_group_layer), EAGER_ELEMENTWISE_KERNELS * r.overhead)
+    none = np.zeros(len(lin_group_layer))
     return (
-        _Kernels(lin.layer, lin_seconds, lin_bytes),
-        _Kernels(lin_group_layer, elementwise_seconds, np.zeros(len(lin_group_layer))),
+        _Kernels(lin.layer, lin_seconds, lin_bytes, _split(lin_flops, lin_bytes, r)),
+        _Kernels(
+            lin_group_layer,
+            elementwise_seconds,
+            none,
+            _split(none, none, r, launches=EAGER_ELEMENTWISE_KERNELS),
+        ),
     )
 
 
@@ -237,14 +286,18 @@ def _conv_kernels(conv: ConvRows, r: _Rates) -> _Kernels:
     conv_seconds = np.maximum(2.0 * conv.macs / r.peak, conv_bytes / bw) + overhead
     post_bytes = conv.post_kernels * 2.0 * conv.output_elements * e
     conv_seconds = conv_seconds + conv.post_kernels * overhead + post_bytes / bw
+    units = _split(2.0 * conv.macs, conv_bytes, r, launches=1.0 + conv.post_kernels)
+    units[:, _DRAM] += post_bytes / bw
     conv_bytes = conv_bytes + post_bytes
-    return _Kernels(conv.layer, conv_seconds, conv_bytes)
+    return _Kernels(conv.layer, conv_seconds, conv_bytes, units)
 
 
 def _stream_kernels(streams: dict[str, float], r: _Rates) -> _Streams:
     """The memory passes (an optimizer update): one memory-bound kernel each, in no layer."""
     stream_bytes = float(sum(streams.values()))
-    return _Streams(stream_bytes, stream_bytes / r.bw + len(streams) * r.overhead)
+    return _Streams(
+        stream_bytes, stream_bytes / r.bw + len(streams) * r.overhead, stream_bytes / r.bw
+    )
 
 
 def _price(workload: Workload, hw: Processor) -> SimResult:
@@ -303,6 +356,17 @@ def _result(
     macs = workload.macs
     bound_seconds = max(2 * macs / r.peak, total_bytes / r.bw)
     share = sec_layer / total_seconds if total_seconds > 0 else sec_layer * 0
+    layers = layer_results(
+        workload,
+        sec_layer * cycles_per_second,
+        1 / cycles_per_second,
+        bytes_layer,
+        att_macs + lin_macs,
+        share * energy_j,
+    )
+    time_by_unit = _bounds(
+        workload, r, layers, (att, lin, elementwise, conv), streams, cycles_per_second
+    )
     return build_result(
         workload,
         hw,
@@ -318,13 +382,30 @@ def _result(
         energy_j=energy_j,
         energy_breakdown_j={"device": energy_j},
         bound_cycles=bound_seconds * cycles_per_second,
-        layers=layer_results(
-            workload,
-            sec_layer * cycles_per_second,
-            1 / cycles_per_second,
-            bytes_layer,
-            att_macs + lin_macs,
-            share * energy_j,
-        ),
+        layers=layers,
+        time_by_unit=time_by_unit,
         notes=[f"{hw.name}: eager PyTorch at {r.dtype}, {hw.kernel_overhead_us} us per kernel"],
     )
+
+
+def _bounds(
+    workload: Workload,
+    r: _Rates,
+    layers: list[LayerResult],
+    kernels: tuple[_Kernels, ...],
+    streams: _Streams,
+    cycles_per_second: float,
+) -> dict[str, float]:
+    """Fill the layers' bounds (in cycles) and roofline labels from the kernels' seconds per
+    unit; the run's share of time per unit, the memory passes included (module docstring)."""
+    n, units = workload.layers, len(UNITS)
+    by_unit = sum(
+        unit_cycles(n, units, k.layer[:, None], np.arange(units), k.units) for k in kernels
+    )
+    apply_bounds(layers, UNITS, by_unit * cycles_per_second)
+    roofline_labels(layers, r.peak, r.bw)
+    outside = {
+        "dram": streams.dram_seconds,
+        "kernel_overhead": streams.seconds - streams.dram_seconds,
+    }
+    return time_shares(UNITS, by_unit, outside)

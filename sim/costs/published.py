@@ -3,6 +3,9 @@
 A file gives ``clock_ghz``, ``gops`` (attention throughput, 2 ops per MAC) and ``gops_per_j``.
 The model: ``seconds = ops / gops``, ``energy = ops / gops_per_j`` with ``ops = 2 x MACs`` of
 the attention rows; their DRAM traffic is not published, so ``dram_bytes`` is None.
+
+What bounds the time: the model has one unit, ``compute`` (the published throughput), which
+takes every cycle of every layer (``bound_share`` 1); no roofline label (no bytes).
 """
 
 from __future__ import annotations
@@ -11,12 +14,22 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from prunesim.sim.costs import register_kind
-from prunesim.sim.costs.common import build_result, conv_refusal, layer_results, row_macs
+from prunesim.sim.costs.common import (
+    apply_bounds,
+    build_result,
+    conv_refusal,
+    layer_results,
+    row_macs,
+    time_shares,
+)
 from prunesim.sim.hwfile import CLOCK_GHZ, GOPS, GOPS_PER_J, Field, Layout
 from prunesim.sim.result import SimResult
 from prunesim.sim.workload import Workload
 
-__all__ = ["Published"]
+__all__ = ["UNITS", "Published"]
+
+#: The units a published accelerator's time is attributed to: its throughput, one unit.
+UNITS = ("compute",)
 
 
 @register_kind
@@ -66,6 +79,12 @@ def _price(workload: Workload, hw: Published) -> SimResult:
     energy = 2 * macs / (hw.gops_per_j * 1e9)
     cycles_per_second = hw.clock_ghz * 1e9
     share = att_macs / macs if macs else att_macs * 0
+    layer_cycles = share * seconds * cycles_per_second
+    layers = layer_results(
+        workload, layer_cycles, 1 / cycles_per_second, None, att_macs, share * energy
+    )
+    by_unit = layer_cycles[:, None]
+    apply_bounds(layers, UNITS, by_unit)
     return build_result(
         workload,
         hw,
@@ -77,13 +96,7 @@ def _price(workload: Workload, hw: Published) -> SimResult:
         energy_j=energy,
         energy_breakdown_j={"device": energy},
         bound_cycles=seconds * cycles_per_second,
-        layers=layer_results(
-            workload,
-            share * seconds * cycles_per_second,
-            1 / cycles_per_second,
-            None,
-            att_macs,
-            share * energy,
-        ),
+        layers=layers,
+        time_by_unit=time_shares(UNITS, by_unit),
         notes=[f"{hw.name}: published throughput and efficiency"],
     )
