@@ -330,8 +330,8 @@ def _slowest(
 ) -> np.ndarray:
     """The index in :data:`UNITS` of the compute module with the most cycles per query (the
     score unit, then top-k, then prob.V on a tie)."""
-    which = np.argmax(np.stack([scoring, topk, pv]), axis=0)
-    return np.choose(which, [scoring_unit, _TOPK, _PV])
+    later = np.where(topk >= pv, _TOPK, _PV)
+    return np.where(scoring >= np.maximum(topk, pv), scoring_unit, later)
 
 
 def _attention_cycles(att: AttentionRows, hw: Accelerator, traffic: _Traffic) -> _Cycles:

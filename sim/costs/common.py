@@ -117,14 +117,15 @@ def apply_bounds(results: list[LayerResult], units: tuple[str, ...], cycles: np.
     totals = cycles.sum(axis=1)
     best = cycles.argmax(axis=1)
     shares = cycles[np.arange(len(results)), best] / np.where(totals > 0, totals, 1.0)
-    rows = zip(results, cycles.tolist(), totals, best, shares, strict=True)
-    for layer, row, total, index, share in rows:
+    busy_layers = (totals > 0).tolist()
+    rows = zip(results, cycles.tolist(), busy_layers, best.tolist(), shares.tolist(), strict=True)
+    for layer, row, busy, index, share in rows:
         layer.cycles_by_unit = {
             unit: value for unit, value in zip(units, row, strict=True) if value
         }
-        if total > 0:
+        if busy:
             layer.bound = units[index]
-            layer.bound_share = float(share)
+            layer.bound_share = share
 
 
 def time_shares(
@@ -148,15 +149,18 @@ def roofline_labels(
 ) -> None:
     """Fill each layer's ``roofline``, as LLM-Viewer labels an operator: ``"compute-bound"``
     where its arithmetic intensity (``2 x macs`` ops per DRAM byte) reaches the ridge point
-    ``peak_ops_per_s / dram_bytes_per_s``, ``"memory-bound"`` below it; None where the layer's
-    bytes are not modelled or it has neither ops nor bytes."""
-    ridge = peak_ops_per_s / dram_bytes_per_s
-    for layer in results:
-        if layer.dram_bytes is None or (layer.macs == 0 and layer.dram_bytes == 0):
-            continue
-        ops = 2.0 * layer.macs
-        compute = layer.dram_bytes == 0 or ops / layer.dram_bytes >= ridge
-        layer.roofline = "compute-bound" if compute else "memory-bound"
+    ``peak_ops_per_s / dram_bytes_per_s`` (or it moves no bytes), ``"memory-bound"`` below it;
+    None where the layer's bytes are not modelled or it has neither ops nor bytes."""
+    if not results or results[0].dram_bytes is None:
+        return
+    ops = 2.0 * np.array([layer.macs for layer in results], dtype=np.float64)
+    dram = np.array([layer.dram_bytes for layer in results], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        compute = ((ops / dram >= peak_ops_per_s / dram_bytes_per_s) | (dram == 0)).tolist()
+    idle = ((ops == 0) & (dram == 0)).tolist()
+    for layer, is_compute, is_idle in zip(results, compute, idle, strict=True):
+        if not is_idle:
+            layer.roofline = "compute-bound" if is_compute else "memory-bound"
 
 
 def conv_refusal(workload: Workload, hw: Any, what: str) -> str | None:

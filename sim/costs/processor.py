@@ -51,7 +51,6 @@ from prunesim.sim.costs.common import (
     roofline_labels,
     row_macs,
     time_shares,
-    unit_cycles,
 )
 from prunesim.sim.hwfile import (
     CLOCK_GHZ,
@@ -89,7 +88,7 @@ EAGER_ELEMENTWISE_KERNELS = 5
 #: The units a processor's time is attributed to (module docstring), in the order that breaks
 #: ties.
 UNITS = ("dram", "compute", "kernel_overhead")
-_DRAM, _COMPUTE, _OVERHEAD = range(len(UNITS))
+_DRAM = UNITS.index("dram")
 
 
 def _dtype_has_peak(dtype: str, fields: Mapping[str, Any]) -> str | None:
@@ -176,7 +175,7 @@ class _Kernels:
     layer: np.ndarray
     seconds: np.ndarray
     bytes: np.ndarray
-    units: np.ndarray  # seconds per unit of UNITS, shape (groups, len(UNITS)); rows sum to seconds
+    units: np.ndarray  # seconds per unit of UNITS, shape (len(UNITS), groups); sums to seconds
 
 
 @dataclass(frozen=True)
@@ -235,25 +234,29 @@ def _attention_kernels(att: AttentionRows, r: _Rates) -> _Kernels:
         (0 * cache_elems, 2 * cache_elems * e),  # cat past keys
         (0 * cache_elems, 2 * cache_elems * e),  # cat past values
     ]
-    kernel_seconds = [np.maximum(fl / peak, by / bw) + overhead for fl, by in kernels]
+    roofs = [(fl / peak, by / bw) for fl, by in kernels]
+    kernel_seconds = [np.maximum(compute, memory) + overhead for compute, memory in roofs]
     kernel_seconds[-2:] = [np.where(generating, ks, 0.0) for ks in kernel_seconds[-2:]]
-    units = sum(_split(fl, by, r) for fl, by in kernels[:-2]) + sum(
-        _split(fl, by, r) * generating[:, None] for fl, by in kernels[-2:]
-    )
+    runs = np.ones((len(kernels), groups))
+    runs[-2:] = generating  # the cache appends run where the group generates
+    units = _split(np.stack([c for c, _ in roofs]), np.stack([m for _, m in roofs]), r, runs)
     return _Kernels(group_layer, sum(kernel_seconds), sum(by for _, by in kernels), units)
 
 
-def _split(flops: np.ndarray, nbytes: np.ndarray, r: _Rates, launches: float = 1.0) -> np.ndarray:
-    """Seconds per unit of :data:`UNITS` of one kernel per entry, shape ``(len(flops), 3)``: its
-    roof ``max(flops / peak, bytes / bandwidth)`` to ``compute`` or ``dram`` (``dram`` on a
-    tie), ``launches`` overheads to ``kernel_overhead``."""
-    compute, memory = flops / r.peak, nbytes / r.bw
+def _split(compute: np.ndarray, memory: np.ndarray, r: _Rates, launches: Any) -> np.ndarray:
+    """Seconds per unit of :data:`UNITS` of kernels, shape ``(len(UNITS), groups)``, from their
+    ``flops / peak`` and ``bytes / bandwidth`` (each ``(kernels, groups)`` or ``(groups,)``):
+    each kernel's roof, the larger, to ``compute`` or ``dram`` (``dram`` on a tie), summed over
+    the kernels; ``launches`` (per kernel and group, or per group) times the launch overhead to
+    ``kernel_overhead``. A kernel launched 0 times costs nothing."""
     memory_sets = memory >= compute
-    units = np.empty((len(compute), len(UNITS)))
-    units[:, _DRAM] = np.where(memory_sets, memory, 0.0)
-    units[:, _COMPUTE] = np.where(memory_sets, 0.0, compute)
-    units[:, _OVERHEAD] = launches * r.overhead
-    return units
+    ran = np.asarray(launches) > 0
+    dram = np.where(memory_sets & ran, memory, 0.0)
+    busy = np.where(memory_sets | ~ran, 0.0, compute)
+    overhead = np.broadcast_to(np.asarray(launches, dtype=float) * r.overhead, dram.shape)
+    if dram.ndim == 2:
+        dram, busy, overhead = dram.sum(axis=0), busy.sum(axis=0), overhead.sum(axis=0)
+    return np.stack([dram, busy, overhead])
 
 
 def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
@@ -268,12 +271,14 @@ def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
     elementwise_seconds = np.full(len(lin_group_layer), EAGER_ELEMENTWISE_KERNELS * r.overhead)
     none = np.zeros(len(lin_group_layer))
     return (
-        _Kernels(lin.layer, lin_seconds, lin_bytes, _split(lin_flops, lin_bytes, r)),
+        _Kernels(
+            lin.layer, lin_seconds, lin_bytes, _split(lin_flops / r.peak, lin_bytes / r.bw, r, 1)
+        ),
         _Kernels(
             lin_group_layer,
             elementwise_seconds,
             none,
-            _split(none, none, r, launches=EAGER_ELEMENTWISE_KERNELS),
+            _split(none, none, r, EAGER_ELEMENTWISE_KERNELS),
         ),
     )
 
@@ -286,8 +291,8 @@ def _conv_kernels(conv: ConvRows, r: _Rates) -> _Kernels:
     conv_seconds = np.maximum(2.0 * conv.macs / r.peak, conv_bytes / bw) + overhead
     post_bytes = conv.post_kernels * 2.0 * conv.output_elements * e
     conv_seconds = conv_seconds + conv.post_kernels * overhead + post_bytes / bw
-    units = _split(2.0 * conv.macs, conv_bytes, r, launches=1.0 + conv.post_kernels)
-    units[:, _DRAM] += post_bytes / bw
+    units = _split(2.0 * conv.macs / r.peak, conv_bytes / bw, r, 1 + conv.post_kernels)
+    units[_DRAM] += post_bytes / bw
     conv_bytes = conv_bytes + post_bytes
     return _Kernels(conv.layer, conv_seconds, conv_bytes, units)
 
@@ -398,10 +403,9 @@ def _bounds(
 ) -> dict[str, float]:
     """Fill the layers' bounds (in cycles) and roofline labels from the kernels' seconds per
     unit; the run's share of time per unit, the memory passes included (module docstring)."""
-    n, units = workload.layers, len(UNITS)
-    by_unit = sum(
-        unit_cycles(n, units, k.layer[:, None], np.arange(units), k.units) for k in kernels
-    )
+    layer = np.concatenate([k.layer for k in kernels])
+    seconds = np.concatenate([k.units for k in kernels], axis=1)
+    by_unit = np.stack([per_layer(workload.layers, layer, unit) for unit in seconds], axis=1)
     apply_bounds(layers, UNITS, by_unit * cycles_per_second)
     roofline_labels(layers, r.peak, r.bw)
     outside = {
