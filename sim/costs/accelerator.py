@@ -343,7 +343,7 @@ def _attention_cycles(att: AttentionRows, hw: Accelerator, traffic: _Traffic) ->
     rows = np.where(
         traffic.reuse, np.maximum(fetch, q * compute), q * np.maximum(fetch / q, compute)
     )
-    fetch_sets = np.where(traffic.reuse, fetch >= q * compute, fetch / q >= compute)
+    fetch_sets = fetch >= q * compute
     _, fill_layer = group_ids(att.step, att.layer)
     fill = np.full(len(fill_layer), float(sum(hw.latency_cycles.values())))
     return _Cycles(rows, fill, fill_layer, np.where(fetch_sets, _DRAM, compute_unit))
@@ -441,12 +441,11 @@ def _layers(
 def _unit_cycles(workload: Workload, cycles: _Cycles, linear: _Linear) -> np.ndarray:
     """Cycles per layer and unit of :data:`UNITS` (module docstring: What bounds the time)."""
     att, lin = workload.attention, workload.linear
-    layers, units = workload.layers, len(UNITS)
-    return (
-        unit_cycles(layers, units, att.layer, cycles.row_unit, cycles.rows)
-        + unit_cycles(layers, units, cycles.fill_layer, _FILL, cycles.fill)
-        + unit_cycles(layers, units, lin.layer, linear.unit, linear.cycles)
-    )
+    parts = [(att.layer, cycles.row_unit, cycles.rows), (lin.layer, linear.unit, linear.cycles)]
+    layer, unit, values = (np.concatenate(column) for column in zip(*parts, strict=True))
+    by_unit = unit_cycles(workload.layers, len(UNITS), layer, unit, values)
+    by_unit[:, _FILL] = per_layer(workload.layers, cycles.fill_layer, cycles.fill)
+    return by_unit
 
 
 def _bounds(layers: list[LayerResult], hw: Accelerator, by_unit: np.ndarray) -> dict[str, float]:

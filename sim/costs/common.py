@@ -114,18 +114,13 @@ def apply_bounds(results: list[LayerResult], units: tuple[str, ...], cycles: np.
     ``bound`` is the unit with the most cycles, the earlier in ``units`` on a tie; ``bound_share``
     its cycles over the row's sum (the layer's cycles, to rounding), in (0, 1]. A layer of zero
     cycles has neither (None)."""
-    totals = cycles.sum(axis=1)
-    best = cycles.argmax(axis=1)
-    shares = cycles[np.arange(len(results)), best] / np.where(totals > 0, totals, 1.0)
-    busy_layers = (totals > 0).tolist()
-    rows = zip(results, cycles.tolist(), busy_layers, best.tolist(), shares.tolist(), strict=True)
-    for layer, row, busy, index, share in rows:
-        layer.cycles_by_unit = {
-            unit: value for unit, value in zip(units, row, strict=True) if value
-        }
-        if busy:
-            layer.bound = units[index]
-            layer.bound_share = share
+    for layer, row in zip(results, cycles.tolist(), strict=True):
+        by_unit = {unit: value for unit, value in zip(units, row) if value}  # noqa: B905
+        layer.cycles_by_unit = by_unit
+        if by_unit:
+            most = max(row)
+            layer.bound = units[row.index(most)]  # the first of the largest: the tie order
+            layer.bound_share = most / sum(row)
 
 
 def time_shares(
@@ -151,16 +146,13 @@ def roofline_labels(
     where its arithmetic intensity (``2 x macs`` ops per DRAM byte) reaches the ridge point
     ``peak_ops_per_s / dram_bytes_per_s`` (or it moves no bytes), ``"memory-bound"`` below it;
     None where the layer's bytes are not modelled or it has neither ops nor bytes."""
-    if not results or results[0].dram_bytes is None:
-        return
-    ops = 2.0 * np.array([layer.macs for layer in results], dtype=np.float64)
-    dram = np.array([layer.dram_bytes for layer in results], dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        compute = ((ops / dram >= peak_ops_per_s / dram_bytes_per_s) | (dram == 0)).tolist()
-    idle = ((ops == 0) & (dram == 0)).tolist()
-    for layer, is_compute, is_idle in zip(results, compute, idle, strict=True):
-        if not is_idle:
-            layer.roofline = "compute-bound" if is_compute else "memory-bound"
+    ridge = peak_ops_per_s / dram_bytes_per_s
+    for layer in results:
+        ops, dram = 2.0 * layer.macs, layer.dram_bytes
+        if dram is None or not (ops or dram):
+            continue
+        compute = not dram or ops / dram >= ridge
+        layer.roofline = "compute-bound" if compute else "memory-bound"
 
 
 def conv_refusal(workload: Workload, hw: Any, what: str) -> str | None:

@@ -237,9 +237,9 @@ def _attention_kernels(att: AttentionRows, r: _Rates) -> _Kernels:
     roofs = [(fl / peak, by / bw) for fl, by in kernels]
     kernel_seconds = [np.maximum(compute, memory) + overhead for compute, memory in roofs]
     kernel_seconds[-2:] = [np.where(generating, ks, 0.0) for ks in kernel_seconds[-2:]]
-    runs = np.ones((len(kernels), groups))
-    runs[-2:] = generating  # the cache appends run where the group generates
-    units = _split(np.stack([c for c, _ in roofs]), np.stack([m for _, m in roofs]), r, runs)
+    # A cache append moves nothing where the group does not generate: only its launch is masked.
+    launches = len(EAGER_ATTENTION_KERNELS) + len(EAGER_CACHE_KERNELS) * generating
+    units = _split(np.stack([c for c, _ in roofs]), np.stack([m for _, m in roofs]), r, launches)
     return _Kernels(group_layer, sum(kernel_seconds), sum(by for _, by in kernels), units)
 
 
@@ -247,16 +247,14 @@ def _split(compute: np.ndarray, memory: np.ndarray, r: _Rates, launches: Any) ->
     """Seconds per unit of :data:`UNITS` of kernels, shape ``(len(UNITS), groups)``, from their
     ``flops / peak`` and ``bytes / bandwidth`` (each ``(kernels, groups)`` or ``(groups,)``):
     each kernel's roof, the larger, to ``compute`` or ``dram`` (``dram`` on a tie), summed over
-    the kernels; ``launches`` (per kernel and group, or per group) times the launch overhead to
-    ``kernel_overhead``. A kernel launched 0 times costs nothing."""
+    the kernels; ``launches`` per group (a number or an array) times the launch overhead to
+    ``kernel_overhead``."""
     memory_sets = memory >= compute
-    ran = np.asarray(launches) > 0
-    dram = np.where(memory_sets & ran, memory, 0.0)
-    busy = np.where(memory_sets | ~ran, 0.0, compute)
-    overhead = np.broadcast_to(np.asarray(launches, dtype=float) * r.overhead, dram.shape)
+    dram = np.where(memory_sets, memory, 0.0)
+    busy = np.where(memory_sets, 0.0, compute)
     if dram.ndim == 2:
-        dram, busy, overhead = dram.sum(axis=0), busy.sum(axis=0), overhead.sum(axis=0)
-    return np.stack([dram, busy, overhead])
+        dram, busy = dram.sum(axis=0), busy.sum(axis=0)
+    return np.stack([dram, busy, np.broadcast_to(launches * r.overhead, dram.shape)])
 
 
 def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
@@ -266,19 +264,15 @@ def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
     lin_bytes = (
         lin.in_features * lin.out_features + lin.tokens * (lin.in_features + lin.out_features)
     ) * r.e
-    lin_seconds = np.maximum(lin_flops / r.peak, lin_bytes / r.bw) + r.overhead
+    lin_compute, lin_memory = lin_flops / r.peak, lin_bytes / r.bw
+    lin_seconds = np.maximum(lin_compute, lin_memory) + r.overhead
     _, lin_group_layer = group_ids(lin.step, lin.layer)
     elementwise_seconds = np.full(len(lin_group_layer), EAGER_ELEMENTWISE_KERNELS * r.overhead)
     none = np.zeros(len(lin_group_layer))
     return (
+        _Kernels(lin.layer, lin_seconds, lin_bytes, _split(lin_compute, lin_memory, r, 1)),
         _Kernels(
-            lin.layer, lin_seconds, lin_bytes, _split(lin_flops / r.peak, lin_bytes / r.bw, r, 1)
-        ),
-        _Kernels(
-            lin_group_layer,
-            elementwise_seconds,
-            none,
-            _split(none, none, r, EAGER_ELEMENTWISE_KERNELS),
+            lin_group_layer, elementwise_seconds, none, np.stack([none, none, elementwise_seconds])
         ),
     )
 
@@ -288,11 +282,13 @@ def _conv_kernels(conv: ConvRows, r: _Rates) -> _Kernels:
     ``post_kernels`` elementwise kernels, each reading and writing the output once."""
     e, bw, overhead = r.e, r.bw, r.overhead
     conv_bytes = (conv.input_elements + conv.weight_elements + conv.output_elements) * e
-    conv_seconds = np.maximum(2.0 * conv.macs / r.peak, conv_bytes / bw) + overhead
+    conv_compute, conv_memory = 2.0 * conv.macs / r.peak, conv_bytes / bw
+    conv_seconds = np.maximum(conv_compute, conv_memory) + overhead
     post_bytes = conv.post_kernels * 2.0 * conv.output_elements * e
-    conv_seconds = conv_seconds + conv.post_kernels * overhead + post_bytes / bw
-    units = _split(2.0 * conv.macs / r.peak, conv_bytes / bw, r, 1 + conv.post_kernels)
-    units[_DRAM] += post_bytes / bw
+    post_memory = post_bytes / bw
+    conv_seconds = conv_seconds + conv.post_kernels * overhead + post_memory
+    units = _split(conv_compute, conv_memory, r, 1 + conv.post_kernels)
+    units[_DRAM] += post_memory
     conv_bytes = conv_bytes + post_bytes
     return _Kernels(conv.layer, conv_seconds, conv_bytes, units)
 
