@@ -114,13 +114,15 @@ def apply_bounds(results: list[LayerResult], units: tuple[str, ...], cycles: np.
     ``bound`` is the unit with the most cycles, the earlier in ``units`` on a tie; ``bound_share``
     its cycles over the row's sum (the layer's cycles, to rounding), in (0, 1]. A layer of zero
     cycles has neither (None)."""
-    for layer, row in zip(results, cycles.tolist(), strict=True):
-        by_unit = {unit: value for unit, value in zip(units, row) if value}  # noqa: B905
-        layer.cycles_by_unit = by_unit
-        if by_unit:
-            most = max(row)
-            layer.bound = units[row.index(most)]  # the first of the largest: the tie order
-            layer.bound_share = most / sum(row)
+    totals = cycles.sum(axis=1)
+    best = cycles.argmax(axis=1)
+    busy = totals > 0
+    shares = cycles[np.arange(len(best)), best] / np.where(busy, totals, 1.0)
+    columns = (cycles.tolist(), best.tolist(), busy.tolist(), shares.tolist())
+    for layer, row, index, has_time, share in zip(results, *columns, strict=True):
+        layer.cycles_by_unit = {unit: value for unit, value in zip(units, row) if value}  # noqa: B905
+        if has_time:
+            layer.bound, layer.bound_share = units[index], share
 
 
 def time_shares(

@@ -51,6 +51,7 @@ from prunesim.sim.costs.common import (
     roofline_labels,
     row_macs,
     time_shares,
+    unit_cycles,
 )
 from prunesim.sim.hwfile import (
     CLOCK_GHZ,
@@ -249,6 +250,8 @@ def _split(compute: np.ndarray, memory: np.ndarray, r: _Rates, launches: Any) ->
     each kernel's roof, the larger, to ``compute`` or ``dram`` (``dram`` on a tie), summed over
     the kernels; ``launches`` per group (a number or an array) times the launch overhead to
     ``kernel_overhead``."""
+    if not memory.size:
+        return np.zeros((len(UNITS), memory.shape[-1]))
     memory_sets = memory >= compute
     dram = np.where(memory_sets, memory, 0.0)
     busy = np.where(memory_sets, 0.0, compute)
@@ -401,7 +404,8 @@ def _bounds(
     unit; the run's share of time per unit, the memory passes included (module docstring)."""
     layer = np.concatenate([k.layer for k in kernels])
     seconds = np.concatenate([k.units for k in kernels], axis=1)
-    by_unit = np.stack([per_layer(workload.layers, layer, unit) for unit in seconds], axis=1)
+    unit = np.arange(len(UNITS))[:, None]
+    by_unit = unit_cycles(workload.layers, len(UNITS), layer[None, :], unit, seconds)
     apply_bounds(layers, UNITS, by_unit * cycles_per_second)
     roofline_labels(layers, r.peak, r.bw)
     outside = {
