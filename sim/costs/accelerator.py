@@ -76,7 +76,9 @@ module with the most cycles per query: ``qk`` or ``softmax`` (the larger, recomp
 ``qk_softmax`` for the single score unit when the softmax is not pipelined), ``topk`` or ``pv``.
 Each (step, layer)'s fill goes to ``pipeline_fill``; a linear row's cycles to ``dram`` or to
 ``compute`` (the multipliers), whichever sets its max. Ties go to the unit listed first in
-:data:`UNITS`. A layer's roofline label compares ``2 x macs`` per DRAM byte with the ridge point
+:data:`UNITS` (SpAtten's preset is balanced: Q.K, softmax and prob.V each take 8 keys a cycle at
+``d`` 64, so a summarization ties them and reports ``qk``; doubling one alone gains nothing). A
+layer's roofline label compares ``2 x macs`` per DRAM byte with the ridge point
 :attr:`~Accelerator.peak_ops_per_s` / :attr:`~Accelerator.dram_bytes_per_s`.
 
 Energy (picojoule tables of the hardware file, each with its source): DRAM bits x pJ/bit; SRAM:

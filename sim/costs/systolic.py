@@ -35,8 +35,11 @@ keys/values where weights would be. The softmax runs beside the array (not price
   ``time_by_unit``): each product's cycles go to ``compute`` (the array, wide-operand passes
   included) where its compute cycles reach its DRAM cycles, else to ``dram`` (ties to
   ``compute``: :data:`UNITS` order); the memory passes (``streams``) are DRAM time in no layer.
-  So a layer's units add up to its cycles. A layer's roofline label compares ``2 x macs`` (the
-  table's dense MACs) per DRAM byte with the ridge point ``peak_ops_per_s / dram_bytes_per_s``.
+  So a layer's units add up to its cycles. (The array's size also sets the re-fetches of an
+  operand that does not fit its buffer, and a small or depthwise product only gains fill time on
+  a bigger array: ``compute`` says the array's cycles set the time, not that a bigger array is
+  always faster.) A layer's roofline label compares ``2 x macs`` (the table's dense MACs) per
+  DRAM byte with the ridge point ``peak_ops_per_s / dram_bytes_per_s``.
 * Energy: DRAM bits; SRAM reads of every element the array consumes (per fold pass) and every
   partial-sum update at ``2 x bits``, priced by each buffer's capacity; every multiply-accumulate
   executed (non-zero ones only when zeros are skipped).
