@@ -185,7 +185,8 @@ class _Streams:
 
     bytes: float
     seconds: float
-    dram_seconds: float  # of which the traffic; the rest is kernel overhead
+    dram_seconds: float  # of which the traffic
+    launch_seconds: float  # and the launches' overhead
 
 
 def _rates(workload: Workload, hw: Processor) -> _Rates:
@@ -299,9 +300,8 @@ def _conv_kernels(conv: ConvRows, r: _Rates) -> _Kernels:
 def _stream_kernels(streams: dict[str, float], r: _Rates) -> _Streams:
     """The memory passes (an optimizer update): one memory-bound kernel each, in no layer."""
     stream_bytes = float(sum(streams.values()))
-    return _Streams(
-        stream_bytes, stream_bytes / r.bw + len(streams) * r.overhead, stream_bytes / r.bw
-    )
+    dram, launches = stream_bytes / r.bw, len(streams) * r.overhead
+    return _Streams(stream_bytes, stream_bytes / r.bw + len(streams) * r.overhead, dram, launches)
 
 
 def _price(workload: Workload, hw: Processor) -> SimResult:
@@ -408,8 +408,5 @@ def _bounds(
     by_unit = unit_cycles(workload.layers, len(UNITS), layer[None, :], unit, seconds)
     apply_bounds(layers, UNITS, by_unit * cycles_per_second)
     roofline_labels(layers, r.peak, r.bw)
-    outside = {
-        "dram": streams.dram_seconds,
-        "kernel_overhead": streams.seconds - streams.dram_seconds,
-    }
+    outside = {"dram": streams.dram_seconds, "kernel_overhead": streams.launch_seconds}
     return time_shares(UNITS, by_unit, outside)
