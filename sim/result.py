@@ -17,7 +17,12 @@ __all__ = ["LayerResult", "SimResult"]
 
 @dataclass
 class LayerResult:
-    """Costs of one layer, summed over the stage's steps and the layer's heads."""
+    """Costs of one layer, summed over the stage's steps and the layer's heads.
+
+    ``cycles_by_unit`` attributes the layer's cycles to the units of the target that set them
+    (its cost model's docstring defines how); they add up to ``cycles`` (to rounding). ``bound``
+    is the unit with the most of them and ``bound_share`` their share of ``cycles``.
+    """
 
     layer: int
     name: str
@@ -33,6 +38,7 @@ class LayerResult:
     bound: str | None = None  # the unit whose occupancy sets most of the layer's time
     bound_share: float | None = None  # that unit's share of the layer's time, 0..1
     roofline: str | None = None  # "compute-bound" or "memory-bound" (ops per byte vs the ridge)
+    cycles_by_unit: dict[str, float] = field(default_factory=dict)  # adds up to ``cycles``
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

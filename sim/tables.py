@@ -83,9 +83,28 @@ def _area_line(result: SimResult) -> list[str]:
     return lines
 
 
+def _percent(share: float | None) -> str:
+    """A share as a whole percentage (``61%``); ``<1%`` for a small non-zero one."""
+    if share is None:
+        return "n/a"
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
+def bound_summary(time_by_unit: dict[str, float]) -> str:
+    """``dram 61%, softmax 30%, ...``: the run's share of time per unit, largest first."""
+    ranked = sorted(time_by_unit.items(), key=lambda item: -item[1])
+    return ", ".join(f"{unit} {_percent(share)}" for unit, share in ranked)
+
+
+def _roofline(label: str | None) -> str:
+    return "n/a" if label is None else label.removesuffix("-bound")
+
+
 def format_result(result: SimResult) -> str:
     """The totals, per-tensor bytes, energy breakdown, area and static power (where the target
-    has them) and the per-layer table of one result."""
+    has them), the units that bound the run and the per-layer table (with each layer's bounding
+    unit, its share of the layer's time and, where the target models DRAM bytes, the layer's
+    roofline side) of one result."""
     lines = [
         f"{result.model} / {result.method} on {result.hardware}: {result.stage}, {result.mode}",
         f"  time        {si(result.seconds, 's')}  ({result.cycles:,.0f} cycles; roofline bound "
@@ -114,11 +133,15 @@ def format_result(result: SimResult) -> str:
     )
     lines.append(f"              {parts}")
     lines += _area_line(result)
+    if result.time_by_unit:
+        lines.append(f"  bound by    {bound_summary(result.time_by_unit)}")
     for note in result.notes:
         lines.append(f"  note: {note}")
     network = result.mode == "network"
     first = ["channels", "density"] if network else ["keys/query", "heads"]
-    header = ["layer", *first, "cycles", "time", "DRAM", "MACs", "energy"]
+    roofline = any(layer.roofline is not None for layer in result.layers)
+    header = ["layer", *first, "cycles", "time", "DRAM", "MACs", "energy", "bound", "share"]
+    header += ["roofline"] if roofline else []
     rows = [
         [
             layer.name,
@@ -132,6 +155,9 @@ def format_result(result: SimResult) -> str:
             si(layer.dram_bytes, "B"),
             si(layer.macs),
             si(layer.energy_j, "J"),
+            layer.bound or "n/a",
+            _percent(layer.bound_share),
+            *([_roofline(layer.roofline)] if roofline else []),
         ]
         for layer in result.layers
     ]

@@ -88,6 +88,19 @@ cascade token/head top-k engine and the importance accumulators run beside the c
 cost no cycles. Linear rows (end-to-end mode) reuse all the multipliers: ``max(weight and
 activation bytes / bandwidth, MACs / multipliers)`` per row.
 
+What bounds the time (``LayerResult.cycles_by_unit``, ``bound``, ``bound_share`` and the
+run's ``time_by_unit``): every cycle above is attributed to exactly one unit, so a layer's units
+add up to its cycles. An attention row's cycles go to ``dram`` where the fetch sets them (its
+fetch is at least ``queries x`` the compute per query, the max above); otherwise to the compute
+module with the most cycles per query: ``qk`` or ``softmax`` (the larger, recomputes included;
+``qk_softmax`` for the single score unit when the softmax is not pipelined), ``topk`` or ``pv``.
+Each (step, layer)'s fill goes to ``pipeline_fill``; a linear row's cycles to ``dram`` or to
+``compute`` (the multipliers), whichever sets its max. Ties go to the unit listed first in
+:data:`UNITS` (SpAtten's preset is balanced: Q.K, softmax and prob.V each take 8 keys a cycle at
+``d`` 64, so a summarization ties them and reports ``qk``; doubling one alone gains nothing). A
+layer's roofline label compares ``2 x macs`` per DRAM byte with the ridge point
+:attr:`~Accelerator.peak_ops_per_s` / :attr:`~Accelerator.dram_bytes_per_s`.
+
 Energy (picojoule tables of the hardware file, each with its source): DRAM bits x pJ/bit; SRAM:
 every element written into and read out of the K/V SRAM at ``sram_word_bits`` per element, priced
 per ``sram_read_bits`` read at the SRAM's capacity; compute: every multiply at
@@ -112,14 +125,18 @@ from prunesim.sim.costs.common import (
     DramChannels,
     Unit,
     add_static,
+    apply_bounds,
     build_result,
     conv_refusal,
     design_figures,
     group_ids,
     layer_results,
     per_layer,
+    roofline_labels,
     row_macs,
+    time_shares,
     txn_bytes,
+    unit_cycles,
 )
 from prunesim.sim.hwfile import (
     AREA_MM2,
@@ -142,7 +159,7 @@ from prunesim.sim.hwfile import (
 from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import AttentionRows, LinearRows, Workload
 
-__all__ = ["EXP_MACS_PER_SCORE", "TOPK_ARRAYS", "TOPK_COMPARATORS", "Accelerator"]
+__all__ = ["EXP_MACS_PER_SCORE", "TOPK_ARRAYS", "TOPK_COMPARATORS", "UNITS", "Accelerator"]
 
 #: Multiply-adds per softmax score: SpAtten's exponential is a 5th-order Taylor series on FMAs.
 EXP_MACS_PER_SCORE = 5
@@ -153,6 +170,11 @@ TOPK_COMPARATORS = Range(1, 1024)
 #: Comparator arrays of ``topk.comparators`` each: two per engine, two engines (SpAtten's token
 #: and head engine, and its local-V engine); the area and static power of the top-k count them.
 TOPK_ARRAYS = 4
+#: The units an accelerator's cycles are attributed to (module docstring), in the order that
+#: breaks ties: the fetch, the score modules (``qk_softmax`` when the softmax is not pipelined),
+#: the local-V top-k engine, prob.V, the pipeline fill, the linear rows on the multipliers.
+UNITS = ("dram", "qk", "softmax", "qk_softmax", "topk", "pv", "pipeline_fill", "compute")
+_DRAM, _QK, _SOFTMAX, _QK_SOFTMAX, _TOPK, _PV, _FILL, _COMPUTE = range(len(UNITS))
 
 
 @register_kind
@@ -322,6 +344,7 @@ class _Cycles:
     rows: np.ndarray
     fill: np.ndarray
     fill_layer: np.ndarray  # the layer of each fill
+    row_unit: np.ndarray  # the index in UNITS of the unit that sets each row's cycles
 
 
 @dataclass(frozen=True)
@@ -332,6 +355,7 @@ class _Linear:
     a_bytes: np.ndarray
     row_bytes: np.ndarray  # w_bytes + a_bytes
     cycles: np.ndarray
+    unit: np.ndarray  # the index in UNITS of the unit that sets each row's cycles
 
 
 @dataclass(frozen=True)
@@ -374,20 +398,23 @@ def _attention_traffic(att: AttentionRows, hw: Accelerator) -> _Traffic:
     return _Traffic(reuse, loads, v_loaded, lsb_loads, by_tensor, sum(by_tensor.values()))
 
 
-def _query_cycles(att: AttentionRows, hw: Accelerator) -> np.ndarray:
+def _query_cycles(att: AttentionRows, hw: Accelerator) -> tuple[np.ndarray, np.ndarray]:
     """Cycles one query of each attention row occupies the slowest compute module: Q.K and
-    softmax (recomputes included), local-V top-k, prob.V (module docstring: Cycles)."""
+    softmax (recomputes included), local-V top-k, prob.V (module docstring: Cycles); and the
+    index in :data:`UNITS` of that module (module docstring: What bounds the time)."""
     d, k, v = att.d, att.keys, att.values
     f = att.lsb_fraction
     qk = _units_per_query(k, d, hw.qk_multipliers)
     if hw.softmax_pipelined:
         softmax = np.ceil(k / hw.softmax_lanes)
         scoring = np.maximum(qk, softmax) * (1.0 + f)
+        scoring_unit = np.where(qk >= softmax, _QK, _SOFTMAX)
     else:
         keys_per_cycle = max(1, min(hw.qk_multipliers // int(d.max(initial=1)), hw.softmax_lanes))
         # The datapath is sized for the longest row (its reciprocal grows with log2(max_n)).
         max_n = max(1024, int(k.max(initial=1)))
         scoring = pq_cycles(k, f, keys_per_cycle=keys_per_cycle, max_n=max_n)
+        scoring_unit = np.full(len(k), _QK_SOFTMAX)
     pruned_v = v < k
     topk = np.where(
         pruned_v,
@@ -395,21 +422,31 @@ def _query_cycles(att: AttentionRows, hw: Accelerator) -> np.ndarray:
         0.0,
     )
     pv = _units_per_query(v, d, hw.pv_multipliers)
-    return np.maximum.reduce([scoring, topk, pv])
+    return np.maximum.reduce([scoring, topk, pv]), _slowest(scoring, scoring_unit, topk, pv)
+
+
+def _slowest(
+    scoring: np.ndarray, scoring_unit: np.ndarray, topk: np.ndarray, pv: np.ndarray
+) -> np.ndarray:
+    """The index in :data:`UNITS` of the compute module with the most cycles per query (the
+    score unit, then top-k, then prob.V on a tie)."""
+    later = np.where(topk >= pv, _TOPK, _PV)
+    return np.where(scoring >= np.maximum(topk, pv), scoring_unit, later)
 
 
 def _attention_cycles(att: AttentionRows, hw: Accelerator, traffic: _Traffic) -> _Cycles:
     """Cycles of each attention row (its queries through the pipeline; with reuse the row's
     fetch overlaps the previous row's compute) and the pipeline fill, once per (step, layer)."""
     q = att.queries
-    compute = _query_cycles(att, hw)
+    compute, compute_unit = _query_cycles(att, hw)
     fetch = traffic.row_bytes / hw.dram_bytes_per_cycle
     rows = np.where(
         traffic.reuse, np.maximum(fetch, q * compute), q * np.maximum(fetch / q, compute)
     )
+    fetch_sets = fetch >= q * compute
     _, fill_layer = group_ids(att.step, att.layer)
     fill = np.full(len(fill_layer), float(sum(hw.latency_cycles.values())))
-    return _Cycles(rows, fill, fill_layer)
+    return _Cycles(rows, fill, fill_layer, np.where(fetch_sets, _DRAM, compute_unit))
 
 
 def _linear(lin: LinearRows, hw: Accelerator) -> _Linear:
@@ -419,10 +456,11 @@ def _linear(lin: LinearRows, hw: Accelerator) -> _Linear:
     multipliers = hw.qk_multipliers + hw.pv_multipliers
     w_bytes = txn_bytes(lin.in_features * lin.out_features * lin.w_bits / 8, 1, txn)
     a_bytes = txn_bytes(lin.tokens * (lin.in_features + lin.out_features) * lin.a_bits / 8, 1, txn)
-    cycles = np.maximum(
-        (w_bytes + a_bytes) / hw.dram_bytes_per_cycle, np.ceil(lin.macs / multipliers)
-    )
-    return _Linear(w_bytes, a_bytes, w_bytes + a_bytes, cycles)
+    fetch = (w_bytes + a_bytes) / hw.dram_bytes_per_cycle
+    compute = np.ceil(lin.macs / multipliers)
+    cycles = np.maximum(fetch, compute)
+    unit = np.where(fetch >= compute, _DRAM, _COMPUTE)
+    return _Linear(w_bytes, a_bytes, w_bytes + a_bytes, cycles, unit)
 
 
 def _energy(
@@ -502,6 +540,23 @@ def _layers(
     )
 
 
+def _unit_cycles(workload: Workload, cycles: _Cycles, linear: _Linear) -> np.ndarray:
+    """Cycles per layer and unit of :data:`UNITS` (module docstring: What bounds the time)."""
+    att, lin = workload.attention, workload.linear
+    parts = [(att.layer, cycles.row_unit, cycles.rows), (lin.layer, linear.unit, linear.cycles)]
+    layer, unit, values = (np.concatenate(column) for column in zip(*parts, strict=True))
+    by_unit = unit_cycles(workload.layers, len(UNITS), layer, unit, values)
+    by_unit[:, _FILL] = per_layer(workload.layers, cycles.fill_layer, cycles.fill)
+    return by_unit
+
+
+def _bounds(layers: list[LayerResult], hw: Accelerator, by_unit: np.ndarray) -> dict[str, float]:
+    """Fill the layers' bounds and roofline labels; the run's share of time per unit."""
+    apply_bounds(layers, UNITS, by_unit)
+    roofline_labels(layers, hw.peak_ops_per_s, hw.dram_bytes_per_s)
+    return time_shares(UNITS, by_unit)
+
+
 def _result(
     workload: Workload,
     hw: Accelerator,
@@ -533,6 +588,8 @@ def _result(
     seconds = total_cycles * seconds_per_cycle
     design = design_figures(hw.units())
     breakdown, _ = add_static(breakdown, np.zeros(0), design.static_w, seconds, np.zeros(0))
+    layers = _layers(workload, hw, traffic, cycles, linear, energy)
+    time_by_unit = _bounds(layers, hw, _unit_cycles(workload, cycles, linear))
     return build_result(
         workload,
         hw,
@@ -544,6 +601,7 @@ def _result(
         energy_j=float(sum(breakdown.values())),
         energy_breakdown_j=breakdown,
         bound_cycles=float(bound),
-        layers=_layers(workload, hw, traffic, cycles, linear, energy),
+        layers=layers,
+        time_by_unit=time_by_unit,
         **design.result_fields(),
     )

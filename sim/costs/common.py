@@ -31,14 +31,18 @@ __all__ = [
     "DesignFigures",
     "Unit",
     "add_static",
+    "apply_bounds",
     "build_result",
     "design_figures",
     "conv_refusal",
     "group_ids",
     "layer_results",
     "per_layer",
+    "roofline_labels",
     "row_macs",
+    "time_shares",
     "txn_bytes",
+    "unit_cycles",
 ]
 
 #: ``dram:`` of a file: channels, bandwidth per channel, transaction size.
@@ -167,6 +171,66 @@ def row_macs(workload: Workload) -> tuple[np.ndarray, np.ndarray]:
         per_layer(workload.layers, lin.layer, lin.macs.astype(np.float64))
         + per_layer(workload.layers, conv.layer, conv.macs.astype(np.float64)),
     )
+
+
+def unit_cycles(
+    layers: int, units: int, layer: np.ndarray, unit: np.ndarray | int, cycles: np.ndarray
+) -> np.ndarray:
+    """Cycles per layer and unit, a ``(layers, units)`` array: each entry of ``cycles`` added
+    to its ``layer`` (row) and its ``unit`` (column; one index for all, or one per entry)."""
+    key = layer.astype(np.int64) * units + unit
+    sums = np.bincount(key.reshape(-1), weights=cycles.reshape(-1), minlength=layers * units)
+    return sums[: layers * units].reshape(layers, units)
+
+
+def apply_bounds(results: list[LayerResult], units: tuple[str, ...], cycles: np.ndarray) -> None:
+    """Fill each layer's ``cycles_by_unit``, ``bound`` and ``bound_share`` from ``cycles``, its
+    cycles per unit (a ``(layers, len(units))`` array that adds up to the layer's cycles).
+
+    ``bound`` is the unit with the most cycles, the earlier in ``units`` on a tie; ``bound_share``
+    its cycles over the row's sum (the layer's cycles, to rounding), in (0, 1]. A layer of zero
+    cycles has neither (None)."""
+    totals = cycles.sum(axis=1)
+    best = cycles.argmax(axis=1)
+    busy = totals > 0
+    shares = cycles[np.arange(len(best)), best] / np.where(busy, totals, 1.0)
+    columns = (cycles.tolist(), best.tolist(), busy.tolist(), shares.tolist())
+    for layer, row, index, has_time, share in zip(results, *columns, strict=True):
+        layer.cycles_by_unit = {unit: value for unit, value in zip(units, row) if value}  # noqa: B905
+        if has_time:
+            layer.bound, layer.bound_share = units[index], share
+
+
+def time_shares(
+    units: tuple[str, ...], cycles: np.ndarray, outside: dict[str, float] | None = None
+) -> dict[str, float]:
+    """A run's share of time per unit (:attr:`SimResult.time_by_unit`): the per-layer ``cycles``
+    (a ``(layers, len(units))`` array) summed over the layers, plus ``outside`` (time in no
+    layer, e.g. memory passes, in the same unit of time), over their sum; units with no time are
+    left out, the others keep the order of ``units``. Empty when nothing takes time."""
+    totals = dict(zip(units, cycles.sum(axis=0).tolist(), strict=True))
+    for unit, value in (outside or {}).items():
+        totals[unit] = totals.get(unit, 0.0) + value
+    whole = sum(totals.values())
+    if not whole > 0:
+        return {}
+    return {unit: value / whole for unit, value in totals.items() if value > 0}
+
+
+def roofline_labels(
+    results: list[LayerResult], peak_ops_per_s: float, dram_bytes_per_s: float
+) -> None:
+    """Fill each layer's ``roofline``, as LLM-Viewer labels an operator: ``"compute-bound"``
+    where its arithmetic intensity (``2 x macs`` ops per DRAM byte) reaches the ridge point
+    ``peak_ops_per_s / dram_bytes_per_s`` (or it moves no bytes), ``"memory-bound"`` below it;
+    None where the layer's bytes are not modelled or it has neither ops nor bytes."""
+    ridge = peak_ops_per_s / dram_bytes_per_s
+    for layer in results:
+        ops, dram = 2.0 * layer.macs, layer.dram_bytes
+        if dram is None or not (ops or dram):
+            continue
+        compute = not dram or ops / dram >= ridge
+        layer.roofline = "compute-bound" if compute else "memory-bound"
 
 
 def conv_refusal(workload: Workload, hw: Any, what: str) -> str | None:

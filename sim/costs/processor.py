@@ -29,6 +29,16 @@ multiplied like any weight: unstructured sparsity buys nothing there) reading th
 weights and the output once at the device's precision, followed by ``post_kernels`` elementwise
 kernels each reading and writing the output. A workload's ``streams`` (an optimizer update) are
 one memory-bound kernel each, outside the per-layer table.
+
+What bounds the time (``LayerResult.cycles_by_unit``, ``bound``, ``bound_share``, the run's
+``time_by_unit``): each kernel's ``max(flops / peak, bytes / bandwidth)`` goes to ``compute`` or
+``dram``, whichever sets it (``dram`` on a tie: :data:`UNITS` order), its launch overhead to
+``kernel_overhead``; the elementwise kernels are overhead only; a conv row's post kernels are
+``dram`` (their traffic) and ``kernel_overhead``. So a layer's units add up to its cycles. The
+memory passes (``streams``) are in no layer: their traffic is ``dram`` time and their launches
+``kernel_overhead`` in the run's ``time_by_unit``. A layer's roofline label compares its
+``2 x macs`` per DRAM byte with the ridge point ``peak / bandwidth`` at the precision it ran in
+(as LLM-Viewer labels an operator).
 """
 
 from __future__ import annotations
@@ -43,12 +53,16 @@ from prunesim.sim.costs import register_kind
 from prunesim.sim.costs.common import (
     Unit,
     add_static,
+    apply_bounds,
     build_result,
     design_figures,
     group_ids,
     layer_results,
     per_layer,
+    roofline_labels,
     row_macs,
+    time_shares,
+    unit_cycles,
 )
 from prunesim.sim.hwfile import (
     AREA_MM2,
@@ -62,7 +76,7 @@ from prunesim.sim.hwfile import (
     MappingField,
     OptionalGroup,
 )
-from prunesim.sim.result import SimResult
+from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
 
 __all__ = [
@@ -72,6 +86,7 @@ __all__ = [
     "EAGER_ELEMENTWISE_KERNELS",
     "PRECISIONS",
     "Processor",
+    "UNITS",
 ]
 
 #: Bytes per element of each precision eager PyTorch can run a model in (Processor.dtype).
@@ -84,6 +99,10 @@ EAGER_ATTENTION_KERNELS = ("qk_matmul", "scale", "mask", "softmax", "pv_matmul",
 EAGER_CACHE_KERNELS = ("cat_past_key", "cat_past_value")
 #: Elementwise kernels per layer in end-to-end mode (2 layer norms, 2 residual adds, activation).
 EAGER_ELEMENTWISE_KERNELS = 5
+#: The units a processor's time is attributed to (module docstring), in the order that breaks
+#: ties.
+UNITS = ("dram", "compute", "kernel_overhead")
+_DRAM = UNITS.index("dram")
 
 
 def _dtype_has_peak(dtype: str, fields: Mapping[str, Any]) -> str | None:
@@ -188,6 +207,7 @@ class _Kernels:
     layer: np.ndarray
     seconds: np.ndarray
     bytes: np.ndarray
+    units: np.ndarray  # seconds per unit of UNITS, shape (len(UNITS), groups); sums to seconds
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,8 @@ class _Streams:
 
     bytes: float
     seconds: float
+    dram_seconds: float  # of which the traffic
+    launch_seconds: float  # and the launches' overhead
 
 
 def _rates(workload: Workload, hw: Processor) -> _Rates:
@@ -245,9 +267,29 @@ def _attention_kernels(att: AttentionRows, r: _Rates) -> _Kernels:
         (0 * cache_elems, 2 * cache_elems * e),  # cat past keys
         (0 * cache_elems, 2 * cache_elems * e),  # cat past values
     ]
-    kernel_seconds = [np.maximum(fl / peak, by / bw) + overhead for fl, by in kernels]
+    roofs = [(fl / peak, by / bw) for fl, by in kernels]
+    kernel_seconds = [np.maximum(compute, memory) + overhead for compute, memory in roofs]
     kernel_seconds[-2:] = [np.where(generating, ks, 0.0) for ks in kernel_seconds[-2:]]
-    return _Kernels(group_layer, sum(kernel_seconds), sum(by for _, by in kernels))
+    # A cache append moves nothing where the group does not generate: only its launch is masked.
+    launches = len(EAGER_ATTENTION_KERNELS) + len(EAGER_CACHE_KERNELS) * generating
+    units = _split(np.stack([c for c, _ in roofs]), np.stack([m for _, m in roofs]), r, launches)
+    return _Kernels(group_layer, sum(kernel_seconds), sum(by for _, by in kernels), units)
+
+
+def _split(compute: np.ndarray, memory: np.ndarray, r: _Rates, launches: Any) -> np.ndarray:
+    """Seconds per unit of :data:`UNITS` of kernels, shape ``(len(UNITS), groups)``, from their
+    ``flops / peak`` and ``bytes / bandwidth`` (each ``(kernels, groups)`` or ``(groups,)``):
+    each kernel's roof, the larger, to ``compute`` or ``dram`` (``dram`` on a tie), summed over
+    the kernels; ``launches`` per group (a number or an array) times the launch overhead to
+    ``kernel_overhead``."""
+    if not memory.size:
+        return np.zeros((len(UNITS), memory.shape[-1]))
+    memory_sets = memory >= compute
+    dram = np.where(memory_sets, memory, 0.0)
+    busy = np.where(memory_sets, 0.0, compute)
+    if dram.ndim == 2:
+        dram, busy = dram.sum(axis=0), busy.sum(axis=0)
+    return np.stack([dram, busy, np.broadcast_to(launches * r.overhead, dram.shape)])
 
 
 def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
@@ -257,12 +299,16 @@ def _linear_kernels(lin: LinearRows, r: _Rates) -> tuple[_Kernels, _Kernels]:
     lin_bytes = (
         lin.in_features * lin.out_features + lin.tokens * (lin.in_features + lin.out_features)
     ) * r.e
-    lin_seconds = np.maximum(lin_flops / r.peak, lin_bytes / r.bw) + r.overhead
+    lin_compute, lin_memory = lin_flops / r.peak, lin_bytes / r.bw
+    lin_seconds = np.maximum(lin_compute, lin_memory) + r.overhead
     _, lin_group_layer = group_ids(lin.step, lin.layer)
     elementwise_seconds = np.full(len(lin_group_layer), EAGER_ELEMENTWISE_KERNELS * r.overhead)
+    none = np.zeros(len(lin_group_layer))
     return (
-        _Kernels(lin.layer, lin_seconds, lin_bytes),
-        _Kernels(lin_group_layer, elementwise_seconds, np.zeros(len(lin_group_layer))),
+        _Kernels(lin.layer, lin_seconds, lin_bytes, _split(lin_compute, lin_memory, r, 1)),
+        _Kernels(
+            lin_group_layer, elementwise_seconds, none, np.stack([none, none, elementwise_seconds])
+        ),
     )
 
 
@@ -271,17 +317,22 @@ def _conv_kernels(conv: ConvRows, r: _Rates) -> _Kernels:
     ``post_kernels`` elementwise kernels, each reading and writing the output once."""
     e, bw, overhead = r.e, r.bw, r.overhead
     conv_bytes = (conv.input_elements + conv.weight_elements + conv.output_elements) * e
-    conv_seconds = np.maximum(2.0 * conv.macs / r.peak, conv_bytes / bw) + overhead
+    conv_compute, conv_memory = 2.0 * conv.macs / r.peak, conv_bytes / bw
+    conv_seconds = np.maximum(conv_compute, conv_memory) + overhead
     post_bytes = conv.post_kernels * 2.0 * conv.output_elements * e
-    conv_seconds = conv_seconds + conv.post_kernels * overhead + post_bytes / bw
+    post_memory = post_bytes / bw
+    conv_seconds = conv_seconds + conv.post_kernels * overhead + post_memory
+    units = _split(conv_compute, conv_memory, r, 1 + conv.post_kernels)
+    units[_DRAM] += post_memory
     conv_bytes = conv_bytes + post_bytes
-    return _Kernels(conv.layer, conv_seconds, conv_bytes)
+    return _Kernels(conv.layer, conv_seconds, conv_bytes, units)
 
 
 def _stream_kernels(streams: dict[str, float], r: _Rates) -> _Streams:
     """The memory passes (an optimizer update): one memory-bound kernel each, in no layer."""
     stream_bytes = float(sum(streams.values()))
-    return _Streams(stream_bytes, stream_bytes / r.bw + len(streams) * r.overhead)
+    dram, launches = stream_bytes / r.bw, len(streams) * r.overhead
+    return _Streams(stream_bytes, stream_bytes / r.bw + len(streams) * r.overhead, dram, launches)
 
 
 def _price(workload: Workload, hw: Processor) -> SimResult:
@@ -347,6 +398,17 @@ def _result(
     else:  # power_w includes the idle power: its dynamic part, then the static part
         dynamic = {"device": total_seconds * (hw.power_w - design.static_w)}
         breakdown, _ = add_static(dynamic, np.zeros(0), design.static_w, total_seconds, np.zeros(0))
+    layers = layer_results(
+        workload,
+        sec_layer * cycles_per_second,
+        1 / cycles_per_second,
+        bytes_layer,
+        att_macs + lin_macs,
+        share * energy_j,
+    )
+    time_by_unit = _bounds(
+        workload, r, layers, (att, lin, elementwise, conv), streams, cycles_per_second
+    )
     return build_result(
         workload,
         hw,
@@ -363,13 +425,27 @@ def _result(
         energy_breakdown_j=breakdown,
         **design.result_fields(),
         bound_cycles=bound_seconds * cycles_per_second,
-        layers=layer_results(
-            workload,
-            sec_layer * cycles_per_second,
-            1 / cycles_per_second,
-            bytes_layer,
-            att_macs + lin_macs,
-            share * energy_j,
-        ),
+        layers=layers,
+        time_by_unit=time_by_unit,
         notes=[f"{hw.name}: eager PyTorch at {r.dtype}, {hw.kernel_overhead_us} us per kernel"],
     )
+
+
+def _bounds(
+    workload: Workload,
+    r: _Rates,
+    layers: list[LayerResult],
+    kernels: tuple[_Kernels, ...],
+    streams: _Streams,
+    cycles_per_second: float,
+) -> dict[str, float]:
+    """Fill the layers' bounds (in cycles) and roofline labels from the kernels' seconds per
+    unit; the run's share of time per unit, the memory passes included (module docstring)."""
+    layer = np.concatenate([k.layer for k in kernels])
+    seconds = np.concatenate([k.units for k in kernels], axis=1)
+    unit = np.arange(len(UNITS))[:, None]
+    by_unit = unit_cycles(workload.layers, len(UNITS), layer[None, :], unit, seconds)
+    apply_bounds(layers, UNITS, by_unit * cycles_per_second)
+    roofline_labels(layers, r.peak, r.bw)
+    outside = {"dram": streams.dram_seconds, "kernel_overhead": streams.launch_seconds}
+    return time_shares(UNITS, by_unit, outside)

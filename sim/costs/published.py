@@ -8,6 +8,9 @@ Area: the optional group ``area: {total_mm2}``, the design's published area wher
 (``area_breakdown_mm2 == {"total": total_mm2}``). No static power is added: the published
 efficiency (``gops_per_j``) is measured on the whole chip and already includes its static power,
 so ``static_w`` stays None and the energy is ``ops / gops_per_j`` alone.
+
+What bounds the time: the model has one unit, ``compute`` (the published throughput), which
+takes every cycle of every layer (``bound_share`` 1); no roofline label (no bytes).
 """
 
 from __future__ import annotations
@@ -18,17 +21,22 @@ from typing import ClassVar
 from prunesim.sim.costs import register_kind
 from prunesim.sim.costs.common import (
     Unit,
+    apply_bounds,
     build_result,
     conv_refusal,
     design_figures,
     layer_results,
     row_macs,
+    time_shares,
 )
 from prunesim.sim.hwfile import AREA_MM2, CLOCK_GHZ, GOPS, GOPS_PER_J, Field, Layout, OptionalGroup
 from prunesim.sim.result import SimResult
 from prunesim.sim.workload import Workload
 
-__all__ = ["Published"]
+__all__ = ["UNITS", "Published"]
+
+#: The units a published accelerator's time is attributed to: its throughput, one unit.
+UNITS = ("compute",)
 
 
 @register_kind
@@ -85,6 +93,12 @@ def _price(workload: Workload, hw: Published) -> SimResult:
     energy = 2 * macs / (hw.gops_per_j * 1e9)
     cycles_per_second = hw.clock_ghz * 1e9
     share = att_macs / macs if macs else att_macs * 0
+    layer_cycles = share * seconds * cycles_per_second
+    layers = layer_results(
+        workload, layer_cycles, 1 / cycles_per_second, None, att_macs, share * energy
+    )
+    by_unit = layer_cycles[:, None]
+    apply_bounds(layers, UNITS, by_unit)
     return build_result(
         workload,
         hw,
@@ -97,13 +111,7 @@ def _price(workload: Workload, hw: Published) -> SimResult:
         energy_breakdown_j={"device": energy},
         **design_figures(hw.units()).result_fields(),
         bound_cycles=seconds * cycles_per_second,
-        layers=layer_results(
-            workload,
-            share * seconds * cycles_per_second,
-            1 / cycles_per_second,
-            None,
-            att_macs,
-            share * energy,
-        ),
+        layers=layers,
+        time_by_unit=time_shares(UNITS, by_unit),
         notes=[f"{hw.name}: published throughput and efficiency"],
     )

@@ -37,6 +37,15 @@ keys/values where weights would be. The softmax runs beside the array (not price
   as Bit Fusion composes wide products from narrow ones): 16-bit UNet inference on an 8-bit
   array takes 4 passes, fp32 training 16 (an integer stand-in for float arithmetic: stated, a
   systolic int8 array has no float datapath).
+* What bounds the time (``LayerResult.cycles_by_unit``, ``bound``, ``bound_share``, the run's
+  ``time_by_unit``): each product's cycles go to ``compute`` (the array, wide-operand passes
+  included) where its compute cycles reach its DRAM cycles, else to ``dram`` (ties to
+  ``compute``: :data:`UNITS` order); the memory passes (``streams``) are DRAM time in no layer.
+  So a layer's units add up to its cycles. (The array's size also sets the re-fetches of an
+  operand that does not fit its buffer, and a small or depthwise product only gains fill time on
+  a bigger array: ``compute`` says the array's cycles set the time, not that a bigger array is
+  always faster.) A layer's roofline label compares ``2 x macs`` (the table's dense MACs) per
+  DRAM byte with the ridge point ``peak_ops_per_s / dram_bytes_per_s``.
 * Energy: DRAM bits; SRAM reads of every element the array consumes (per fold pass) and every
   partial-sum update at ``2 x bits``, priced by each buffer's capacity; every multiply-accumulate
   executed (non-zero ones only when zeros are skipped).
@@ -56,12 +65,16 @@ from prunesim.sim.costs.common import (
     DramChannels,
     Unit,
     add_static,
+    apply_bounds,
     build_result,
     design_figures,
     layer_results,
     per_layer,
+    roofline_labels,
     row_macs,
+    time_shares,
     txn_bytes,
+    unit_cycles,
 )
 from prunesim.sim.hwfile import (
     AREA_MM2,
@@ -82,7 +95,11 @@ from prunesim.sim.result import LayerResult, SimResult
 from prunesim.sim.systolic import compute_cycles, effective_window, weight_bytes
 from prunesim.sim.workload import AttentionRows, ConvRows, LinearRows, Workload
 
-__all__ = ["Systolic"]
+__all__ = ["UNITS", "Systolic"]
+
+#: The units a systolic array's cycles are attributed to (module docstring), in the order that
+#: breaks ties: the array, then DRAM.
+UNITS = ("compute", "dram")
 
 
 @register_kind
@@ -422,7 +439,27 @@ def _price(workload: Workload, hw: Systolic) -> SimResult:
     # Double-buffered: the fetch overlaps the compute.
     row_cycles = np.maximum(c.cycles, row_bytes / hw.dram_bytes_per_cycle)
     energy = _energy(g, hw, c, row_bytes)
-    return _result(workload, hw, g, by_tensor_rows, row_bytes, row_cycles, energy)
+    result = _result(workload, hw, g, by_tensor_rows, row_bytes, row_cycles, energy)
+    _bounds(result, workload, hw, g, c, row_cycles)
+    return result
+
+
+def _bounds(
+    result: SimResult,
+    workload: Workload,
+    hw: Systolic,
+    g: _Gemms,
+    c: _Compute,
+    row_cycles: np.ndarray,
+) -> None:
+    """Fill ``result``'s bounds: each product's cycles to ``compute`` where the array's cycles
+    reach them, else to ``dram``; the memory passes to ``dram`` in no layer (module docstring)."""
+    unit = np.where(c.cycles >= row_cycles, 0, 1)
+    by_unit = unit_cycles(workload.layers, len(UNITS), g.layer, unit, row_cycles.astype(float))
+    apply_bounds(result.layers, UNITS, by_unit)
+    roofline_labels(result.layers, hw.peak_ops_per_s, hw.dram_bytes_per_s)
+    stream_cycles = float(sum(workload.streams.values())) / hw.dram_bytes_per_cycle
+    result.time_by_unit = time_shares(UNITS, by_unit, {"dram": stream_cycles})
 
 
 def _layers(
