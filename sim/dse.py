@@ -346,7 +346,7 @@ class _Builder:
         self.version = __version__
         self.variants: dict[tuple[Any, ...], Hardware] = {}
         self.stages: dict[tuple[Any, ...], Stage] = {}
-        self.options: dict[tuple[Any, ...], Any] = {}
+        self.options: dict[tuple[Any, ...], tuple[Any, str]] = {}  # options, described
         self.groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.rows: list[int] = []
 
@@ -378,10 +378,11 @@ class _Builder:
         overrides = method_options(
             {self.names[i]: self.values[i][v] for i, v in sorted(option_key[1:])}, method_name
         )
-        options = self.options.get(option_key)
+        options, described = self.options.get(option_key, (None, None))
         if options is None:
             options = get_method(method_name).with_options(overrides)
-            self.options[option_key] = options
+            described = describe(options)
+            self.options[option_key] = options, described
         row: dict[str, Any] = {
             "model": config.name,
             "method": method_name,
@@ -394,7 +395,7 @@ class _Builder:
         }
         for i, name in enumerate(self.names):
             row[name.text] = None if i not in choice else self._value(name, target, stage, options)
-        row["options"] = describe(options)
+        row["options"] = described
         row["prunesim_version"] = self.version
         key = (m, method_name, stage_key, option_key)
         group = self.groups.get(key)
