@@ -43,10 +43,12 @@ methods`` shows them); then the outputs of :class:`~prunesim.sim.result.SimResul
 
 Batching. Points that share model, method, stage and options share one workload: it is built
 once (by :func:`evaluate_chunk`, kept in a small per-process cache) and every hardware variant
-is priced against it. :func:`check` returns a :class:`Plan` whose :meth:`Plan.chunks` are plain
-picklable data (names, stages, option values, loaded frozen targets, the rows' inputs), at most
-``CHUNK_POINTS`` points each; :func:`evaluate_chunk` prices one, anywhere: :func:`run` maps it
-over the chunks in this process, on local worker processes or on a Dask cluster
+is priced against it: all the variants of a kind with ``price_many`` (the accelerators) in one
+call, the hardware's numbers as arrays over the variants; the others one by one. :func:`check`
+returns a :class:`Plan` whose :meth:`Plan.chunks` are plain picklable data (names, stages,
+option values, loaded frozen targets, the rows' inputs), at most ``CHUNK_POINTS`` points each;
+:func:`evaluate_chunk` prices one, anywhere: :func:`run` maps it over the chunks in this
+process, on local worker processes or on a Dask cluster
 (:func:`prunesim.sim.distribute.map_chunks`).
 """
 
@@ -344,7 +346,7 @@ class _Builder:
         self.version = __version__
         self.variants: dict[tuple[Any, ...], Hardware] = {}
         self.stages: dict[tuple[Any, ...], Stage] = {}
-        self.options: dict[tuple[Any, ...], Any] = {}
+        self.options: dict[tuple[Any, ...], tuple[Any, str]] = {}  # options, described
         self.groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.rows: list[int] = []
 
@@ -376,10 +378,11 @@ class _Builder:
         overrides = method_options(
             {self.names[i]: self.values[i][v] for i, v in sorted(option_key[1:])}, method_name
         )
-        options = self.options.get(option_key)
+        options, described = self.options.get(option_key, (None, None))
         if options is None:
             options = get_method(method_name).with_options(overrides)
-            self.options[option_key] = options
+            described = describe(options)
+            self.options[option_key] = options, described
         row: dict[str, Any] = {
             "model": config.name,
             "method": method_name,
@@ -392,7 +395,7 @@ class _Builder:
         }
         for i, name in enumerate(self.names):
             row[name.text] = None if i not in choice else self._value(name, target, stage, options)
-        row["options"] = describe(options)
+        row["options"] = described
         row["prunesim_version"] = self.version
         key = (m, method_name, stage_key, option_key)
         group = self.groups.get(key)
@@ -494,23 +497,49 @@ def evaluate_chunk(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     outputs filled in: :data:`OUTPUT_COLUMNS` from the :class:`~prunesim.sim.result.SimResult`,
     or None and ``skipped`` the reason when the method cannot prune the model (``reason``) or
     the target cannot run the workload. The same arithmetic as
-    :func:`prunesim.sim.simulate` of each point (the same functions)."""
+    :func:`prunesim.sim.simulate` of each point (the same functions): the targets of a kind
+    that can price many at once (``price_many``, e.g. the accelerators) in one call, the others
+    one by one."""
     reason = chunk["reason"]
     workload = None if reason is not None else _workload(chunk)
+    targets = chunk["targets"]
+    whys = [reason if workload is None else unsupported(workload, t) for t in targets]
+    runs = [i for i, why in enumerate(whys) if why is None]
+    costs = dict(zip(runs, _prices(workload, [targets[i] for i in runs]), strict=True))
     rows = []
-    for target, inputs in zip(chunk["targets"], chunk["rows"], strict=True):
+    for i, (inputs, why) in enumerate(zip(chunk["rows"], whys, strict=True)):
         row = dict(inputs)
-        why = reason if workload is None else unsupported(workload, target)
         if why is not None:
             row.update(dict.fromkeys(_RESULTS), bound=None, skipped=why)
         else:
-            result = target.price(workload)
+            cost = costs[i]
             for key in _RESULTS:
-                row[key] = getattr(result, key)
-            row["bound"] = result.bound
+                row[key] = getattr(cost, key)
+            row["bound"] = cost.bound
             row["skipped"] = None
         rows.append(row)
     return rows
+
+
+def _prices(workload: Any, targets: list[Hardware]) -> list[Any]:
+    """The cost of ``workload`` on each of ``targets`` (all can run it), in order: the targets
+    of a kind with the optional ``price_many`` (:class:`~prunesim.sim.costs.Hardware`) in one
+    call (a :class:`~prunesim.sim.result.PointCost` each), the others one by one (``price``,
+    a :class:`~prunesim.sim.result.SimResult`); both have the figures of a row."""
+    by_kind: dict[type, list[int]] = {}
+    for i, target in enumerate(targets):
+        by_kind.setdefault(type(target), []).append(i)
+    costs: list[Any] = [None] * len(targets)
+    for kind, indexes in by_kind.items():
+        many = getattr(kind, "price_many", None)
+        if many is None:
+            for i in indexes:
+                costs[i] = targets[i].price(workload)
+        else:
+            priced = many(workload, [targets[i] for i in indexes])
+            for i, cost in zip(indexes, priced, strict=True):
+                costs[i] = cost
+    return costs
 
 
 def run(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["LayerResult", "SimResult"]
+__all__ = ["LayerResult", "PointCost", "SimResult"]
 
 
 @dataclass
@@ -84,9 +84,7 @@ class SimResult:
     @property
     def bound(self) -> str | None:
         """The unit that bounds the largest share of the run's time (None when not modelled)."""
-        if not self.time_by_unit:
-            return None
-        return max(self.time_by_unit.items(), key=lambda item: item[1])[0]
+        return _largest_share(self.time_by_unit)
 
     @property
     def ops(self) -> int:
@@ -149,3 +147,32 @@ class SimResult:
             "layers": [layer.to_dict() for layer in self.layers],
             "notes": list(self.notes),
         }
+
+
+def _largest_share(time_by_unit: dict[str, float]) -> str | None:
+    """The unit with the largest share (the first of equal ones), None when there is none."""
+    if not time_by_unit:
+        return None
+    return max(time_by_unit.items(), key=lambda item: item[1])[0]
+
+
+@dataclass(frozen=True)
+class PointCost:
+    """A workload's cost on one target as a sweep row needs it: the :class:`SimResult` figures
+    of the same names (the same numbers), without the per-layer table, bytes by tensor or
+    energy by component. What a kind's optional ``price_many`` returns
+    (:class:`~prunesim.sim.costs.Hardware`)."""
+
+    cycles: float
+    seconds: float
+    dram_bytes: float | None
+    macs: int
+    energy_j: float
+    area_mm2: float | None
+    static_w: float | None
+    time_by_unit: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bound(self) -> str | None:
+        """The unit that bounds the largest share of the run's time (:attr:`SimResult.bound`)."""
+        return _largest_share(self.time_by_unit)

@@ -95,6 +95,41 @@ def test_rows_equal_simulate(which: str) -> None:
             assert _same(row[key], getattr(expected, key)), (which, key, row)
 
 
+def test_a_chunk_prices_its_accelerators_in_one_call(monkeypatch) -> None:
+    """evaluate_chunk prices a chunk's accelerators with one price_many call (never price one
+    by one), the other kinds with price; the rows still equal simulate's."""
+    from prunesim.sim.costs.accelerator import Accelerator
+
+    calls = []
+    many = Accelerator.price_many.__func__
+
+    def counted(cls, workload, targets):
+        calls.append([t.name for t in targets])
+        return many(cls, workload, targets)
+
+    def refused(self, workload):
+        raise AssertionError(f"{self.name} priced one by one")
+
+    monkeypatch.setattr(Accelerator, "price_many", classmethod(counted))
+    monkeypatch.setattr(Accelerator, "price", refused)
+    grid = {
+        "hw.topk.comparators": [1, 16, 1024],
+        "hw.softmax.pipelined": [True, False],
+        "token_keep": [0.3, 0.7],
+    }
+    frame = sim.sweep("gpt2-small", "spatten", ["spatten", "a100", "spatten-eighth"], grid=grid)
+    monkeypatch.undo()
+    assert [len(names) for names in calls] == [12, 12]  # per workload: 2 x 6 variants, not a100
+    assert len(frame) == 26 and frame.skipped.isna().all()
+    assert set(frame.bound) >= {"topk", "qk_softmax"}
+    for row in frame.to_dict("records"):
+        expected = _simulate_row(row, grid, row["hardware_file"])
+        assert row["hardware"] == expected.hardware
+        for key in (*OUTPUTS, "area_mm2", "static_w", "bound"):
+            value = getattr(expected, key)
+            assert pandas.isna(row[key]) if value is None else row[key] == value, (key, row)
+
+
 def test_the_product_and_names_that_do_not_apply() -> None:
     grid = {"hw.multipliers.qk": [256, 512], "token_keep": [0.4, 0.8]}
     frame = sim.sweep("bert-base", ["dense", "spatten"], ["spatten", "a100"], grid=grid)

@@ -39,6 +39,16 @@ class Hardware(Protocol):
     reference of its "vs baselines" ratios. Fields every kind has: ``name``, ``description``,
     ``kind`` (the file's ``kind``), ``clock_ghz`` (cycles are reported in its clock) and
     ``sources`` (field -> the source of its value).
+
+    Optional: a kind may also price many targets of its own at once (a sweep's hardware
+    variants against one workload), the class method ``price_many(workload, targets) ->
+    list[PointCost]``: for each target, in order, the figures of :meth:`price`'s
+    :class:`~prunesim.sim.result.SimResult` that a sweep row needs
+    (:class:`~prunesim.sim.result.PointCost`: the same numbers, computed by the same
+    functions, so that a sweep never drifts from ``simulate``), without the per-layer table;
+    every target must be able to run the workload (:meth:`unsupported` None).
+    :func:`prunesim.sim.dse.evaluate_chunk` uses it where a kind has it and calls
+    :meth:`price` per target where not. Today the ``accelerator`` kind has it.
     """
 
     LAYOUT: ClassVar[Layout]

@@ -108,10 +108,19 @@ per ``sram_read_bits`` read at the SRAM's capacity; compute: every multiply at
 softmax's exponential as 5 multiply-adds per score (5th-order Taylor, as SpAtten computes it).
 With ``static:`` figures, ``static_w x seconds`` is added (breakdown entry ``static``; each layer
 its share by time).
+
+Batches. The arithmetic runs on P targets of this kind at once: the hardware's numbers are
+``(P, 1)`` arrays against the workload's rows (``(R,)``), every per-row figure a ``(P, R)``
+array, summed over the row axis per target; what does not broadcast is computed once per
+distinct value (the top-k latency per comparator count, the single score unit's cycles per keys
+per cycle, each energy table per size) and gathered. :meth:`Accelerator.price` is a batch of
+one; :meth:`Accelerator.price_many` (a sweep's variants) the same functions on many, so the
+two give the same numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -122,6 +131,7 @@ from prunesim.sim.costs import register_kind
 from prunesim.sim.costs.common import (
     DRAM_LAYOUT,
     ENERGY_LAYOUT,
+    DesignFigures,
     DramChannels,
     Unit,
     add_static,
@@ -156,10 +166,17 @@ from prunesim.sim.hwfile import (
     OptionalGroup,
     Range,
 )
-from prunesim.sim.result import LayerResult, SimResult
+from prunesim.sim.result import LayerResult, PointCost, SimResult
 from prunesim.sim.workload import AttentionRows, LinearRows, Workload
 
-__all__ = ["EXP_MACS_PER_SCORE", "TOPK_ARRAYS", "TOPK_COMPARATORS", "UNITS", "Accelerator"]
+__all__ = [
+    "BATCH_ENTRIES",
+    "EXP_MACS_PER_SCORE",
+    "TOPK_ARRAYS",
+    "TOPK_COMPARATORS",
+    "UNITS",
+    "Accelerator",
+]
 
 #: Multiply-adds per softmax score: SpAtten's exponential is a 5th-order Taylor series on FMAs.
 EXP_MACS_PER_SCORE = 5
@@ -175,6 +192,10 @@ TOPK_ARRAYS = 4
 #: the local-V top-k engine, prob.V, the pipeline fill, the linear rows on the multipliers.
 UNITS = ("dram", "qk", "softmax", "qk_softmax", "topk", "pv", "pipeline_fill", "compute")
 _DRAM, _QK, _SOFTMAX, _QK_SOFTMAX, _TOPK, _PV, _FILL, _COMPUTE = range(len(UNITS))
+#: The most entries (targets x rows) of one batch of :meth:`Accelerator.price_many`: its
+#: arrays are (targets, rows) of float64, a few MB each at this size; a longer workload is priced
+#: on fewer targets at once (at least one).
+BATCH_ENTRIES = 1 << 18
 
 
 @register_kind
@@ -312,12 +333,115 @@ class Accelerator(DramChannels):
         return conv_refusal(workload, self, "attention and linear layers (SpAtten's datapath)")
 
     def price(self, workload: Workload) -> SimResult:
-        """The cost of ``workload`` (module docstring)."""
-        return _price(workload, self)
+        """The cost of ``workload`` (module docstring): :meth:`price_many`'s arithmetic on a
+        batch of one, with the per-layer table and its bounds."""
+        return _result(workload, _cost(workload, [self]), 0)
+
+    @classmethod
+    def price_many(cls, workload: Workload, targets: Sequence[Accelerator]) -> list[PointCost]:
+        """The cost of ``workload`` on each of ``targets`` (accelerators that can all run it,
+        :meth:`unsupported` None), in order: for each the figures of :meth:`price`'s
+        :class:`SimResult` that a sweep row needs (:class:`~prunesim.sim.result.PointCost`:
+        the same numbers, from the same functions), without building the per-layer table.
+
+        The targets are priced together, the hardware's numbers as arrays of one row per target
+        against the workload's rows, in batches of at most :data:`BATCH_ENTRIES` (targets x
+        attention or linear rows) entries. TypeError if a target is not an accelerator."""
+        targets = list(targets)
+        for target in targets:
+            if not isinstance(target, cls):
+                raise TypeError(
+                    f"targets must be accelerators (kind {cls.kind}), not {type(target).__name__}"
+                )
+        rows = max(len(workload.attention), len(workload.linear), 1)
+        size = max(1, BATCH_ENTRIES // rows)
+        costs: list[PointCost] = []
+        for start in range(0, len(targets), size):
+            costs += _price_many(workload, targets[start : start + size])
+        return costs
 
 
-def _units_per_query(count: np.ndarray, d: np.ndarray, multipliers: int) -> np.ndarray:
-    """Cycles for ``count`` d-element dot products on ``multipliers`` multipliers."""
+@dataclass(frozen=True)
+class _Designs:
+    """The fields of P accelerators that the arithmetic reads: numbers as ``(P, 1)`` arrays (one
+    row per target; against a workload's rows, shape ``(R,)``, they give ``(P, R)`` arrays), each
+    computed per target as a scalar first, so that a target's numbers do not depend on the batch
+    it is priced in; what does not broadcast (the softmax's kind, the top-k lanes, the units'
+    area and static power) per target."""
+
+    targets: tuple[Accelerator, ...]
+    txn: np.ndarray  # dram_transaction_bytes
+    word_bits: np.ndarray  # sram_word_bits
+    read_bits: np.ndarray  # sram_read_bits
+    qk_multipliers: np.ndarray
+    pv_multipliers: np.ndarray
+    softmax_lanes: np.ndarray
+    half_k_sram_bits: np.ndarray  # the K buffer's half that holds a row's keys
+    bytes_per_cycle: np.ndarray  # dram_bytes_per_cycle
+    fill: np.ndarray  # the pipeline fill per (step, layer): the sum of latency_cycles
+    k_read_pj: np.ndarray  # sram_pj_per_read at k_sram_kb
+    v_read_pj: np.ndarray  # sram_pj_per_read at v_sram_kb
+    mac_pj: np.ndarray  # a multiply at multiplier_bits and an add at twice that
+    dram_pj_per_bit: np.ndarray
+    seconds_per_cycle: np.ndarray  # shape (P,)
+    pipelined: list[bool]  # softmax_pipelined
+    comparators: list[int]  # topk_comparators
+
+    @classmethod
+    def of(cls, targets: Sequence[Accelerator]) -> _Designs:
+        """The fields of ``targets`` (energy tables asked once per distinct table and size)."""
+        asked: dict[tuple[int, float], float] = {}
+
+        def pj(table: EnergyTable, size: float) -> float:
+            key = (id(table), size)
+            if key not in asked:
+                asked[key] = table(size)
+            return asked[key]
+
+        ts = tuple(targets)
+        counts = np.array(
+            [
+                (
+                    t.dram_transaction_bytes,
+                    t.sram_word_bits,
+                    t.sram_read_bits,
+                    t.qk_multipliers,
+                    t.pv_multipliers,
+                    t.softmax_lanes,
+                )
+                for t in ts
+            ],
+            dtype=np.int64,
+        ).reshape(len(ts), 6)
+        numbers = np.array(
+            [
+                (
+                    t.k_sram_kb * 1024 * 8 / 2,
+                    t.dram_bytes_per_cycle,
+                    float(sum(t.latency_cycles.values())),
+                    pj(t.sram_pj_per_read, t.k_sram_kb),
+                    pj(t.sram_pj_per_read, t.v_sram_kb),
+                    pj(t.mult_pj, t.multiplier_bits) + pj(t.add_pj, 2 * t.multiplier_bits),
+                    t.dram_pj_per_bit,
+                    1e-9 / t.clock_ghz,
+                )
+                for t in ts
+            ],
+            dtype=np.float64,
+        ).reshape(len(ts), 8)
+        columns = [counts[:, i : i + 1] for i in range(6)]
+        columns += [numbers[:, i : i + 1] for i in range(7)]
+        return cls(
+            ts,
+            *columns,
+            seconds_per_cycle=numbers[:, 7],
+            pipelined=[bool(t.softmax_pipelined) for t in ts],
+            comparators=[int(t.topk_comparators) for t in ts],
+        )
+
+
+def _units_per_query(count: np.ndarray, d: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    """Cycles for ``count`` d-element dot products on ``multipliers`` multipliers (``(P, 1)``)."""
     per_cycle = multipliers // d
     wide = per_cycle == 0
     safe = np.where(wide, 1, per_cycle)
@@ -326,8 +450,8 @@ def _units_per_query(count: np.ndarray, d: np.ndarray, multipliers: int) -> np.n
 
 @dataclass(frozen=True)
 class _Traffic:
-    """DRAM traffic of the attention rows (one entry per row): how often K/V are loaded, and
-    the bytes per tensor."""
+    """DRAM traffic of the attention rows (``(P, R)`` arrays: per target and row): how often
+    K/V are loaded, and the bytes per tensor."""
 
     reuse: np.ndarray  # the row's K/V are loaded once into SRAM and read there by every query
     loads: np.ndarray  # loads of the keys (and values) per row
@@ -339,17 +463,18 @@ class _Traffic:
 
 @dataclass(frozen=True)
 class _Cycles:
-    """Cycles of the attention: per row, and the pipeline fill per (step, layer)."""
+    """Cycles of the attention (per target and row), and the pipeline fill per target and
+    (step, layer)."""
 
     rows: np.ndarray
     fill: np.ndarray
-    fill_layer: np.ndarray  # the layer of each fill
+    fill_layer: np.ndarray  # the layer of each fill (one per (step, layer), all targets)
     row_unit: np.ndarray  # the index in UNITS of the unit that sets each row's cycles
 
 
 @dataclass(frozen=True)
 class _Linear:
-    """Cost of the linear rows (one entry per row): DRAM bytes and cycles."""
+    """Cost of the linear rows (``(P, R)`` arrays): DRAM bytes and cycles."""
 
     w_bytes: np.ndarray
     a_bytes: np.ndarray
@@ -360,29 +485,57 @@ class _Linear:
 
 @dataclass(frozen=True)
 class _Energy:
-    """Energy in pJ per attention row and per linear row, with the MAC counts it prices."""
+    """Energy in pJ per target and attention row and per target and linear row, with the MAC
+    counts it prices (per row: they do not depend on the hardware)."""
 
-    mac_pj: float  # one multiply and one accumulate
+    mac_pj: np.ndarray  # one multiply and one accumulate, (P, 1)
     qk_macs: np.ndarray  # per attention row, recomputes included
     softmax_macs: np.ndarray
     pv_macs: np.ndarray
-    sram_pj: np.ndarray  # per attention row
+    sram_pj: np.ndarray  # per target and attention row
     dram_pj_att: np.ndarray
     compute_pj_att: np.ndarray
-    dram_pj_lin: np.ndarray  # per linear row
+    dram_pj_lin: np.ndarray  # per target and linear row
     compute_pj_lin: np.ndarray
 
 
-def _attention_traffic(att: AttentionRows, hw: Accelerator) -> _Traffic:
+@dataclass(frozen=True)
+class _Totals:
+    """A batch's totals, one entry per target (shape ``(P,)``): cycles, seconds, DRAM bytes,
+    energy by component (J; ``"static"`` NaN for a target without static power) and in all,
+    the roofline bound in cycles; and the workload's MACs (the same on every target)."""
+
+    macs: int
+    cycles: np.ndarray
+    seconds: np.ndarray
+    dram_bytes: np.ndarray
+    breakdown: dict[str, np.ndarray]
+    energy_j: np.ndarray
+    bound_cycles: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Cost:
+    """Everything the arithmetic gives for a batch of targets."""
+
+    hw: _Designs
+    traffic: _Traffic
+    cycles: _Cycles
+    linear: _Linear
+    energy: _Energy
+    design: list[DesignFigures]  # per target: area by unit and static power
+    totals: _Totals
+
+
+def _attention_traffic(att: AttentionRows, hw: _Designs) -> _Traffic:
     """K/V reuse and the DRAM bytes per tensor of each attention row, in whole transactions
     (module docstring: DRAM bytes)."""
-    txn = hw.dram_transaction_bytes
+    txn = hw.txn
     q, d, k, v = att.queries, att.d, att.keys, att.values
     f = att.lsb_fraction
 
     # Reuse of K/V from SRAM, where they fit in half the K buffer (the other half double-buffers).
-    half_k_sram_bits = hw.k_sram_kb * 1024 * 8 / 2
-    fits = k * d * hw.sram_word_bits <= half_k_sram_bits
+    fits = k * d * hw.word_bits <= hw.half_k_sram_bits
     reuse = att.kv_reuse & fits
     loads = np.where(reuse, 1, q)
     v_loaded = np.where(reuse, k, v)  # with reuse every value of the row is loaded once
@@ -398,31 +551,55 @@ def _attention_traffic(att: AttentionRows, hw: Accelerator) -> _Traffic:
     return _Traffic(reuse, loads, v_loaded, lsb_loads, by_tensor, sum(by_tensor.values()))
 
 
-def _query_cycles(att: AttentionRows, hw: Accelerator) -> tuple[np.ndarray, np.ndarray]:
+def _scoring(att: AttentionRows, hw: _Designs) -> tuple[np.ndarray, np.ndarray]:
+    """Cycles one query of each attention row occupies the score modules (Q.K and softmax,
+    recomputes included) and the index in :data:`UNITS` of the one that sets them: the larger
+    of Q.K and softmax where the softmax is pipelined; the single unit
+    (:func:`~prunesim.sim.blocks.pq_cycles`, once per distinct keys per cycle) where not."""
+    d, k, f = att.d, att.keys, att.lsb_fraction
+    qk = _units_per_query(k, d, hw.qk_multipliers)
+    softmax = np.ceil(k / hw.softmax_lanes)
+    scoring = np.maximum(qk, softmax) * (1.0 + f)
+    scoring_unit = np.where(qk >= softmax, _QK, _SOFTMAX)
+    serial = [p for p, pipelined in enumerate(hw.pipelined) if not pipelined]
+    if serial:
+        widest = int(d.max(initial=1))
+        # The datapath is sized for the longest row (its reciprocal grows with log2(max_n)).
+        max_n = max(1024, int(k.max(initial=1)))
+        cycles: dict[int, np.ndarray] = {}
+        for p in serial:
+            target = hw.targets[p]
+            keys_per_cycle = max(1, min(target.qk_multipliers // widest, target.softmax_lanes))
+            if keys_per_cycle not in cycles:
+                cycles[keys_per_cycle] = pq_cycles(k, f, keys_per_cycle=keys_per_cycle, max_n=max_n)
+            scoring[p] = cycles[keys_per_cycle]
+            scoring_unit[p] = _QK_SOFTMAX
+    return scoring, scoring_unit
+
+
+def _topk(att: AttentionRows, hw: _Designs) -> np.ndarray:
+    """Cycles one query of each attention row occupies the local-V top-k engine (0 where it
+    keeps every value): :func:`~prunesim.sim.blocks.topk_cycles` once per distinct lane count."""
+    k, v = att.keys, att.values
+    pruned_v = v < k
+    if not pruned_v.any():
+        return np.zeros((len(hw.targets), len(k)))
+    distinct = {count: i for i, count in enumerate(dict.fromkeys(hw.comparators))}
+    latency = np.stack([topk_cycles(k, v, count) for count in distinct])
+    latency = latency[[distinct[count] for count in hw.comparators]]
+    lanes = np.array(hw.comparators, dtype=np.int64).reshape(-1, 1)
+    return np.where(pruned_v, np.ceil(k / lanes) + latency, 0.0)
+
+
+def _query_cycles(att: AttentionRows, hw: _Designs) -> tuple[np.ndarray, np.ndarray]:
     """Cycles one query of each attention row occupies the slowest compute module: Q.K and
     softmax (recomputes included), local-V top-k, prob.V (module docstring: Cycles); and the
     index in :data:`UNITS` of that module (module docstring: What bounds the time)."""
-    d, k, v = att.d, att.keys, att.values
-    f = att.lsb_fraction
-    qk = _units_per_query(k, d, hw.qk_multipliers)
-    if hw.softmax_pipelined:
-        softmax = np.ceil(k / hw.softmax_lanes)
-        scoring = np.maximum(qk, softmax) * (1.0 + f)
-        scoring_unit = np.where(qk >= softmax, _QK, _SOFTMAX)
-    else:
-        keys_per_cycle = max(1, min(hw.qk_multipliers // int(d.max(initial=1)), hw.softmax_lanes))
-        # The datapath is sized for the longest row (its reciprocal grows with log2(max_n)).
-        max_n = max(1024, int(k.max(initial=1)))
-        scoring = pq_cycles(k, f, keys_per_cycle=keys_per_cycle, max_n=max_n)
-        scoring_unit = np.full(len(k), _QK_SOFTMAX)
-    pruned_v = v < k
-    topk = np.where(
-        pruned_v,
-        np.ceil(k / hw.topk_comparators) + topk_cycles(k, v, hw.topk_comparators),
-        0.0,
-    )
-    pv = _units_per_query(v, d, hw.pv_multipliers)
-    return np.maximum.reduce([scoring, topk, pv]), _slowest(scoring, scoring_unit, topk, pv)
+    scoring, scoring_unit = _scoring(att, hw)
+    topk = _topk(att, hw)
+    pv = _units_per_query(att.values, att.d, hw.pv_multipliers)
+    compute = np.maximum(np.maximum(scoring, topk), pv)
+    return compute, _slowest(scoring, scoring_unit, topk, pv)
 
 
 def _slowest(
@@ -434,29 +611,29 @@ def _slowest(
     return np.where(scoring >= np.maximum(topk, pv), scoring_unit, later)
 
 
-def _attention_cycles(att: AttentionRows, hw: Accelerator, traffic: _Traffic) -> _Cycles:
+def _attention_cycles(att: AttentionRows, hw: _Designs, traffic: _Traffic) -> _Cycles:
     """Cycles of each attention row (its queries through the pipeline; with reuse the row's
     fetch overlaps the previous row's compute) and the pipeline fill, once per (step, layer)."""
     q = att.queries
     compute, compute_unit = _query_cycles(att, hw)
-    fetch = traffic.row_bytes / hw.dram_bytes_per_cycle
+    fetch = traffic.row_bytes / hw.bytes_per_cycle
     rows = np.where(
         traffic.reuse, np.maximum(fetch, q * compute), q * np.maximum(fetch / q, compute)
     )
     fetch_sets = fetch >= q * compute
     _, fill_layer = group_ids(att.step, att.layer)
-    fill = np.full(len(fill_layer), float(sum(hw.latency_cycles.values())))
+    fill = hw.fill + np.zeros(len(fill_layer))
     return _Cycles(rows, fill, fill_layer, np.where(fetch_sets, _DRAM, compute_unit))
 
 
-def _linear(lin: LinearRows, hw: Accelerator) -> _Linear:
+def _linear(lin: LinearRows, hw: _Designs) -> _Linear:
     """Linear rows on all the multipliers, weights and activations from DRAM: ``max(bytes /
     bandwidth, MACs / multipliers)`` cycles per row."""
-    txn = hw.dram_transaction_bytes
+    txn = hw.txn
     multipliers = hw.qk_multipliers + hw.pv_multipliers
     w_bytes = txn_bytes(lin.in_features * lin.out_features * lin.w_bits / 8, 1, txn)
     a_bytes = txn_bytes(lin.tokens * (lin.in_features + lin.out_features) * lin.a_bits / 8, 1, txn)
-    fetch = (w_bytes + a_bytes) / hw.dram_bytes_per_cycle
+    fetch = (w_bytes + a_bytes) / hw.bytes_per_cycle
     compute = np.ceil(lin.macs / multipliers)
     cycles = np.maximum(fetch, compute)
     unit = np.where(fetch >= compute, _DRAM, _COMPUTE)
@@ -464,7 +641,7 @@ def _linear(lin: LinearRows, hw: Accelerator) -> _Linear:
 
 
 def _energy(
-    att: AttentionRows, lin: LinearRows, hw: Accelerator, traffic: _Traffic, linear: _Linear
+    att: AttentionRows, lin: LinearRows, hw: _Designs, traffic: _Traffic, linear: _Linear
 ) -> _Energy:
     """Energy (pJ) of every row: DRAM bits, K/V SRAM writes and reads at ``sram_word_bits`` per
     element, multiply-adds (module docstring: Energy)."""
@@ -472,16 +649,14 @@ def _energy(
     f = att.lsb_fraction
     share = att.kv_share
     loads, lsb_loads = traffic.loads, traffic.lsb_loads
-    word = hw.sram_word_bits
-    read = hw.sram_read_bits
+    word = hw.word_bits
+    read = hw.read_bits
     k_reads = q * k * d * (1.0 + f) * word / read  # every query reads its keys (twice on recompute)
     v_reads = q * v * d * word / read
     k_writes = (k * d * word / read) * (loads + lsb_loads) / share
     v_writes = traffic.v_loaded * d * word / read * loads / share
-    sram_pj = (k_reads + k_writes) * hw.sram_pj_per_read(hw.k_sram_kb) + (
-        v_reads + v_writes
-    ) * hw.sram_pj_per_read(hw.v_sram_kb)
-    mac_pj = hw.mult_pj(hw.multiplier_bits) + hw.add_pj(2 * hw.multiplier_bits)
+    sram_pj = (k_reads + k_writes) * hw.k_read_pj + (v_reads + v_writes) * hw.v_read_pj
+    mac_pj = hw.mac_pj
     qk_macs = q * k * d * (1.0 + f)
     softmax_macs = q * k * (1.0 + f) * EXP_MACS_PER_SCORE
     pv_macs = q * v * d
@@ -498,110 +673,164 @@ def _energy(
     )
 
 
-def _price(workload: Workload, hw: Accelerator) -> SimResult:
-    """The cost of ``workload`` on ``hw`` (module docstring)."""
+def _totals(
+    workload: Workload,
+    hw: _Designs,
+    traffic: _Traffic,
+    cycles: _Cycles,
+    linear: _Linear,
+    energy: _Energy,
+    design: list[DesignFigures],
+) -> _Totals:
+    """Each target's totals: the rows summed (over the row axis), energy by component, static
+    energy where the target has static power."""
+    total_cycles = cycles.rows.sum(axis=1) + cycles.fill.sum(axis=1) + linear.cycles.sum(axis=1)
+    total_bytes = traffic.row_bytes.sum(axis=1) + linear.row_bytes.sum(axis=1)
+    mac_pj = energy.mac_pj[:, 0]
+    breakdown = {
+        "dram": (energy.dram_pj_att.sum(axis=1) + energy.dram_pj_lin.sum(axis=1)) * 1e-12,
+        "sram": energy.sram_pj.sum(axis=1) * 1e-12,
+        "compute_qk": energy.qk_macs.sum() * mac_pj * 1e-12,
+        "compute_softmax": energy.softmax_macs.sum() * mac_pj * 1e-12,
+        "compute_pv": energy.pv_macs.sum() * mac_pj * 1e-12,
+        "compute_linear": energy.compute_pj_lin.sum(axis=1) * 1e-12,
+    }
+    seconds = total_cycles * hw.seconds_per_cycle
+    dynamic = sum(breakdown.values())  # in the breakdown's order, as a result sums it
+    static_w = np.array([np.nan if d.static_w is None else d.static_w for d in design])
+    breakdown["static"] = static_w * seconds
+    energy_j = np.where(np.isnan(static_w), dynamic, dynamic + breakdown["static"])
+    macs = workload.macs
+    multipliers = (hw.qk_multipliers + hw.pv_multipliers)[:, 0]
+    bound = np.maximum(2 * macs / (2 * multipliers), total_bytes / hw.bytes_per_cycle[:, 0])
+    return _Totals(macs, total_cycles, seconds, total_bytes, breakdown, energy_j, bound)
+
+
+def _cost(workload: Workload, targets: Sequence[Accelerator]) -> _Cost:
+    """The arithmetic of ``workload`` on a batch of ``targets`` (module docstring)."""
+    hw = _Designs.of(targets)
     att: AttentionRows = workload.attention
     lin: LinearRows = workload.linear
     traffic = _attention_traffic(att, hw)
     cycles = _attention_cycles(att, hw, traffic)
     linear = _linear(lin, hw)
     energy = _energy(att, lin, hw, traffic, linear)
-    return _result(workload, hw, traffic, cycles, linear, energy)
+    design = [design_figures(target.units()) for target in hw.targets]
+    totals = _totals(workload, hw, traffic, cycles, linear, energy, design)
+    return _Cost(hw, traffic, cycles, linear, energy, design, totals)
 
 
-def _layers(
-    workload: Workload,
-    hw: Accelerator,
-    traffic: _Traffic,
-    cycles: _Cycles,
-    linear: _Linear,
-    energy: _Energy,
-) -> list[LayerResult]:
-    """The per-layer table: cycles, DRAM bytes, MACs and energy summed over each layer's rows."""
+def _unit_cycles(workload: Workload, cost: _Cost) -> np.ndarray:
+    """Cycles per target, layer and unit of :data:`UNITS`, a ``(P, layers, units)`` array
+    (module docstring: What bounds the time)."""
     att, lin = workload.attention, workload.linear
+    cycles, linear = cost.cycles, cost.linear
+    layers, batch = workload.layers, len(cost.hw.targets)
+    layer = _target_layers(layers, np.concatenate([att.layer, lin.layer]), batch)
+    unit = np.concatenate([cycles.row_unit, linear.unit], axis=1)
+    values = np.concatenate([cycles.rows, linear.cycles], axis=1)
+    by_unit = unit_cycles(batch * layers, len(UNITS), layer, unit, values)
+    by_unit = by_unit.reshape(batch, layers, len(UNITS))
+    fill_layer = _target_layers(layers, cycles.fill_layer, batch)
+    fills = per_layer(batch * layers, fill_layer.reshape(-1), cycles.fill.reshape(-1))
+    by_unit[:, :, _FILL] = fills.reshape(batch, layers)
+    return by_unit
+
+
+def _target_layers(layers: int, layer: np.ndarray, batch: int) -> np.ndarray:
+    """A ``(batch, rows)`` array of layer ids, target ``p``'s offset by ``p x layers``: one
+    ``bincount`` over them sums each target's layers apart (in the same order as alone)."""
+    return layer + layers * np.arange(batch)[:, None]
+
+
+def _price_many(workload: Workload, targets: Sequence[Accelerator]) -> list[PointCost]:
+    """:meth:`Accelerator.price_many` of one batch."""
+    cost = _cost(workload, targets)
+    totals = cost.totals
+    by_unit = _unit_cycles(workload, cost)
+    columns = (
+        totals.cycles.tolist(),
+        totals.seconds.tolist(),
+        totals.dram_bytes.tolist(),
+        totals.energy_j.tolist(),
+    )
+    macs = totals.macs
+    return [
+        PointCost(
+            cycles=cycles,
+            seconds=seconds,
+            dram_bytes=dram_bytes,
+            macs=macs,
+            energy_j=energy_j,
+            area_mm2=design.area_mm2,
+            static_w=design.static_w,
+            time_by_unit=time_shares(UNITS, shares),
+        )
+        for cycles, seconds, dram_bytes, energy_j, design, shares in zip(
+            *columns, cost.design, by_unit, strict=True
+        )
+    ]
+
+
+def _layers(workload: Workload, cost: _Cost, p: int) -> list[LayerResult]:
+    """The per-layer table of target ``p``: cycles, DRAM bytes, MACs and energy summed over each
+    layer's rows."""
+    att, lin = workload.attention, workload.linear
+    cycles, linear, traffic, energy = cost.cycles, cost.linear, cost.traffic, cost.energy
     layers = workload.layers
     cyc_layer = (
-        per_layer(layers, att.layer, cycles.rows)
-        + per_layer(layers, cycles.fill_layer, cycles.fill)
-    ) + per_layer(layers, lin.layer, linear.cycles)
-    dram_layer = per_layer(layers, att.layer, traffic.row_bytes) + per_layer(
-        layers, lin.layer, linear.row_bytes
+        per_layer(layers, att.layer, cycles.rows[p])
+        + per_layer(layers, cycles.fill_layer, cycles.fill[p])
+    ) + per_layer(layers, lin.layer, linear.cycles[p])
+    dram_layer = per_layer(layers, att.layer, traffic.row_bytes[p]) + per_layer(
+        layers, lin.layer, linear.row_bytes[p]
     )
     energy_layer = (
-        per_layer(layers, att.layer, energy.dram_pj_att + energy.sram_pj + energy.compute_pj_att)
-        + per_layer(layers, lin.layer, energy.dram_pj_lin + energy.compute_pj_lin)
+        per_layer(
+            layers,
+            att.layer,
+            energy.dram_pj_att[p] + energy.sram_pj[p] + energy.compute_pj_att[p],
+        )
+        + per_layer(layers, lin.layer, energy.dram_pj_lin[p] + energy.compute_pj_lin[p])
     ) * 1e-12
     att_macs, lin_macs = row_macs(workload)
-    seconds_per_cycle = 1e-9 / hw.clock_ghz
-    static_w = design_figures(hw.units()).static_w
+    seconds_per_cycle = float(cost.hw.seconds_per_cycle[p])
+    static_w = cost.design[p].static_w
     _, energy_layer = add_static({}, energy_layer, static_w, 0.0, cyc_layer * seconds_per_cycle)
     return layer_results(
         workload, cyc_layer, seconds_per_cycle, dram_layer, att_macs + lin_macs, energy_layer
     )
 
 
-def _unit_cycles(workload: Workload, cycles: _Cycles, linear: _Linear) -> np.ndarray:
-    """Cycles per layer and unit of :data:`UNITS` (module docstring: What bounds the time)."""
-    att, lin = workload.attention, workload.linear
-    parts = [(att.layer, cycles.row_unit, cycles.rows), (lin.layer, linear.unit, linear.cycles)]
-    layer, unit, values = (np.concatenate(column) for column in zip(*parts, strict=True))
-    by_unit = unit_cycles(workload.layers, len(UNITS), layer, unit, values)
-    by_unit[:, _FILL] = per_layer(workload.layers, cycles.fill_layer, cycles.fill)
-    return by_unit
-
-
-def _bounds(layers: list[LayerResult], hw: Accelerator, by_unit: np.ndarray) -> dict[str, float]:
-    """Fill the layers' bounds and roofline labels; the run's share of time per unit."""
-    apply_bounds(layers, UNITS, by_unit)
-    roofline_labels(layers, hw.peak_ops_per_s, hw.dram_bytes_per_s)
-    return time_shares(UNITS, by_unit)
-
-
-def _result(
-    workload: Workload,
-    hw: Accelerator,
-    traffic: _Traffic,
-    cycles: _Cycles,
-    linear: _Linear,
-    energy: _Energy,
-) -> SimResult:
-    """The :class:`SimResult`: totals, bytes per tensor, energy per component, the roofline
-    bound and the per-layer table."""
-    mac_pj = energy.mac_pj
-    total_cycles = float(cycles.rows.sum() + cycles.fill.sum() + linear.cycles.sum())
-    total_bytes = float(traffic.row_bytes.sum() + linear.row_bytes.sum())
-    by_tensor = {name: float(value.sum()) for name, value in traffic.by_tensor.items()}
-    by_tensor["weights"] = float(linear.w_bytes.sum())
-    by_tensor["activations"] = float(linear.a_bytes.sum())
+def _result(workload: Workload, cost: _Cost, p: int) -> SimResult:
+    """The :class:`SimResult` of target ``p``: totals, bytes per tensor, energy per component,
+    the roofline bound, the per-layer table and its bounds."""
+    hw = cost.hw.targets[p]
+    totals, traffic, linear = cost.totals, cost.traffic, cost.linear
+    by_tensor = {name: float(value[p].sum()) for name, value in traffic.by_tensor.items()}
+    by_tensor["weights"] = float(linear.w_bytes[p].sum())
+    by_tensor["activations"] = float(linear.a_bytes[p].sum())
+    design = cost.design[p]
     breakdown = {
-        "dram": float((energy.dram_pj_att.sum() + energy.dram_pj_lin.sum()) * 1e-12),
-        "sram": float(energy.sram_pj.sum() * 1e-12),
-        "compute_qk": float(energy.qk_macs.sum() * mac_pj * 1e-12),
-        "compute_softmax": float(energy.softmax_macs.sum() * mac_pj * 1e-12),
-        "compute_pv": float(energy.pv_macs.sum() * mac_pj * 1e-12),
-        "compute_linear": float(energy.compute_pj_lin.sum() * 1e-12),
+        name: float(value[p])
+        for name, value in totals.breakdown.items()
+        if name != "static" or design.static_w is not None
     }
-    macs = workload.macs
-    multipliers = hw.qk_multipliers + hw.pv_multipliers
-    bound = max(2 * macs / (2 * multipliers), total_bytes / hw.dram_bytes_per_cycle)
-    seconds_per_cycle = 1e-9 / hw.clock_ghz
-    seconds = total_cycles * seconds_per_cycle
-    design = design_figures(hw.units())
-    breakdown, _ = add_static(breakdown, np.zeros(0), design.static_w, seconds, np.zeros(0))
-    layers = _layers(workload, hw, traffic, cycles, linear, energy)
-    time_by_unit = _bounds(layers, hw, _unit_cycles(workload, cycles, linear))
+    layers = _layers(workload, cost, p)
+    apply_bounds(layers, UNITS, by_unit := _unit_cycles(workload, cost)[p])
+    roofline_labels(layers, hw.peak_ops_per_s, hw.dram_bytes_per_s)
     return build_result(
         workload,
         hw,
-        cycles=total_cycles,
-        seconds=seconds,
-        dram_bytes=total_bytes,
+        cycles=float(totals.cycles[p]),
+        seconds=float(totals.seconds[p]),
+        dram_bytes=float(totals.dram_bytes[p]),
         dram_bytes_by_tensor=by_tensor,
-        macs=macs,
-        energy_j=float(sum(breakdown.values())),
+        macs=totals.macs,
+        energy_j=float(totals.energy_j[p]),
         energy_breakdown_j=breakdown,
-        bound_cycles=float(bound),
+        bound_cycles=float(totals.bound_cycles[p]),
         layers=layers,
-        time_by_unit=time_by_unit,
+        time_by_unit=time_shares(UNITS, by_unit),
         **design.result_fields(),
     )
