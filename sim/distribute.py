@@ -8,6 +8,9 @@ module-level function over them. Schedulers (:func:`check_scheduler` reads their
 * ``None`` or ``"local"``: one chunk after another in this process (no Dask).
 * ``"processes"``: a :class:`distributed.LocalCluster` of ``workers`` single-threaded worker
   processes on this machine (default: one per CPU core), started for the call and stopped after.
+  Dask starts them by spawning, which imports the caller's main module again in each: a script
+  that calls this must guard its top level with ``if __name__ == "__main__":`` (the
+  ``prunesim`` command does).
 * ``"tcp://HOST:PORT"`` (or ``tls://``, ``ws://``, ``wss://``, ``inproc://``, ``ucx://``): an
   existing Dask scheduler, e.g. one started with ``dask scheduler`` and fed by ``dask worker``
   processes that can import prunesim (the same version); the connection is closed after the

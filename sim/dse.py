@@ -231,10 +231,17 @@ def check(
     grid: Mapping[str, Sequence[Any]] | None = None,
     samples: int | None = None,
     seed: int = 0,
+    build_workloads: bool = True,
 ) -> Plan:
     """Check a sweep (the arguments of :func:`sweep`) and plan it, before any work: every
     problem the module docstring lists raises ValueError or TypeError (one line, naming the
-    bad name or value). Returns the :class:`Plan` that :func:`run` prices."""
+    bad name or value). Returns the :class:`Plan` that :func:`run` prices.
+
+    ``build_workloads=False`` leaves out the one check that builds each distinct workload (kept
+    in this process for pricing): a sweep that runs on other processes would build them twice
+    (measured: no speed-up at all on 2 workers). A value a method refuses only while it builds
+    is then the same one-line ValueError, naming the point, raised by :func:`run` from the
+    worker that met it (before any output is written)."""
     models = [model_of(m) for m in one_or_many(model, "model")]
     methods = one_or_many(method, "method")
     for name in methods:
@@ -305,7 +312,7 @@ def check(
             raise ValueError(f"the sweep has {total:,} points, too many to draw from")
         rng = np.random.default_rng(seed)
         indices = np.sort(rng.choice(total, size=samples, replace=False)).tolist()
-    builder = _Builder(models, sources, bases, names, values)
+    builder = _Builder(models, sources, bases, names, values, build_workloads)
     starts = np.cumsum([0] + [s.size for s in segments])
     for index in indices:
         k = int(np.searchsorted(starts, index, side="right")) - 1
@@ -338,9 +345,11 @@ class _Builder:
         bases: list[Stage],
         names: list[Name],
         values: list[list[Any]],
+        build: bool = True,
     ) -> None:
         from prunesim import __version__
 
+        self.build = build
         self.models, self.sources, self.bases = models, sources, bases
         self.names, self.values = names, values
         self.version = __version__
@@ -410,13 +419,8 @@ class _Builder:
                 "rows": [],
                 "index": [],
             }
-            if segment.reason is None:
-                try:
-                    _workload(group)
-                except ValueError as exc:
-                    shown = " ".join(f"{k}={v}" for k, v in group["options"].items())
-                    where = f"{config.name} {method_name} ({stage.describe()}{', ' * bool(shown)}"
-                    raise ValueError(f"{where}{shown}): {exc}") from None
+            if segment.reason is None and self.build:
+                _named_workload(group)
             self.groups[key] = group
         group["targets"].append(target)
         group["rows"].append(row)
@@ -490,6 +494,18 @@ def _workload(chunk: Mapping[str, Any]) -> Any:
     return workload
 
 
+def _named_workload(chunk: Mapping[str, Any]) -> Any:
+    """:func:`_workload`, its ValueError naming the point: ``bert-base spatten (summarize 128
+    tokens, token_keep=0.1): ...``."""
+    try:
+        return _workload(chunk)
+    except ValueError as exc:
+        shown = " ".join(f"{k}={v}" for k, v in chunk["options"].items())
+        model = chunk["model"] if isinstance(chunk["model"], str) else chunk["model"].name
+        where = f"{model} {chunk['method']} ({chunk['stage'].describe()}{', ' * bool(shown)}"
+        raise ValueError(f"{where}{shown}): {exc}") from None
+
+
 def evaluate_chunk(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Price one chunk of a :class:`Plan`: its workload (``model``: a zoo name or a model
     object, ``method``, ``stage``, ``options``: the overrides, values) built once, priced on each
@@ -501,7 +517,7 @@ def evaluate_chunk(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     that can price many at once (``price_many``, e.g. the accelerators) in one call, the others
     one by one."""
     reason = chunk["reason"]
-    workload = None if reason is not None else _workload(chunk)
+    workload = None if reason is not None else _named_workload(chunk)
     targets = chunk["targets"]
     whys = [reason if workload is None else unsupported(workload, t) for t in targets]
     runs = [i for i, why in enumerate(whys) if why is None]
@@ -600,6 +616,15 @@ def sweep(
     order."""
     from prunesim.sim.distribute import check_scheduler
 
-    check_scheduler(scheduler, workers)
-    plan = check(model, method, hardware, stage=stage, grid=grid, samples=samples, seed=seed)
+    local = check_scheduler(scheduler, workers) in (None, "local")
+    plan = check(
+        model,
+        method,
+        hardware,
+        stage=stage,
+        grid=grid,
+        samples=samples,
+        seed=seed,
+        build_workloads=local,
+    )
     return run(plan, scheduler=scheduler, workers=workers, progress=progress)

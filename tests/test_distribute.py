@@ -161,3 +161,17 @@ def test_a_sweep_on_local_processes_equals_the_sweep_in_process():
 def test_a_sweep_refuses_a_bad_scheduler_before_work():
     with pytest.raises(ValueError, match="scheduler must be local, processes"):
         _sweep(scheduler="threads")
+
+
+def test_a_value_a_method_refuses_while_building_is_named_by_the_worker():
+    # on other processes the client does not build the workloads (they would be built twice);
+    # the worker that builds it raises the same one-line error as the in-process check
+    from prunesim.sim import sweep
+
+    message = r"^bert-base spatten \(summarize 128 tokens, token_keep=0.1\): keep ratio 0.1"
+    grid = {"token_keep": [0.5, 0.1]}
+    with pytest.raises(ValueError, match=message) as here:
+        sweep("bert-base", "spatten", "spatten", grid=grid)
+    with pytest.raises(ValueError, match=message) as there:
+        sweep("bert-base", "spatten", "spatten", grid=grid, scheduler="processes", workers=1)
+    assert str(there.value) == str(here.value)

@@ -482,6 +482,7 @@ def run(args: argparse.Namespace) -> int:
             grid=grid,
             samples=samples,
             seed=seed,
+            build_workloads=scheduler is None,
         )
     except (ValueError, TypeError) as exc:
         raise CLIError(one_line(exc)) from None
