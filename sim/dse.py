@@ -611,9 +611,13 @@ def sweep(
     ``stage``: the stage of every model (default: each model's family's); ``grid``: name ->
     list of values (:mod:`prunesim.sim.names`; values may be text); ``samples``: draw that many
     distinct points at random (``seed``) instead of all; ``progress``: called with the number
-    of points just priced. Everything is checked before any work (:func:`check`), then priced
+    of points just priced; ``scheduler``/``workers``: where the points are priced (None or
+    ``"local"``: this process; ``"processes"``: ``workers`` local processes; ``"tcp://HOST:PORT"``:
+    a running Dask cluster; :mod:`prunesim.sim.distribute`). Everything is checked before any
+    work (:func:`check`; with another scheduler than this process, a value a method refuses
+    only while building its workload is raised by the worker that builds it), then priced
     (:func:`run`). Returns a pandas DataFrame, one row per point, columns in the documented
-    order."""
+    order, the same wherever it was priced."""
     from prunesim.sim.distribute import check_scheduler
 
     local = check_scheduler(scheduler, workers) in (None, "local")
