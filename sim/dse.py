@@ -102,6 +102,7 @@ __all__ = [
     "check",
     "columns",
     "evaluate_chunk",
+    "gather",
     "run",
     "sweep",
 ]
@@ -571,8 +572,6 @@ def run(
     map_chunks`: None or ``"local"`` in this process, ``"processes"`` on ``workers`` local
     processes, an address such as ``tcp://HOST:8786`` on an existing Dask cluster); the rows
     are the same wherever they run."""
-    import pandas
-
     from prunesim.sim.distribute import check_scheduler, map_chunks
 
     check_scheduler(scheduler, workers)
@@ -583,11 +582,21 @@ def run(
             progress(len(rows))
 
     results = map_chunks(evaluate_chunk, chunks, scheduler=scheduler, workers=workers, on_done=done)
+    return gather(plan, chunks, results)
+
+
+def gather(
+    plan: Plan, chunks: Sequence[Mapping[str, Any]], results: Sequence[list[dict[str, Any]]]
+) -> pandas.DataFrame:
+    """The rows of priced chunks of ``plan`` (``results[i]`` is :func:`evaluate_chunk` of
+    ``chunks[i]``; all the plan's chunks, or those finished before a run stopped) in product
+    order, as a DataFrame of the plan's columns."""
+    import pandas
+
     rows: list[dict[str, Any]] = [row for part in results for row in part]
-    order: list[int] = [index for chunk in chunks for index in chunk["index"]]
+    order: list[int] = [index for chunk in chunks[: len(results)] for index in chunk["index"]]
     rank = np.argsort(np.asarray(order, dtype=np.int64), kind="stable")
-    ordered = [rows[i] for i in rank]
-    return pandas.DataFrame.from_records(ordered, columns=plan.columns)
+    return pandas.DataFrame.from_records([rows[i] for i in rank], columns=plan.columns)
 
 
 def sweep(

@@ -424,26 +424,20 @@ def _price(plan: Any, scheduler: str | None, workers: int | None, progress: Any,
     """The plan's frame, and whether it is complete. Without ``partial``, :func:`run`'s (an
     interrupt propagates). With ``partial`` (this process only): the chunks priced one by one;
     an interrupt stops there and the finished rows (in product order) are returned."""
-    from prunesim.sim.dse import evaluate_chunk, run
+    from prunesim.sim.dse import evaluate_chunk, gather, run
 
     if not partial:
         return run(plan, scheduler=scheduler, workers=workers, progress=progress), None
-    import pandas
-
-    rows: list[dict[str, Any]] = []
-    order: list[int] = []
+    chunks = plan.chunks()
+    results: list[list[dict[str, Any]]] = []
     interrupt: BaseException | None = None
     try:
-        for chunk in plan.chunks():
-            done = evaluate_chunk(chunk)
-            rows.extend(done)
-            order.extend(chunk["index"])
-            progress(len(done))
+        for chunk in chunks:
+            results.append(evaluate_chunk(chunk))
+            progress(len(results[-1]))
     except KeyboardInterrupt as exc:  # also prunesim.cli.Terminated (SIGTERM)
         interrupt = exc
-    ranked = sorted(range(len(rows)), key=order.__getitem__)
-    frame = pandas.DataFrame.from_records([rows[i] for i in ranked], columns=plan.columns)
-    return frame, interrupt
+    return gather(plan, chunks, results), interrupt
 
 
 def run(args: argparse.Namespace) -> int:
