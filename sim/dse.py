@@ -283,8 +283,8 @@ def check(
     # each hardware value alone, on every target whose kind has its path
     for name, items in zip(names, values, strict=True):
         if name.space == HW:
-            for _, target, _, _ in sources:
-                if name.key in field_paths(target):
+            for (_, target, _, _), target_paths in zip(sources, paths, strict=True):
+                if name.key in target_paths:
                     for item in items:
                         variant(target, {name.key: item})
     segments = []
