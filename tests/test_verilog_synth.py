@@ -8,7 +8,7 @@ import pytest
 from prunesim.rtl.pq import ProgressiveAttention
 from prunesim.rtl.topk import TopK
 from prunesim.rtl.verilog import to_verilog
-from prunesim.synth import synthesize
+from prunesim.synth.check import synthesize
 
 
 @pytest.mark.rtl
