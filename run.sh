@@ -7,7 +7,9 @@ usage() {
     cat <<'EOF'
 usage: ./run.sh                 set up, then run the main job (`prunesim report`)
        ./run.sh test [ARGS]     set up, then run the whole test suite (RTL tests included);
-                                ARGS go to pytest, e.g. `./run.sh test -x -k topk`
+                                ARGS go to pytest, e.g. `./run.sh test -x -k topk`; test
+                                files run in parallel, one pytest worker per core (`-n 0`:
+                                one process)
        ./run.sh prunesim ARGS   set up, then run `prunesim ARGS` (e.g. `prunesim --help`)
        ./run.sh --help          show this help
 
@@ -122,5 +124,13 @@ eval "$shell_env"
 case "$mode" in
     main) exec "$venv/bin/prunesim" report ;;
     cli) exec "$venv/bin/prunesim" "$@" ;;
-    test) exec "$venv/bin/python" -m pytest -m "" tests "$@" ;;
+    test)
+        # Test files run in parallel, one per worker (pytest-xdist, `--dist loadfile`: a file's
+        # tests share build folders), one worker per core; `-n 0` (or any -n/--numprocesses of
+        # yours) overrides it.
+        parallel=(-n auto --dist loadfile)
+        for arg in "$@"; do
+            case "$arg" in -n | -n* | --numprocesses | --numprocesses=*) parallel=() ;; esac
+        done
+        exec "$venv/bin/python" -m pytest -m "" "${parallel[@]}" tests "$@" ;;
 esac
