@@ -121,7 +121,7 @@ class ProgressiveAttention(wiring.Component):
     beat to the last probability, with no stalls:
     ``3 n + b`` without the LSB pass and ``5 n + b'`` with it (passes: MSB keys, the exponent sum,
     [LSB keys, the exponent sum again,] the output); :meth:`frame_cycles` gives ``b`` and ``b'``
-    (``3 n + 68`` and ``5 n + 88`` for the default parameters); the tests check it against the
+    (``3 n + 69`` and ``5 n + 90`` for the default parameters); the tests check it against the
     RTL and ``prunesim bench pq`` measures it.
 
     Parameters
@@ -224,12 +224,12 @@ class ProgressiveAttention(wiring.Component):
         from the cycle the decision appears) and the output is always ready (the next query is
         then accepted one cycle after the last probability, so frames repeat every
         ``frame_cycles + 1`` cycles):
-        ``3 n + 41 + R`` without the LSB pass, ``5 n + 61 + R`` with it, where
+        ``3 n + 42 + R`` without the LSB pass, ``5 n + 63 + R`` with it, where
         ``R = prob_bits + G + 1`` cycles of the reciprocal (``G = LOGN + 4`` guard bits;
-        ``R = 27`` for the default parameters: ``3 n + 68`` and ``5 n + 88``).
+        ``R = 27`` for the default parameters: ``3 n + 69`` and ``5 n + 90``).
         """
         divide = self.params.prob_bits + self.params.G + 1
-        return (5 * n + 61 + divide) if need_lsb else (3 * n + 41 + divide)
+        return (5 * n + 63 + divide) if need_lsb else (3 * n + 42 + divide)
 
     def elaborate(self, platform):
         m = Module()
@@ -248,8 +248,8 @@ class ProgressiveAttention(wiring.Component):
     def _add_scores(
         self, m: Module, s: _State, sc_w: WritePort, sc_r: ReadPort
     ) -> tuple[Signal, Signal, Value]:
-        """Scores: DotProduct, then the new score registered, then the score buffer write and
-        the running maximum.
+        """Scores: the key plane registered, DotProduct, the new score registered, then the
+        score buffer write and the running maximum.
 
         On the LSB pass the MSB score of the same key is read (and registered) while its LSB part
         is summed. Returns the score buffer's read address on the LSB pass, the frame's maximum
@@ -260,13 +260,21 @@ class ProgressiveAttention(wiring.Component):
         score_shape = signed(p.SB)
         operand_shape = signed(max(p.msb_bits, p.lsb_bits + 1))
         m.submodules.dot = dot = DotProduct(d, signed(p.q_bits), operand_shape, DOT_TREE_STAGES)
-        with m.If(s.full_pass):
-            m.d.comb += [dot.i_b[j].eq(self.i_key_lsb.payload.data[j]) for j in range(d)]
-        with m.Else():
-            m.d.comb += [dot.i_b[j].eq(self.i_key_msb.payload.data[j]) for j in range(d)]
-        m.d.comb += [dot.i_valid.eq(s.key_in), dot.i_a.eq(s.query)]
-        # index[k]: the key index of the pair given to the dot product k cycles ago.
-        index = [Signal(range(n_max), name=f"key_index_d{k}") for k in range(dot.latency + 2)]
+        # The key beat's plane, registered: the MSB/LSB choice then drives no multiplier.
+        key = Signal(data.ArrayLayout(operand_shape, d))
+        key_valid = Signal()
+        m.d.sync += key_valid.eq(s.key_in)
+        with m.If(s.key_in):
+            m.d.sync += [
+                key[j].eq(
+                    Mux(s.full_pass, self.i_key_lsb.payload.data[j], self.i_key_msb.payload.data[j])
+                )
+                for j in range(d)
+            ]
+        m.d.comb += [dot.i_valid.eq(key_valid), dot.i_a.eq(s.query), dot.i_b.eq(key)]
+        latency = 1 + dot.latency  # from a key beat to its sum
+        # index[k]: the index of the key accepted k cycles ago.
+        index = [Signal(range(n_max), name=f"key_index_d{k}") for k in range(latency + 2)]
         m.d.comb += index[0].eq(s.key_index)
         m.d.sync += [index[k].eq(index[k - 1]) for k in range(1, len(index))]
         with m.If(s.key_in):
@@ -278,12 +286,12 @@ class ProgressiveAttention(wiring.Component):
         m.d.sync += new_score.eq(Mux(s.full_pass, old_score + dot.o_sum, dot.o_sum << p.lsb_bits))
         new_valid = Signal()
         m.d.sync += new_valid.eq(dot.o_valid)
-        new_index = index[dot.latency + 1]
+        new_index = index[latency + 1]
         s_max = Signal(score_shape)
         with m.If(new_valid):
             m.d.sync += s_max.eq(Mux((new_index == 0) | (new_score > s_max), new_score, s_max))
         m.d.comb += [sc_w.addr.eq(new_index), sc_w.data.eq(new_score), sc_w.en.eq(new_valid)]
-        return index[dot.latency - 2], s_max, s.key_in | dot.busy | new_valid
+        return index[latency - 2], s_max, s.key_in | key_valid | dot.busy | new_valid
 
     def _add_exponentials(
         self, m: Module, s: _State, sc_r: ReadPort, key_read: Signal, s_max: Signal
