@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from .multiplier import Multiplier
 
 __all__ = ["ExpUnit"]
 
@@ -19,8 +21,11 @@ class ExpUnit(wiring.Component):
     result right. ``v >= V_SAT`` gives 0 (the result would be below one unit). The constants come
     from :class:`prunesim.golden.pq.PQParams`.
 
-    Three register stages, all advancing when ``en`` is high: ``v`` given with ``i_valid`` in a
-    cycle where ``en`` is high comes out with ``o_valid`` three ``en`` cycles later.
+    Eight register stages, all advancing when ``en`` is high (``LATENCY``): ``v`` given with
+    ``i_valid`` in a cycle where ``en`` is high comes out with ``o_valid`` eight ``en`` cycles
+    later. The stages: three for ``v * C`` (a :class:`~prunesim.rtl.multiplier.Multiplier`), the
+    table lookup (the entry and its difference to the next one, both from tables), two for the
+    interpolation's multiply, the interpolation's subtraction, the shift.
 
     Parameters
     ----------
@@ -45,7 +50,9 @@ class ExpUnit(wiring.Component):
         A value given in an earlier cycle has not come out yet (or is out now).
     """
 
-    LATENCY = 3
+    LATENCY = 8
+    #: Stages of the ``v * C`` multiply and of the interpolation's multiply.
+    _C_STAGES, _STEP_STAGES = 3, 2
 
     def __init__(self, params, v_width: int) -> None:
         self.params = params
@@ -69,43 +76,59 @@ class ExpUnit(wiring.Component):
         eb, frac = p.EB, p.F
         low = frac - 6  # interpolation bits
         table = p.exp_table()
+        steps = [table[j] - table[j + 1] for j in range(64)]
+        valids = []
 
-        # Stage 1: the exponent u, integer part and fraction (v is bounded by V_SAT here).
-        s1_valid, s1_last, s1_sat = Signal(), Signal(), Signal()
-        s1_int = Signal(range(eb + 2))
-        s1_frac = Signal(frac)
+        def delay(value, cycles: int, name: str):
+            """``value`` through ``cycles`` registers that advance with ``en``."""
+            for k in range(cycles):
+                reg = Signal.like(value, name=f"{name}_d{k}")
+                with m.If(self.en):
+                    m.d.sync += reg.eq(value)
+                value = reg
+                if name == "valid":
+                    valids.append(reg)
+            return value
+
+        # Stages 1-3: u = (v * C) >> SH (v is bounded by V_SAT here), and v >= V_SAT.
         v_bits = max(1, (p.V_SAT - 1).bit_length())
-        u = (self.i_v[:v_bits] * p.C) >> p.SH
-        # Stage 2: the two table entries around the fraction.
-        s2_valid, s2_last, s2_sat = Signal(), Signal(), Signal()
-        s2_int = Signal(range(eb + 2))
-        s2_base, s2_step = Signal(eb + 1), Signal(eb + 1)
-        s2_low = Signal(low)
-        base, following = Signal(eb + 1), Signal(eb + 1)
-        with m.Switch(s1_frac[low:]):
+        m.submodules.mul_c = mul_c = Multiplier(v_bits, p.C.bit_length(), self._C_STAGES)
+        m.d.comb += [mul_c.en.eq(self.en), mul_c.i_a.eq(self.i_v[:v_bits]), mul_c.i_b.eq(p.C)]
+        valid = delay(self.i_valid, self._C_STAGES, "valid")
+        last = delay(self.i_last, self._C_STAGES, "last")
+        sat = delay(self.i_v >= p.V_SAT, self._C_STAGES, "sat")
+        u = mul_c.o_p >> p.SH
+        # Stage 4: the table entry below the fraction and its difference to the next one.
+        base, step = Signal(eb + 1), Signal(max(1, max(steps).bit_length()))
+        with m.Switch(u[low:frac]):
             for index in range(64):
                 with m.Case(index):
-                    m.d.comb += [base.eq(table[index]), following.eq(table[index + 1])]
-        # Stage 3: interpolate, shift by the integer part.
-        interpolated = s2_base - ((s2_step * s2_low) >> low)
-
-        m.d.comb += self.busy.eq(s1_valid | s2_valid | self.o_valid)
+                    m.d.comb += [base.eq(table[index]), step.eq(steps[index])]
+        valid, last, sat = delay(valid, 1, "valid"), delay(last, 1, "last"), delay(sat, 1, "sat")
+        shift = delay((u >> frac)[: len(Signal(range(eb + 2)))], 1, "int")
+        base, step, fraction = (
+            delay(base, 1, "base"),
+            delay(step, 1, "step"),
+            delay(u[:low], 1, "low"),
+        )
+        # Stages 5-6: step * fraction.
+        m.submodules.mul_step = mul_step = Multiplier(len(step), max(1, low), self._STEP_STAGES)
+        m.d.comb += [mul_step.en.eq(self.en), mul_step.i_a.eq(step), mul_step.i_b.eq(fraction)]
+        n = self._STEP_STAGES
+        valid, last, sat = delay(valid, n, "valid"), delay(last, n, "last"), delay(sat, n, "sat")
+        shift, base = delay(shift, n, "int"), delay(base, n, "base")
+        # Stage 7: interpolate.
+        interpolated = Signal(eb + 1)
+        with m.If(self.en):
+            m.d.sync += interpolated.eq(base - (mul_step.o_p >> low))
+        valid, last, sat = delay(valid, 1, "valid"), delay(last, 1, "last"), delay(sat, 1, "sat")
+        shift = delay(shift, 1, "int")
+        # Stage 8: shift by the integer part.
         with m.If(self.en):
             m.d.sync += [
-                s1_valid.eq(self.i_valid),
-                s1_last.eq(self.i_last),
-                s1_sat.eq(self.i_v >= p.V_SAT),
-                s1_int.eq(u >> frac),
-                s1_frac.eq(u[:frac]),
-                s2_valid.eq(s1_valid),
-                s2_last.eq(s1_last),
-                s2_sat.eq(s1_sat),
-                s2_int.eq(s1_int),
-                s2_base.eq(base),
-                s2_step.eq(base - following),
-                s2_low.eq(s1_frac[:low]),
-                self.o_valid.eq(s2_valid),
-                self.o_last.eq(s2_last),
-                self.o_exp.eq(Mux(s2_sat, 0, interpolated >> s2_int)),
+                self.o_valid.eq(valid),
+                self.o_last.eq(last),
+                self.o_exp.eq(Mux(sat, 0, interpolated >> shift)),
             ]
+        m.d.comb += self.busy.eq(Cat(*valids, self.o_valid).any())
         return m

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
@@ -14,6 +14,7 @@ from prunesim.golden.pq_params import PQParams
 
 from .dot_product import DotProduct
 from .fixed_exp import ExpUnit
+from .multiplier import Multiplier
 from .params import Limit
 from .reciprocal import Reciprocal
 
@@ -41,10 +42,13 @@ def prob_layout(prob_bits: int) -> data.StructLayout:
     return data.StructLayout({"prob": unsigned(prob_bits), "last": 1})
 
 
-#: Name of a few pipeline signals: Amaranth's default for a signal whose variable it cannot see.
-#: They were created as ``a, b = Signal(), Signal()`` before ``elaborate`` was split into pieces;
-#: the name is now given explicitly, so the generated Verilog stayed the same.
-_UNNAMED = "$signal"
+#: Register stages of the dot product's adder tree (the products are one more stage).
+DOT_TREE_STAGES = 3
+#: Stages of the exponential passes before the ExpUnit: the buffer read, its data registered,
+#: the distance to the maximum; then the multiply by ``scale``.
+_READ_STAGES, _SCALE_STAGES = 3, 2
+#: Stages of the probability multiply and of the decision's ``threshold * S``.
+_PROB_STAGES, _DECIDE_STAGES = 3, 3
 
 
 class _State:
@@ -67,7 +71,7 @@ class _State:
         self.key_index = Signal(count_shape)
         # Exponential passes over the score buffer.
         self.x_advance = Signal()  # the pass moves this cycle
-        self.x_issue = Signal(name=_UNNAMED)
+        self.x_issue = Signal()
         self.x_last_issue = Signal()
         self.x_index = Signal(count_shape)
         self.summing = Signal()  # exponentials go into the sum (else to o_prob)
@@ -75,6 +79,8 @@ class _State:
         # Decision.
         self.need_lsb = Signal()
         self.decision_pending = Signal()
+        self.decide_product = Signal(p.prob_bits + len(self.exp_sum))
+        self.decide_wait = Signal(range(_DECIDE_STAGES))
 
 
 class ProgressiveAttention(wiring.Component):
@@ -107,10 +113,16 @@ class ProgressiveAttention(wiring.Component):
     Timing
     ------
     One key per cycle on either key stream when nothing stalls (``d`` multipliers and an adder
-    tree). Cycles from the query beat to the last probability, with no stalls:
+    tree), one exponential per cycle on the passes over the score buffer. Every stage is
+    registered so that no path holds more than two adders, one multiplier or one memory read (the
+    adder tree every ``ceil(ceil(log2(d)) / 3)`` levels, wide products as DSP-sized pieces; the
+    default parameters placed at 108 MHz on an ECP5-85k, YoWASP Yosys 0.70 and nextpnr 0.11,
+    against 48 MHz unpipelined); the pipeline depth is the same for every ``d``, so the latency
+    depends on ``prob_bits`` and ``max_n`` only. Cycles from the query beat to the last
+    probability, with no stalls:
     ``3 n + b`` without the LSB pass and ``5 n + b'`` with it (passes: MSB keys, the exponent sum,
     [LSB keys, the exponent sum again,] the output); :meth:`frame_cycles` gives ``b`` and ``b'``
-    (``3 n + 44`` and ``5 n + 53`` for the default parameters); the tests check it against the
+    (``3 n + 69`` and ``5 n + 90`` for the default parameters); the tests check it against the
     RTL and ``prunesim bench pq`` measures it.
 
     Parameters
@@ -213,12 +225,12 @@ class ProgressiveAttention(wiring.Component):
         from the cycle the decision appears) and the output is always ready (the next query is
         then accepted one cycle after the last probability, so frames repeat every
         ``frame_cycles + 1`` cycles):
-        ``3 n + 17 + R`` without the LSB pass, ``5 n + 26 + R`` with it, where
+        ``3 n + 42 + R`` without the LSB pass, ``5 n + 63 + R`` with it, where
         ``R = prob_bits + G + 1`` cycles of the reciprocal (``G = LOGN + 4`` guard bits;
-        ``R = 27`` for the default parameters: ``3 n + 44`` and ``5 n + 53``).
+        ``R = 27`` for the default parameters: ``3 n + 69`` and ``5 n + 90``).
         """
         divide = self.params.prob_bits + self.params.G + 1
-        return (5 * n + 26 + divide) if need_lsb else (3 * n + 17 + divide)
+        return (5 * n + 63 + divide) if need_lsb else (3 * n + 42 + divide)
 
     def elaborate(self, platform):
         m = Module()
@@ -226,8 +238,8 @@ class ProgressiveAttention(wiring.Component):
         s = _State(p)
         m.submodules.scores = scores = Memory(shape=signed(p.SB), depth=p.max_n, init=[])
         sc_w, sc_r = scores.write_port(), scores.read_port()
-        k1_index, s_max, score_busy = self._add_scores(m, s, sc_w, sc_r)
-        exp, exp_busy = self._add_exponentials(m, s, sc_r, k1_index, s_max)
+        key_read, s_max, score_busy = self._add_scores(m, s, sc_w, sc_r)
+        exp, exp_busy = self._add_exponentials(m, s, sc_r, key_read, s_max)
         reciprocal = self._add_sum_and_reciprocal(m, s, exp)
         self._drive_probabilities(m, s, exp, reciprocal)
         self._drive_decision(m, s)
@@ -237,69 +249,87 @@ class ProgressiveAttention(wiring.Component):
     def _add_scores(
         self, m: Module, s: _State, sc_w: WritePort, sc_r: ReadPort
     ) -> tuple[Signal, Signal, Value]:
-        """Scores: DotProduct (2 stages), then the score buffer write and the running maximum.
+        """Scores: the key plane registered, DotProduct, the new score registered, then the
+        score buffer write and the running maximum.
 
-        On the LSB pass the MSB score of the same key is read while its LSB part is summed.
-        Returns the index of the key in the product's first stage (the buffer's read address on
-        the LSB pass), the frame's maximum score, and "a key is still being scored".
+        On the LSB pass the MSB score of the same key is read (and registered) while its LSB part
+        is summed. Returns the score buffer's read address on the LSB pass, the frame's maximum
+        score, and "a key is still being scored".
         """
         p = self.params
         d, n_max = p.d, p.max_n
         score_shape = signed(p.SB)
         operand_shape = signed(max(p.msb_bits, p.lsb_bits + 1))
-        m.submodules.dot = dot = DotProduct(d, signed(p.q_bits), operand_shape)
-        with m.If(s.full_pass):
-            m.d.comb += [dot.i_b[j].eq(self.i_key_lsb.payload.data[j]) for j in range(d)]
-        with m.Else():
-            m.d.comb += [dot.i_b[j].eq(self.i_key_msb.payload.data[j]) for j in range(d)]
-        m.d.comb += [dot.i_valid.eq(s.key_in), dot.i_a.eq(s.query)]
-        k1_index = Signal(range(n_max), name=_UNNAMED)
-        k2_index = Signal(range(n_max))
-        m.d.sync += k2_index.eq(k1_index)
+        m.submodules.dot = dot = DotProduct(d, signed(p.q_bits), operand_shape, DOT_TREE_STAGES)
+        # The key beat's plane, registered: the MSB/LSB choice then drives no multiplier.
+        key = Signal(data.ArrayLayout(operand_shape, d))
+        key_valid = Signal()
+        m.d.sync += key_valid.eq(s.key_in)
         with m.If(s.key_in):
-            m.d.sync += [k1_index.eq(s.key_index), s.key_index.eq(s.key_index + 1)]
+            m.d.sync += [
+                key[j].eq(
+                    Mux(s.full_pass, self.i_key_lsb.payload.data[j], self.i_key_msb.payload.data[j])
+                )
+                for j in range(d)
+            ]
+        m.d.comb += [dot.i_valid.eq(key_valid), dot.i_a.eq(s.query), dot.i_b.eq(key)]
+        latency = 1 + dot.latency  # from a key beat to its sum
+        # index[k]: the index of the key accepted k cycles ago.
+        index = [Signal(range(n_max), name=f"key_index_d{k}") for k in range(latency + 2)]
+        m.d.comb += index[0].eq(s.key_index)
+        m.d.sync += [index[k].eq(index[k - 1]) for k in range(1, len(index))]
+        with m.If(s.key_in):
+            m.d.sync += s.key_index.eq(s.key_index + 1)
+        # The MSB score read two cycles before the sum comes out, registered.
+        old_score = Signal(score_shape)
+        m.d.sync += old_score.eq(sc_r.data)
         new_score = Signal(score_shape)
-        m.d.comb += new_score.eq(Mux(s.full_pass, sc_r.data + dot.o_sum, dot.o_sum << p.lsb_bits))
+        m.d.sync += new_score.eq(Mux(s.full_pass, old_score + dot.o_sum, dot.o_sum << p.lsb_bits))
+        new_valid = Signal()
+        m.d.sync += new_valid.eq(dot.o_valid)
+        new_index = index[latency + 1]
         s_max = Signal(score_shape)
-        with m.If(dot.o_valid):
-            m.d.sync += s_max.eq(Mux((k2_index == 0) | (new_score > s_max), new_score, s_max))
-        m.d.comb += [sc_w.addr.eq(k2_index), sc_w.data.eq(new_score), sc_w.en.eq(dot.o_valid)]
-        return k1_index, s_max, s.key_in | dot.busy
+        with m.If(new_valid):
+            m.d.sync += s_max.eq(Mux((new_index == 0) | (new_score > s_max), new_score, s_max))
+        m.d.comb += [sc_w.addr.eq(new_index), sc_w.data.eq(new_score), sc_w.en.eq(new_valid)]
+        return index[latency - 2], s_max, s.key_in | key_valid | dot.busy | new_valid
 
     def _add_exponentials(
-        self, m: Module, s: _State, sc_r: ReadPort, k1_index: Signal, s_max: Signal
+        self, m: Module, s: _State, sc_r: ReadPort, key_read: Signal, s_max: Signal
     ) -> tuple[ExpUnit, Value]:
-        """Exponentials over the score buffer: read, ``v = (s_max - s) * scale``, ExpUnit.
+        """Exponentials over the score buffer: read, register, ``s_max - s``, times ``scale``
+        (a 2-stage :class:`Multiplier`), ExpUnit; every stage advances with ``x_advance``.
 
         Returns the ExpUnit and "an exponential is still in the pipeline".
         """
         p = self.params
-        x1_valid = Signal(name=_UNNAMED)
-        x1_last = Signal()
-        x2_valid = Signal(name=_UNNAMED)
-        x2_last = Signal()
-        x2_v = Signal(unsigned(p.SB + 16))
-        m.submodules.exp = exp = ExpUnit(p, len(x2_v))
-        with m.If(s.x_advance):
-            m.d.sync += [
-                x1_valid.eq(s.x_issue),
-                x1_last.eq(s.x_last_issue),
-                x2_valid.eq(x1_valid),
-                x2_last.eq(x1_last),
-                x2_v.eq((s_max - sc_r.data).as_unsigned() * s.scale),
-            ]
+        en = s.x_advance
+        valid, last = [s.x_issue], [s.x_last_issue]
+        for k in range(1, _READ_STAGES + _SCALE_STAGES + 1):
+            valid.append(Signal(name=f"x{k}_valid"))
+            last.append(Signal(name=f"x{k}_last"))
+            with m.If(en):
+                m.d.sync += [valid[k].eq(valid[k - 1]), last[k].eq(last[k - 1])]
+        # x1: the read port's data; x2: registered; x3: the distance to the maximum.
+        score = Signal(signed(p.SB))
+        distance = Signal(unsigned(p.SB))
+        with m.If(en):
+            m.d.sync += [score.eq(sc_r.data), distance.eq((s_max - score).as_unsigned())]
+        m.submodules.scale_mul = scale_mul = Multiplier(p.SB, 16, _SCALE_STAGES)
+        m.d.comb += [scale_mul.en.eq(en), scale_mul.i_a.eq(distance), scale_mul.i_b.eq(s.scale)]
+        m.submodules.exp = exp = ExpUnit(p, p.SB + 16)
         m.d.comb += [
-            exp.en.eq(s.x_advance),
-            exp.i_valid.eq(x2_valid),
-            exp.i_last.eq(x2_last),
-            exp.i_v.eq(x2_v),
+            exp.en.eq(en),
+            exp.i_valid.eq(valid[-1]),
+            exp.i_last.eq(last[-1]),
+            exp.i_v.eq(scale_mul.o_p),
         ]
-        exp_busy = x1_valid | x2_valid | exp.busy
+        exp_busy = Cat(*valid[1:]).any() | exp.busy
         m.d.comb += [
-            sc_r.addr.eq(Mux(s.x_issue, s.x_index, k1_index)),
-            sc_r.en.eq(s.x_advance),
+            sc_r.addr.eq(Mux(s.x_issue, s.x_index, key_read)),
+            sc_r.en.eq(en),
         ]
-        with m.If(s.x_advance & s.x_issue):
+        with m.If(en & s.x_issue):
             m.d.sync += s.x_index.eq(s.x_index + 1)
         return exp, exp_busy
 
@@ -314,6 +344,15 @@ class ProgressiveAttention(wiring.Component):
             divisor_min_log2=p.EB,
         )
         m.d.comb += reciprocal.divisor.eq(s.exp_sum)
+        m.submodules.decide_mul = decide_mul = Multiplier(
+            p.prob_bits, len(s.exp_sum), _DECIDE_STAGES
+        )
+        m.d.comb += [
+            decide_mul.en.eq(1),
+            decide_mul.i_a.eq(s.threshold),
+            decide_mul.i_b.eq(s.exp_sum),
+            s.decide_product.eq(decide_mul.o_p),
+        ]
         return reciprocal
 
     def _drive_probabilities(
@@ -322,16 +361,35 @@ class ProgressiveAttention(wiring.Component):
         """While not ``summing``: each exponential times the reciprocal, rounded and saturated,
         onto :attr:`o_prob`; the exponential pass moves when the output can take a beat."""
         p = self.params
-        eb, g = p.EB, p.G
+        en = s.x_advance
+        shift = p.EB + p.G
         prob_max = (1 << p.prob_bits) - 1
-        rounded = (exp.o_exp * reciprocal.quotient + (1 << (eb + g - 1))) >> (eb + g)
+        half = 1 << (shift - 1)
+        m.submodules.prob_mul = prob_mul = Multiplier(
+            len(exp.o_exp), len(reciprocal.quotient), _PROB_STAGES
+        )
+        m.d.comb += [
+            prob_mul.en.eq(en),
+            prob_mul.i_a.eq(exp.o_exp),
+            prob_mul.i_b.eq(reciprocal.quotient),
+        ]
+        valid, last = exp.o_valid & ~s.summing, exp.o_last
+        for k in range(_PROB_STAGES):
+            valid_k, last_k = Signal(name=f"p{k}_valid"), Signal(name=f"p{k}_last")
+            with m.If(en):
+                m.d.sync += [valid_k.eq(valid), last_k.eq(last)]
+            valid, last = valid_k, last_k
+        product = prob_mul.o_p
+        # rounded > prob_max exactly when product + half >= (prob_max + 1) << shift.
+        saturated = product >= ((prob_max + 1) << shift) - half
+        rounded = (product + half) >> shift
         with m.If(self.o_prob.valid & self.o_prob.ready):
             m.d.sync += self.o_prob.valid.eq(0)
-        with m.If(s.x_advance & ~s.summing):
+        with m.If(en & ~s.summing):
             m.d.sync += [
-                self.o_prob.valid.eq(exp.o_valid),
-                self.o_prob.payload.prob.eq(Mux(rounded > prob_max, prob_max, rounded)),
-                self.o_prob.payload.last.eq(exp.o_last),
+                self.o_prob.valid.eq(valid),
+                self.o_prob.payload.prob.eq(Mux(saturated, prob_max, rounded)),
+                self.o_prob.payload.last.eq(last),
             ]
         m.d.comb += s.x_advance.eq(s.summing | ~self.o_prob.valid | self.o_prob.ready)
 
@@ -370,6 +428,7 @@ class ProgressiveAttention(wiring.Component):
                         m.d.comb += reciprocal.start.eq(1)
                         m.next = "RECIPROCAL"
                     with m.Else():
+                        m.d.sync += s.decide_wait.eq(_DECIDE_STAGES - 1)
                         m.next = "DECIDE"
             with m.State("DECIDE"):
                 self._decide(m, s, reciprocal)
@@ -403,14 +462,18 @@ class ProgressiveAttention(wiring.Component):
             m.next = "MSB_KEYS"
 
     def _decide(self, m: Module, s: _State, reciprocal: Reciprocal) -> None:
-        """DECIDE, after the MSB pass's sum: post ``need_lsb``; fetch the LSB planes or go on
-        to the reciprocal."""
+        """DECIDE, after the MSB pass's sum: wait for ``threshold * S`` (a :class:`Multiplier`
+        of ``_DECIDE_STAGES`` stages, always advancing), post ``need_lsb``; fetch the LSB planes
+        or go on to the reciprocal."""
         p = self.params
-        lsb_needed = s.threshold * s.exp_sum > (1 << (p.prob_bits + p.EB))
-        m.d.sync += [s.need_lsb.eq(lsb_needed), s.decision_pending.eq(1)]
-        with m.If(lsb_needed):
+        lsb_needed = s.decide_product > (1 << (p.prob_bits + p.EB))
+        with m.If(s.decide_wait != 0):
+            m.d.sync += s.decide_wait.eq(s.decide_wait - 1)
+        with m.Elif(lsb_needed):
+            m.d.sync += [s.need_lsb.eq(1), s.decision_pending.eq(1)]
             m.d.sync += [s.full_pass.eq(1), s.key_index.eq(0)]
             m.next = "LSB_KEYS"
         with m.Else():
+            m.d.sync += [s.need_lsb.eq(0), s.decision_pending.eq(1)]
             m.d.comb += reciprocal.start.eq(1)
             m.next = "RECIPROCAL"

@@ -276,12 +276,12 @@ def pq_cycles(
     ``LOGN = max(1, ceil(log2(max_n)))`` and the reciprocal's ``D = prob_bits + LOGN + 5``
     cycles::
 
-        3 P + 17 + D                 without the LSB pass
-        5 P + 26 + D                 with it
-        3 P + 17 + D + f (2 P + 9)   for a fraction f of frames with it
+        3 P + 42 + D                 without the LSB pass
+        5 P + 63 + D                 with it
+        3 P + 42 + D + f (2 P + 21)  for a fraction f of frames with it
 
     For ``keys_per_cycle = 1`` this equals ``ProgressiveAttention.frame_cycles`` exactly
-    (``3 n + 44`` and ``5 n + 53`` for the defaults), checked against Verilator by ``prunesim
+    (``3 n + 69`` and ``5 n + 90`` for the defaults), checked against Verilator by ``prunesim
     bench pq``. ``keys_per_cycle > 1`` is an extrapolation (wider dot products, the same
     pipeline depths) that no RTL backs yet.
     """
@@ -311,4 +311,4 @@ def pq_cycles(
     n_arr, fraction = _broadcast("n", n_arr, "need_lsb", fraction)
     passes = np.ceil(n_arr / kpc)
     divide = prob_bits + logn + 5
-    return 3 * passes + 17 + divide + fraction * (2 * passes + 9)
+    return 3 * passes + 42 + divide + fraction * (2 * passes + 21)

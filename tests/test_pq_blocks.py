@@ -1,5 +1,6 @@
 """Unit tests of the progressive-quantization datapath's sub-blocks in Amaranth's simulator:
-the dot product, the exponential unit (against the golden model) and the reciprocal."""
+the dot product, the exponential unit (against the golden model), the reciprocal and the
+pipelined multiplier and adder tree."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import random
 
 import pytest
 import torch
-from amaranth.hdl import signed, unsigned
+from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
 from prunesim.golden.pq import PQParams, fixed_exp
 from prunesim.rtl.dot_product import DotProduct
 from prunesim.rtl.fixed_exp import ExpUnit
+from prunesim.rtl.multiplier import Multiplier, adder_tree
 from prunesim.rtl.reciprocal import Reciprocal
 
 
@@ -24,16 +26,22 @@ def run_clocked(dut, bench):
 
 
 @pytest.mark.parametrize(
-    ("d", "a_shape", "b_shape"),
+    ("d", "a_shape", "b_shape", "tree_stages"),
     [
-        (1, signed(4), signed(4)),
-        (5, signed(12), signed(8)),
-        (16, signed(12), signed(5)),
-        (64, signed(12), unsigned(4)),
+        (1, signed(4), signed(4), 1),
+        (1, signed(4), signed(4), 3),
+        (5, signed(12), signed(8), 1),
+        (5, signed(12), signed(8), 2),
+        (16, signed(12), signed(5), 3),
+        (64, signed(12), unsigned(4), 1),
+        (64, signed(12), signed(9), 3),
+        (64, signed(12), signed(9), 7),
     ],
 )
-def test_dot_product(d, a_shape, b_shape):
-    dut = DotProduct(d, a_shape, b_shape)
+def test_dot_product(d, a_shape, b_shape, tree_stages):
+    """Exact sums, each ``latency = 1 + tree_stages`` cycles after its pair, whatever ``d``."""
+    dut = DotProduct(d, a_shape, b_shape, tree_stages)
+    assert dut.latency == 1 + tree_stages
     rng = random.Random(d)
 
     def value(shape, extreme=None):
@@ -49,17 +57,27 @@ def test_dot_product(d, a_shape, b_shape):
         ([value(a_shape) for _ in range(d)], [value(b_shape) for _ in range(d)]) for _ in range(50)
     ]
 
+    # Pairs in every other cycle too, so that a wrong latency cannot go unseen.
+    given = []
+    while sum(given) < len(pairs):
+        given.append(len(given) % 3 != 1)
+
     async def bench(ctx):
-        outputs = []
-        for step in range(len(pairs) + 2):
-            if step < len(pairs):
-                ctx.set(dut.i_a, pairs[step][0])
-                ctx.set(dut.i_b, pairs[step][1])
-            ctx.set(dut.i_valid, step < len(pairs))
+        outputs, sent = [], []
+        for step in range(len(given) + dut.latency + 1):
+            valid = step < len(given) and given[step]
+            if valid:
+                ctx.set(dut.i_a, pairs[len(sent)][0])
+                ctx.set(dut.i_b, pairs[len(sent)][1])
+                sent.append(step)
+            ctx.set(dut.i_valid, valid)
             if ctx.get(dut.o_valid):
-                outputs.append(ctx.get(dut.o_sum))
+                outputs.append((step, ctx.get(dut.o_sum)))
+            elif step and sent and sent[0] < step <= sent[-1] + dut.latency:
+                assert ctx.get(dut.busy), step
             await ctx.tick()
-        assert outputs == [sum(x * y for x, y in zip(a, b, strict=True)) for a, b in pairs]
+        expected = [sum(x * y for x, y in zip(a, b, strict=True)) for a, b in pairs]
+        assert outputs == [(t + dut.latency, e) for t, e in zip(sent, expected, strict=True)]
         assert not ctx.get(dut.busy)
 
     run_clocked(dut, bench)
@@ -138,3 +156,65 @@ def test_reciprocal_rejects_bad_parameters():
         Reciprocal(4, 8, 5)
     with pytest.raises(ValueError, match="divisor_bits must be an integer >= 1"):
         Reciprocal(4, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("a_width", "b_width", "stages", "chunk"),
+    [(1, 1, 2, 18), (31, 16, 2, 18), (37, 25, 3, 18), (27, 27, 3, 18), (13, 9, 4, 4)],
+)
+def test_multiplier(a_width, b_width, stages, chunk):
+    """Exact products, ``stages`` advances after their operands; ``en`` low holds everything."""
+    dut = Multiplier(a_width, b_width, stages, chunk)
+    rng = random.Random(a_width * 100 + b_width)
+    top_a, top_b = (1 << a_width) - 1, (1 << b_width) - 1
+    cases = [(0, 0), (top_a, top_b), (top_a, 1), (1, top_b)]
+    cases += [(rng.randint(0, top_a), rng.randint(0, top_b)) for _ in range(60)]
+
+    async def bench(ctx):
+        given, got = [], []
+        while len(got) < len(cases):
+            advance = rng.random() >= 0.25
+            ctx.set(dut.en, advance)
+            if len(given) < len(cases):
+                ctx.set(dut.i_a, cases[len(given)][0])
+                ctx.set(dut.i_b, cases[len(given)][1])
+            await ctx.tick()
+            if advance:
+                given.append(len(given))
+                if len(given) >= stages:  # the product of the operands given `stages` advances ago
+                    got.append(ctx.get(dut.o_p))
+        assert got == [a * b for a, b in cases]
+
+    run_clocked(dut, bench)
+
+
+@pytest.mark.parametrize(("count", "stages"), [(1, 1), (1, 3), (2, 1), (7, 2), (64, 3), (65, 3)])
+def test_adder_tree(count, stages):
+    """The sum comes out exactly ``stages`` cycles after its terms, for any number of terms."""
+    m = Module()
+    terms = [Signal(signed(9), name=f"t{i}") for i in range(count)]
+    total = adder_tree(m, terms, stages, "tree")
+    rng = random.Random(count)
+    rows = [[rng.randint(-256, 255) for _ in range(count)] for _ in range(20)]
+
+    async def bench(ctx):
+        sums = []
+        for step in range(len(rows) + stages):
+            if step < len(rows):
+                for term, value in zip(terms, rows[step], strict=True):
+                    ctx.set(term, value)
+            await ctx.tick()
+            if step + 1 >= stages:
+                sums.append(ctx.get(total))
+        assert sums[: len(rows)] == [sum(row) for row in rows]
+
+    run_clocked(m, bench)
+
+
+def test_pipelined_blocks_reject_bad_parameters():
+    with pytest.raises(ValueError, match="tree_stages must be an integer >= 1"):
+        DotProduct(4, signed(4), signed(4), 0)
+    with pytest.raises(ValueError, match="stages must be an integer >= 2"):
+        Multiplier(4, 4, 1)
+    with pytest.raises(ValueError, match="stages must be an integer >= 1"):
+        adder_tree(Module(), [Signal(4)], 0, "tree")

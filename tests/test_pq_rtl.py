@@ -173,7 +173,7 @@ def test_pq_bench_fit_and_grid() -> None:
     from prunesim.rtl.pq import ProgressiveAttention
 
     dut = ProgressiveAttention()
-    for need, (a, b) in ((False, (3, 44)), (True, (5, 53))):
+    for need, (a, b) in ((False, (3, 69)), (True, (5, 90))):
         points = [(n, dut.frame_cycles(n, need)) for n in (64, 256, 1024)]
         fitted = fit_line(points)
         assert fitted == pytest.approx((a, b))

@@ -38,8 +38,8 @@ def test_pq_cycles_equals_frame_cycles(prob_bits: int, max_n: int) -> None:
 
 
 def test_pq_cycles_defaults() -> None:
-    assert pq_cycles(64, False) == 3 * 64 + 44
-    assert pq_cycles(1024, True) == 5 * 1024 + 53
+    assert pq_cycles(64, False) == 3 * 64 + 69
+    assert pq_cycles(1024, True) == 5 * 1024 + 90
     assert pq_cycles(1, True).shape == ()
 
 

@@ -11,8 +11,8 @@ does). Every frame is still checked against the golden model. Cycles count from 
 being accepted to the frame's last probability being transferred.
 
 The table gives the measured cycles per frame next to
-:meth:`~prunesim.rtl.pq.ProgressiveAttention.frame_cycles` (``3 n + 17 + R`` without the LSB
-pass, ``5 n + 26 + R`` with it, ``R = prob_bits + LOGN + 5``); then the line ``a n + b`` fitted
+:meth:`~prunesim.rtl.pq.ProgressiveAttention.frame_cycles` (``3 n + 42 + R`` without the LSB
+pass, ``5 n + 63 + R`` with it, ``R = prob_bits + LOGN + 5``); then the line ``a n + b`` fitted
 to the measurements (least squares over ``n``) per case, and the RTL simulation speed per
 simulator. The simulators must agree cycle for cycle. Results also go to
 ``<build_dir>/pq_bench.json``.
@@ -282,8 +282,8 @@ def format_report(result: BenchResult) -> str:
         agree = "identical" if not result.mismatches() else "DIFFERENT"
         lines.append(f"cycle counts on {', '.join(result.sims)}: {agree}")
     lines.append(
-        f"formula (ProgressiveAttention.frame_cycles): 3n + 17 + R without the LSB pass, "
-        f"5n + 26 + R with it, R = prob_bits + LOGN + 5 = {p['prob_bits']} + {k['LOGN']} + 5 "
+        f"formula (ProgressiveAttention.frame_cycles): 3n + 42 + R without the LSB pass, "
+        f"5n + 63 + R with it, R = prob_bits + LOGN + 5 = {p['prob_bits']} + {k['LOGN']} + 5 "
         f"= {k['R']}: 3n + {k['b_msb_only']} and 5n + {k['b_lsb']}"
     )
     for name in result.sims:
