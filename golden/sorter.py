@@ -15,11 +15,12 @@ With ``P = lanes``, ``R = ceil(n / P)`` rows and ``J = ceil(log2 R)`` merge pass
 ``R == 1``), the cycles from the frame's last input beat being accepted to its last output beat
 being transferred, the output always ready, are (:func:`sorter_cycles`)::
 
-    5 + D + R + sum_{j < J} (R + ceil(R / 2**(j + 1))) + o
+    5 + D + R + J (R + 1) + o
 
 ``D = log2(P) * (log2(P) + 1) / 2`` is the depth of the beat-sorting network (one pipeline
-register per layer); a merge pass over runs of ``2**j`` rows takes one cycle per row and one more
-per pair of runs; the final pass takes one cycle per row. All of this depends on ``n`` and ``P``
+register per layer); a merge pass takes one cycle per row and one more to write the last pair's
+held keys (a pair's held keys are written while the next pair's first row is taken); the final
+pass takes one cycle per row. All of this depends on ``n`` and ``P``
 only. ``o`` is 1 when the output re-packer's last input row overflows into a second output row
 (one more cycle to flush), else 0, exactly as the top-k engine's ``o_f``
 (:meth:`SorterModel.run` computes it).
@@ -61,7 +62,7 @@ def sorter_cycles(n: int, lanes: int, overflow: bool = False) -> int:
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1, not {n!r}")
     rows = -(-n // _check_lanes(lanes))
-    merging = sum(rows + -(-rows // (2 << j)) for j in range(merge_passes(n, lanes)))
+    merging = merge_passes(n, lanes) * (rows + 1)
     return 5 + sort_depth(lanes) + rows + merging + int(overflow)
 
 

@@ -110,7 +110,8 @@ class BatcherSorter(wiring.Component):
        one row per cycle from the run whose next row has the larger first key, merges it with
        ``lanes`` held keys in an odd-even merge network of ``2 lanes`` inputs
        (:func:`merge_layers`), writes the larger half and holds the smaller half; after the last
-       row it writes the held keys: ``la + lb + 1`` cycles for runs of ``la`` and ``lb`` rows.
+       row it writes the held keys while it takes the next pair's first row: ``R + 1`` cycles per
+       pass.
     3. *Threshold*: one read of the sorted keys at position ``min(k, n) - 1``.
     4. *Filter*: one pass over the frame buffer keeps the elements whose key is at least the
        threshold (none when ``k = 0``), zero-eliminates and re-packs them into full output rows.
@@ -118,11 +119,11 @@ class BatcherSorter(wiring.Component):
     Latency, from the frame's last input beat accepted to its last output beat, output always
     ready, with ``D = log2(lanes) (log2(lanes) + 1) / 2``::
 
-        5 + D + R + sum_{j < J} (R + ceil(R / 2**(j + 1))) + o
+        5 + D + R + J (R + 1) + o
 
     ``o`` is 1 when the output re-packer's last input row overflows into a second output row,
     else 0 (as the top-k engine's ``o_f``); everything else depends on ``n`` and ``lanes`` only
-    (:func:`prunesim.golden.sorter.sorter_cycles`; n = 1024, 16 lanes: 526 + o). The input is
+    (:func:`prunesim.golden.sorter.sorter_cycles`; n = 1024, 16 lanes: 469 + o). The input is
     not ready from the last input beat of a frame until the frame's last output beat.
 
     Comparators (magnitude comparators on keys), ``p = log2(lanes)``: the beat sorter
@@ -418,37 +419,43 @@ class BatcherSorter(wiring.Component):
                         m.d.sync += src.eq(0)
                         m.d.sync += start_pair(0, 1)
                         m.next = "FIRST"
-            with m.State("FIRST"):
-                # The pair's first row is held.
+
+            def step(kept):
+                """Take the next row of the pair; hold ``kept``. After the pair's last row, read
+                the next pair's first rows if this pass has one (it starts while the held keys
+                are written) and go on to FLUSH_FIRST, else to FLUSH."""
                 m.d.comb += [
                     addr_a.eq(pair_start + next_a),
                     addr_b.eq(pair_start + run_len + next_b),
                 ]
                 m.d.sync += [used_a.eq(next_a), used_b.eq(next_b)]
-                m.d.sync += [h.eq(c) for h, c in zip(held, chosen, strict=True)]
+                m.d.sync += [h.eq(c) for h, c in zip(held, kept, strict=True)]
+                next_pair = pair_start + 2 * run_len
                 with m.If(next_a + next_b == len_a + len_b):
-                    m.next = "FLUSH"
+                    with m.If(next_pair < n_rows):
+                        m.d.sync += start_pair(next_pair, run_len)
+                        m.next = "FLUSH_FIRST"
+                    with m.Else():
+                        m.next = "FLUSH"
                 with m.Else():
                     m.next = "MERGE"
+
+            with m.State("FIRST"):
+                # A pass's first pair: its first row is held.
+                step(chosen)
             with m.State("MERGE"):
                 # Merge a row with the held keys: write the larger half, hold the smaller.
-                m.d.comb += [
-                    addr_a.eq(pair_start + next_a),
-                    addr_b.eq(pair_start + run_len + next_b),
-                ]
                 m.d.comb += [merge_write.eq(1), merge_data.eq(Cat(*merged[:lanes]))]
-                m.d.sync += [used_a.eq(next_a), used_b.eq(next_b)]
-                m.d.sync += [h.eq(c) for h, c in zip(held, merged[lanes:], strict=True)]
-                with m.If(next_a + next_b == len_a + len_b):
-                    m.next = "FLUSH"
-            with m.State("FLUSH"):
-                # Write the held keys; start the next pair, the next pass, or the threshold read.
+                step(merged[lanes:])
+            with m.State("FLUSH_FIRST"):
+                # Write the held keys of a pair; hold the first row of the next.
                 m.d.comb += [merge_write.eq(1), merge_data.eq(Cat(*held))]
-                next_pair = pair_start + 2 * run_len
-                with m.If(next_pair < n_rows):
-                    m.d.sync += start_pair(next_pair, run_len)
-                    m.next = "FIRST"
-                with m.Elif(2 * run_len >= n_rows):
+                step(chosen)
+            with m.State("FLUSH"):
+                # A pass's last pair: write the held keys; start the next pass or read the
+                # threshold.
+                m.d.comb += [merge_write.eq(1), merge_data.eq(Cat(*held))]
+                with m.If(2 * run_len >= n_rows):
                     m.d.sync += finish_sort(~src)
                     m.next = "THRESHOLD"
                 with m.Else():
