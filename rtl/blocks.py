@@ -245,8 +245,8 @@ BLOCKS: dict[str, Block] = {
             "beat (a sorting network per beat, then merge passes over a buffer), and emits the\n"
             "k largest with their indices, in index order. The baseline of SpAtten's claim that\n"
             "its top-k engine gives 1.4x the throughput at 3.5x less power.\n\n"
-            "The ranges below keep generating the Verilog within seconds at the defaults\n"
-            "(measurements in the BatcherSorter docstring).\n\n"
+            "Generating the Verilog takes seconds at the defaults (measurements in the\n"
+            "BatcherSorter docstring).\n\n"
             "example:\n"
             "  prunesim verilog sorter --width 12 --lanes 8 --max-n 512 --output sorter.v"
         ),
