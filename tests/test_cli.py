@@ -36,6 +36,7 @@ def test_list_blocks(tmp_path):
     assert result.returncode == 0, result.stderr
     assert re.search(r"^topk\s", result.stdout, re.MULTILINE)
     assert re.search(r"^pq\s", result.stdout, re.MULTILINE)
+    assert re.search(r"^sorter\s+Batcher odd-even merge sorter", result.stdout, re.MULTILINE)
     assert "--max-n 1024" in result.stdout
 
 
@@ -131,6 +132,17 @@ def test_verilog_topk(tmp_path):
     assert result.stdout.strip() == f"wrote {output} (topk: width=8 lanes=4 max_n=64)"
     assert "module topk(" in output.read_text()
     assert [path.name for path in output.parent.iterdir()] == ["topk.v"]  # no temporary left
+
+
+def test_verilog_sorter(tmp_path):
+    output = tmp_path / "sorter.v"
+    options = ["--width", "8", "--lanes", "4", "--max-n", "64", "--output", str(output)]
+    result = run_cli("verilog", "sorter", *options, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"wrote {output} (sorter: width=8 lanes=4 max_n=64)"
+    assert "module sorter(" in output.read_text()
+    bad = run_cli("verilog", "sorter", "--lanes", "64", "--output", str(output), cwd=tmp_path)
+    assert_one_line_error(bad, r"lanes must be a power of two in 1\.\.32, not 64")
 
 
 def test_verilog_topk_defaults(tmp_path):

@@ -29,8 +29,9 @@ def signature_defaults(block: Block) -> dict[str, object]:
 
 
 def test_names():
-    assert block_names() == list(BLOCKS) == ["topk", "pq"]
+    assert block_names() == list(BLOCKS) == ["topk", "pq", "sorter"]
     assert set(REPORT_BLOCKS) <= set(BLOCKS)
+    assert "sorter" not in REPORT_BLOCKS  # a baseline, not a SpAtten block
     for name, block in BLOCKS.items():
         assert block.name == name
         assert get_block(name) is block
@@ -51,6 +52,8 @@ def test_parameters_come_from_the_constructor(name):
 def test_defaults_are_the_documented_ones():
     # The CLI's defaults as they were when they were typed out in prunesim/cli.py.
     assert get_block("topk").defaults() == {"width": 16, "lanes": 16, "max_n": 1024}
+    # The sorter is the top-k engine's baseline: the same defaults.
+    assert get_block("sorter").defaults() == get_block("topk").defaults()
     assert get_block("pq").defaults() == {
         "d": 64,
         "q_bits": 12,
@@ -122,7 +125,7 @@ def test_describe():
 
 
 def test_unknown_block():
-    with pytest.raises(ValueError, match=r"^unknown block 'x' \(choose from topk, pq\)$"):
+    with pytest.raises(ValueError, match=r"^unknown block 'x' \(choose from topk, pq, sorter\)$"):
         get_block("x")
 
 
@@ -193,3 +196,12 @@ def test_building_topk_loads_amaranth_but_not_torch(tmp_path):
         "assert block.defaults()['width'] == 16"
     )
     assert loaded_modules(code, tmp_path) == {"amaranth": True, "torch": False}
+
+
+def test_sorter_has_the_topk_ports():
+    """A bench can swap the sorter for the top-k engine: the same ports, widths and directions."""
+    params = {"width": 5, "lanes": 4, "max_n": 40}
+    sorter, sorter_verilog = get_block("sorter").to_verilog(params)
+    topk, topk_verilog = get_block("topk").to_verilog(params)
+    assert "module sorter(" in sorter_verilog
+    assert port_table(sorter, sorter_verilog) == port_table(topk, topk_verilog)

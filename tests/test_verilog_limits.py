@@ -66,7 +66,13 @@ def test_the_chosen_bounds():
         "max_n": (1, 65536),
         "scale_shift": (0, 32),
     }
+    assert {p.name: (p.limit.low, p.limit.high) for p in get_block("sorter").parameters()} == {
+        "width": (1, 64),
+        "lanes": (1, 32),
+        "max_n": (1, 16384),
+    }
     assert get_block("topk").parameters()[1].limit.power_of_two
+    assert get_block("sorter").parameters()[1].limit.power_of_two
 
 
 @pytest.mark.parametrize(("name", "parameter"), PARAMETERS, ids=IDS)
@@ -122,7 +128,7 @@ def test_constructor_accepts_the_bounds(name, parameter):
     block = get_block(name)
     for value in (parameter.limit.low, parameter.limit.high):
         params = at(name, parameter, value)
-        if (name, parameter.name) == ("topk", "max_n") and value < params["lanes"]:
+        if parameter.name == "max_n" and value < params.get("lanes", 1):
             params["lanes"] = 1
         component = block.build(**params)  # constructs; elaborates nothing
         assert component is not None

@@ -6,6 +6,8 @@
 * :mod:`prunesim.verif.streams` -- cocotb 2 drivers for ``amaranth.lib.stream`` interfaces and
   pack/unpack helpers for ``amaranth.lib.data`` layouts.
 * :mod:`prunesim.verif.topk_tb` -- the cocotb test module of :class:`prunesim.rtl.topk.TopK`.
+* :mod:`prunesim.verif.sorter_tb` -- the cocotb test module of
+  :class:`prunesim.rtl.sorter.BatcherSorter` (the top-k engine's structure and score kinds).
 
 Only :mod:`~prunesim.verif.runner` is imported here; the other modules import ``cocotb`` and are
 meant to be loaded inside a simulator.
