@@ -179,8 +179,10 @@ def synthesize_block(
 
     Raises ``ValueError``/``TypeError`` naming the bad argument (unknown block, target or
     parameter, a parameter out of its range, a clock outside its range) before anything is
-    written or run; :class:`~prunesim.toolchain.ToolchainError` when a tool is missing (the
-    message says how to install it); :class:`~prunesim.synth.targets.SynthToolError` when a
+    written or run, and ``ValueError`` when the block does not fit the target (found by the
+    target, before place and route; its work folder is removed);
+    :class:`~prunesim.toolchain.ToolchainError` when a tool is missing (the message says how to
+    install it); :class:`~prunesim.synth.targets.SynthToolError` when a
     tool fails (the message names the tool and its log file; no ``report.json`` is written).
     """
     try:
@@ -237,7 +239,11 @@ def synthesize_block(
             progress=say,
         )
         started = time.monotonic()
-        report = chosen.run(job)
+        try:
+            report = chosen.run(job)
+        except ValueError:  # the block does not fit the target: bad input, nothing kept
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         report.runtimes_s.setdefault("total", round(time.monotonic() - started, 1))
         write_text_atomic(
             report_path, json.dumps({"key": key, "report": report.to_dict()}, indent=2) + "\n"

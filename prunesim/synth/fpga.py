@@ -197,36 +197,50 @@ def _cells(stat_json: Path, top: str) -> dict[str, int]:
 MEMORY_PRIMITIVES = frozenset({"DP16KD", "PDPW16KD", "TRELLIS_DPR16X4", "SB_RAM40_4K"})
 
 _MEMORY_CELL = re.compile(r"^\s*cell \$mem_v2 (\S+)$(.*?)^\s*end$", re.MULTILINE | re.DOTALL)
-_PARAM = re.compile(r'^\s*parameter \\(MEMID|SIZE|WIDTH) (?:"\\?\\?(.*)"|(\S+))$', re.MULTILINE)
+_PARAM = re.compile(
+    r'^\s*parameter \\(MEMID|SIZE|WIDTH|WR_PORTS) (?:"\\?\\?(.*)"|(\S+))$', re.MULTILINE
+)
+_ROM = re.compile(r"\$auto\$proc_rom\.cc:\d+:do_switch(\$\d+)")
 _LIBMAP = re.compile(r"^mapping memory (\S+) via (\S+)$", re.MULTILINE)
+_LIBMAP_FF = re.compile(r"^using FF mapping for memory (\S+)$", re.MULTILINE)
 
 
 def _memories(dump: Path, log: Path, design: Path, top: str) -> list[Memory]:
     """The memories before mapping (Yosys ``dump`` of the ``$mem_v2`` cells), what
-    ``memory_libmap`` mapped each to (from the log) and how many primitives of the mapped design
-    carry its name."""
-    mapped = {
-        name.split(".", 1)[1] if name.startswith(f"{top}.") else name: via
-        for name, via in _LIBMAP.findall(log.read_text(encoding="utf-8", errors="replace"))
-    }
+    ``memory_libmap`` mapped each to (from the log: a RAM primitive, counted in the mapped
+    design by the cells that carry the memory's name, or flip-flops; a ROM so mapped becomes
+    logic). Yosys' names of ROMs it found in ``case`` statements are shortened to
+    ``<sub-block>.rom$<n>``."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    mapped = {_memory_name(name, top): via for name, via in _LIBMAP.findall(text)}
+    mapped |= {_memory_name(name, top): "FF" for name in _LIBMAP_FF.findall(text)}
     cells = json.loads(design.read_text(encoding="utf-8"))["modules"][top]["cells"]
     memories = []
     for _, body in _MEMORY_CELL.findall(dump.read_text(encoding="utf-8", errors="replace")):
         params = {key: quoted or bare for key, quoted, bare in _PARAM.findall(body)}
-        name = params["MEMID"].lstrip("\\")
+        memid = _memory_name(params["MEMID"], top)
+        name = _ROM.sub(r"rom\1", memid)
         depth, width = _param_int(params["SIZE"]), _param_int(params["WIDTH"])
-        via = mapped.get(name)
-        if via is None:
-            memories.append(Memory(name, depth, width, "flip-flops"))
+        via = mapped.get(memid, "FF")
+        if via == "FF":
+            rom = _param_int(params.get("WR_PORTS", "1")) == 0
+            memories.append(Memory(name, depth, width, "logic (ROM)" if rom else "flip-flops"))
             continue
         kinds = Counter(
             cell["type"]
             for cell_name, cell in cells.items()
-            if cell["type"] in MEMORY_PRIMITIVES and cell_name.startswith(f"{name}.")
+            if cell["type"] in MEMORY_PRIMITIVES and cell_name.startswith(f"{memid}.")
         )
         what = ", ".join(f"{kind} x {n}" for kind, n in sorted(kinds.items())) or via
         memories.append(Memory(name, depth, width, what))
     return memories
+
+
+def _memory_name(name: str, top: str) -> str:
+    """A memory's name without the top module, Yosys' escapes or its flattening mark."""
+    name = name.replace("\\\\", "\\").lstrip("\\")
+    name = name.removeprefix(f"{top}.").removeprefix("$flatten\\")
+    return name
 
 
 def _param_int(text: str) -> int:
@@ -374,14 +388,18 @@ def _synth_report(job: SynthJob, target: str, tools: dict[str, str]) -> SynthRep
     )
 
 
-def _yosys_synth(job: SynthJob, report: SynthReport, command: str) -> tuple[Path, dict[str, int]]:
+def _yosys_synth(
+    job: SynthJob, report: SynthReport, command: str, before_json: str = ""
+) -> tuple[Path, dict[str, int]]:
     """Run Yosys' ``command`` (``synth_ecp5``/``synth_ice40``) on the job's Verilog, stopping
-    before memory mapping to dump the memories; returns the netlist JSON and the cells."""
+    before memory mapping to dump the memories, and running ``before_json`` (Yosys commands)
+    before the netlist is written; returns the netlist JSON and the cells."""
     top, design = job.top, f"{job.top}.json"
     script = (
         f"read_verilog {job.verilog.name}; {command} -top {top} -run :map_ram; "
         "tee -q -o memories.il dump t:$mem_v2; "
-        f"{command} -top {top} -run map_ram: -json {design}; tee -q -o stat.json stat -json"
+        f"{command} -top {top} -run map_ram:; {before_json} write_json {design}; "
+        "tee -q -o stat.json stat -json"
     )
     log = _run_step(job, report, "synth", "yosys", ["-p", script])
     cells = _cells(job.workdir / "stat.json", top)
@@ -397,6 +415,15 @@ def _finish(job: SynthJob, report: SynthReport, bels: Mapping[str, str]) -> None
     report.fmax_mhz = _fmax(pnr)
     report.critical_path = critical_path(pnr, job.verilog.read_text(encoding="utf-8"), job.top)
     report.notes.append(NO_POWER)
+
+
+def _describe(params: Mapping[str, Any]) -> str:
+    return "(" + " ".join(f"{key}={value}" for key, value in params.items()) + ")"
+
+
+def _counts(cells: Mapping[str, int]) -> str:
+    kinds = ("LUT4", "CCU2C", "TRELLIS_FF", "DP16KD", "MULT18X18D")
+    return ", ".join(f"{cells.get(kind, 0)} {kind}" for kind in kinds)
 
 
 class Ecp5Target:
@@ -432,10 +459,10 @@ class Ecp5Target:
         device = self.device(cells)
         if device is None:
             largest = ECP5_DEVICES[-1]
-            raise SynthToolError(
-                f"{job.block} does not fit the largest ECP5 ({largest.flag[2:]}: {largest.luts} "
-                f"LUT4, {largest.brams} DP16KD, {largest.dsps} MULT18X18D); cells: "
-                f"{report.logs['synth']}"
+            raise ValueError(
+                f"{job.block} {_describe(job.params)} does not fit the largest ECP5 "
+                f"({largest.flag[2:]}: {largest.luts} LUT4, {largest.brams} DP16KD, "
+                f"{largest.dsps} MULT18X18D) with {_counts(cells)}: choose smaller parameters"
             )
         args = [
             device.flag,
@@ -473,27 +500,30 @@ class Ice40Target:
     def run(self, job: SynthJob) -> SynthReport:
         io = _port_bits(job.verilog.read_text(encoding="utf-8"), job.top)
         if io > ICE40_IO:
-            raise SynthToolError(
-                f"{job.block} has {io} port bits, more than the {ICE40_IO} user I/O pins of the "
-                "largest iCE40 that nextpnr-ice40 places on (HX8K CT256; it cannot place out of "
-                "context): choose smaller parameters or target fpga-ecp5"
+            raise ValueError(
+                f"{job.block} {_describe(job.params)} has {io} port bits, more than the "
+                f"{ICE40_IO} user I/O pins of the largest iCE40 that nextpnr-ice40 places on "
+                "(HX8K CT256; it cannot place out of context): choose smaller parameters or "
+                "target fpga-ecp5"
             )
         report = _synth_report(job, self.name, self.tool_versions())
-        design, cells = _yosys_synth(job, report, "synth_ice40")
+        # nextpnr-ice40 0.4 cannot place Yosys' $scopeinfo cells (hierarchy metadata)
+        design, cells = _yosys_synth(job, report, "synth_ice40", "delete t:$scopeinfo;")
         device = ICE40_HX8K
         luts = cells.get("SB_LUT4", 0)
         ffs = sum(n for cell, n in cells.items() if cell.startswith("SB_DFF"))
         brams = cells.get("SB_RAM40_4K", 0)
         if luts > device.luts or ffs > device.ffs or brams > device.brams:
-            raise SynthToolError(
-                f"{job.block} needs {luts} SB_LUT4, {ffs} flip-flops, {brams} SB_RAM40_4K: more "
-                f"than the HX8K has ({device.luts}, {device.ffs}, {device.brams}); cells: "
-                f"{report.logs['synth']}"
+            raise ValueError(
+                f"{job.block} {_describe(job.params)} needs {luts} SB_LUT4, {ffs} flip-flops, "
+                f"{brams} SB_RAM40_4K: more than the HX8K has ({device.luts}, {device.ffs}, "
+                f"{device.brams}): choose smaller parameters or target fpga-ecp5"
             )
         args = [
             device.flag,
             "--package",
             "ct256",
+            "--timing-allow-fail",
             "--json",
             design.name,
             "--report",
