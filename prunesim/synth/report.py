@@ -8,6 +8,7 @@ instance: the FPGA tools estimate no power).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -98,6 +99,9 @@ class SynthReport:
         Each tool's name and version, as the cache key records them.
     logs:
         Each step's log file.
+    runtimes_s:
+        Each step's wall-clock time in seconds (``"total"``: the whole run), as measured when
+        the report was made (a cached report keeps the times of the run that made it).
     notes:
         The limits of these figures, in words (corner, no wires, memories as macros ...).
     """
@@ -116,6 +120,7 @@ class SynthReport:
     energy_per_frame_j: float | None = None
     tools: dict[str, str] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
+    runtimes_s: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,3 +132,20 @@ class SynthReport:
         if self.critical_path is not None:
             out["critical_path"]["through"] = list(self.critical_path.through)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SynthReport:
+        """The report that :meth:`to_dict` gave ``data`` (its derived ``bits`` and ``total_w``
+        dropped); ``TypeError``/``KeyError`` if ``data`` is not such a dict."""
+        values = dict(data)
+        values["memories"] = [
+            Memory(**{k: v for k, v in memory.items() if k != "bits"})
+            for memory in values.get("memories", [])
+        ]
+        path = values.get("critical_path")
+        if path is not None:
+            values["critical_path"] = CriticalPath(**{**path, "through": tuple(path["through"])})
+        power = values.get("power")
+        if power is not None:
+            values["power"] = Power(**{k: v for k, v in power.items() if k != "total_w"})
+        return cls(**values)
