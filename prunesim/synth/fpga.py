@@ -373,9 +373,10 @@ ICE40_HX8K = Device("--hx8k", 7680, 7680, 32, 0, io=206)
 #: User I/O pins of :data:`ICE40_HX8K`'s package: the most port bits an iCE40 block may have.
 ICE40_IO = 206
 
-#: Share of a part's LUTs and flip-flops that a design may need for that part to be chosen
-#: (placement needs some slack).
-FILL = 0.9
+#: Share of a part's LUTs and flip-flops that a design may need for that part to be chosen:
+#: placement needs slack, and a crowded part places slowly and routes worse (the default top-k
+#: at 74% of the 25k took 41 minutes in nextpnr on a loaded 2-core machine, and 28.7 MHz).
+FILL = 0.6
 
 
 def _synth_report(job: SynthJob, target: str, tools: dict[str, str]) -> SynthReport:

@@ -7,6 +7,12 @@ design parameters arrive as JSON in ``PRUNESIM_TB_PARAMS`` (``width``/``lanes``/
 settings as JSON in ``PRUNESIM_TB_CONFIG``: ``seed`` (int), ``random_frames`` (default 60),
 ``adversarial_max_frames`` (default: all), ``back_to_back_frames`` (per pattern, default 8).
 
+The ``bench`` test runs only when ``PRUNESIM_SORTER_BENCH`` holds its JSON settings (``cases``:
+``[[n, k], ...]``, ``frames`` per case, ``seed``): uniform random scores, no input gaps, the
+output always ready; every frame is checked as above (its latency against the exact cycle model),
+and the record (each case's cycles per frame, total simulated cycles, wall time; the top-k
+engine's bench record, ``rounds`` 0) goes to the file named by ``PRUNESIM_SORTER_BENCH_OUT``.
+
 Every frame's output is compared with :func:`prunesim.golden.topk.topk_reference` (indices, scores,
 beat structure) and, for frames whose output never stalls, its latency with the exact cycle model
 of :class:`prunesim.golden.sorter.SorterModel`. Input beats carry junk in the lanes above
@@ -15,8 +21,11 @@ of :class:`prunesim.golden.sorter.SorterModel`. Input beats carry junk in the la
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +34,7 @@ import cocotb
 import torch
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
-from cocotb.utils import get_sim_steps
+from cocotb.utils import get_sim_steps, get_sim_time
 
 from prunesim.golden.sorter import SorterModel
 from prunesim.golden.topk import topk_reference
@@ -35,6 +44,8 @@ from prunesim.verif.streams import Beat, LayoutCodec, StreamSink, StreamSource
 from prunesim.verif.topk_tb import adversarial_cases, capped_runs, gen_scores
 
 PERIOD_NS = 10
+BENCH_ENV = "PRUNESIM_SORTER_BENCH"
+BENCH_OUT_ENV = "PRUNESIM_SORTER_BENCH_OUT"
 _DEFAULT_PARAMS = {"width": 16, "lanes": 16, "max_n": 1024}
 _TRAFFIC = [(0.0, 0.0), (0.3, 0.0), (0.0, 0.3), (0.5, 0.5), (0.8, 0.2), (0.2, 0.8)]
 
@@ -118,6 +129,10 @@ class TB:
     async def cycles(self, n: int) -> None:
         for _ in range(n):
             await RisingEdge(self.dut.clk)
+
+    def now(self) -> int:
+        """The current simulation time in clock cycles."""
+        return int(get_sim_time("ns")) // PERIOD_NS
 
     def send_frame(self, scores: Sequence[int], k: int, label: str) -> Frame:
         """Queue a frame (junk in unused lanes, ``k`` valid only with the first beat)."""
@@ -287,3 +302,37 @@ async def reset_mid_frame(dut: Any) -> None:
             await tb.run_frame(scores, tb.rng.randint(0, n), f"after reset {sorting} #{i}")
     await tb.expect_quiet()
     tb.log.info("reset_mid_frame: %d frames checked", tb.frames_checked)
+
+
+@cocotb.test(skip=BENCH_ENV not in os.environ)
+async def bench(dut: Any) -> None:
+    """Cycles per frame on uniform random scores, no input gaps, output always ready."""
+    settings = json.loads(os.environ[BENCH_ENV])
+    out_path = os.environ.get(BENCH_OUT_ENV, "sorter_bench.json")
+    tb = TB(dut, "bench")
+    await tb.start()
+    tb.set_traffic(0.0, 0.0)
+    frames = int(settings.get("frames", 10))
+    rng = random.Random(int(settings.get("seed", 1)))
+    sim_start, wall_start = tb.now(), time.perf_counter()
+    cases = []
+    for n, k in settings["cases"]:
+        cycles = []
+        for i in range(frames):
+            scores = [rng.getrandbits(tb.width) for _ in range(n)]
+            frame = tb.send_frame(scores, k, f"bench n={n} k={k} frame {i}")
+            if frame.golden_cycles is None:
+                raise AssertionError("the bench's output is always ready: every frame is exact")
+            await tb.recv_frame(frame)  # checks the latency against golden_cycles
+            cycles.append(frame.golden_cycles)
+        cases.append({"n": n, "k": k, "cycles": cycles, "rounds": [0] * frames})
+    record = {
+        "params": {"width": tb.width, "lanes": tb.lanes, "max_n": tb.max_n},
+        "cases": cases,
+        "total_cycles": tb.now() - sim_start,
+        "wall_seconds": time.perf_counter() - wall_start,
+    }
+    tmp = f"{out_path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f)
+    os.replace(tmp, out_path)
