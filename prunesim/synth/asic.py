@@ -170,8 +170,6 @@ class _Design:
     """What the netlist step leaves for OpenSTA."""
 
     netlist: Netlist
-    verilog: str
-    rtl_names: dict[str, str]
     buffers: int
     clock_bits: frozenset[int]
 
@@ -252,12 +250,12 @@ class AsicTarget:
         buffers = 0
         if self.max_fanout is not None:
             buffers = netlist.buffer_fanout(self.max_fanout, buffer, skip=clock)
-        verilog, rtl_names = netlist.to_verilog(buffer)
+        verilog = netlist.to_verilog(buffer)
         buffers = sum(1 for c in netlist.cells.values() if c["type"] == buffer.name) - sum(
             1 for n, c in netlist.cells.items() if c["type"] == buffer.name and n in before
         )
         (job.workdir / "netlist.v").write_text(verilog)
-        return _Design(netlist, verilog, rtl_names, buffers, clock)
+        return _Design(netlist, buffers, clock)
 
     def _sta(
         self,
@@ -333,7 +331,8 @@ class AsicTarget:
         design = self._netlist(job, cells)
         netlist = design.netlist
 
-        default_stats = propagate_activity(netlist, {}, DEFAULT_ACTIVITY, skip=design.clock_bits)
+        ties = {bit: (0.0, float(value)) for bit, value in netlist.tie_bits().items()}
+        default_stats = propagate_activity(netlist, ties, DEFAULT_ACTIVITY, skip=design.clock_bits)
         sta_default = self._sta(job, design, lib_path, period_ns, default_stats, "default")
         path = parse_critical_path(sta_default, _instance_blocks(netlist), _instance_names(netlist))
         rate, duty = DEFAULT_ACTIVITY
@@ -359,8 +358,11 @@ class AsicTarget:
             "sta": str(job.workdir / "sta_default.log"),
         }
         if job.activity is not None:
-            seeds, measured, total = _seeds(netlist, job.activity)
-            bench_stats = propagate_activity(netlist, seeds, DEFAULT_ACTIVITY, design.clock_bits)
+            seeds, measured, total = _seeds(netlist, job.activity, design.clock_bits)
+            mean = sum(rate for rate, _ in seeds.values()) / max(len(seeds), 1)
+            bench_stats = propagate_activity(
+                netlist, {**seeds, **ties}, DEFAULT_ACTIVITY, design.clock_bits
+            )
             sta_bench = self._sta(job, design, lib_path, period_ns, bench_stats, "bench")
             notes.append(
                 f"power at default activity: dynamic {power.dynamic_w:.4g} W, "
@@ -370,7 +372,8 @@ class AsicTarget:
             power = _power(
                 sta_bench,
                 f"{source}: measured on {measured} of {total} source nets (register outputs "
-                f"and ports), the rest at the default {DEFAULT_ACTIVITY[0]}, propagated",
+                f"and ports; mean {mean:.4g} toggles/cycle), the rest at the default "
+                f"{DEFAULT_ACTIVITY[0]}, propagated",
             )
             logs["sta_bench"] = str(job.workdir / "sta_bench.log")
 
@@ -463,17 +466,18 @@ def _instance_names(netlist: Netlist) -> dict[str, str]:
 
 
 def _seeds(
-    netlist: Netlist, activity: Mapping[str, float]
+    netlist: Netlist, activity: Mapping[str, float], clock: frozenset[int]
 ) -> tuple[dict[int, tuple[float, float]], int, int]:
-    """Measured ``(rate, probability of 1)`` of the source nets (input ports, register
-    outputs) whose RTL name the activity has; with how many got one, of how many."""
+    """Measured ``(rate, probability of 1)`` of the source nets (input ports but the clock,
+    register outputs) whose RTL name the activity has; with how many got one, of how many."""
     duty = getattr(activity, "duty", {}) or {}
     sources = {b for p in netlist.ports.values() if p["direction"] == "input" for b in p["bits"]}
     for cell in netlist.cells.values():
         lib = netlist.lib[cell["type"]]
         if lib.sequential:
             sources |= {b for pin in lib.outputs for b in cell["connections"].get(pin, [])}
-    sources = {b for b in sources if isinstance(b, int)}
+    ties = netlist.tie_bits()
+    sources = {b for b in sources if isinstance(b, int) and b not in clock and b not in ties}
     seeds = {}
     for bit in sources:
         name = netlist.names.get(bit)

@@ -324,6 +324,15 @@ class Netlist:
                 changed = True
         return removed
 
+    def tie_bits(self) -> dict[int, int]:
+        """The bits of the ``prunesim_tie_lo``/``_hi`` ports (:meth:`to_verilog` adds them) and
+        their values."""
+        return {
+            port["bits"][0]: int(name.endswith("hi"))
+            for name, port in self.ports.items()
+            if name in ("prunesim_tie_lo", "prunesim_tie_hi")
+        }
+
     def _tie_constants(self) -> None:
         """Connect every constant cell input and output port bit to an input port
         ``prunesim_tie_lo`` or ``prunesim_tie_hi`` (OpenSTA is told their values with
@@ -365,14 +374,14 @@ class Netlist:
                 else:
                     claimed.add(bit)
 
-    def to_verilog(self, buffer: LibCell) -> tuple[str, dict[str, str]]:
-        """Structural Verilog of the netlist and its net names' RTL names (``{verilog net:
-        RTL bit name}`` for nets that have one). Output ports that share a net get a
-        ``buffer`` each first."""
+    def to_verilog(self, buffer: LibCell) -> str:
+        """Structural Verilog of the netlist: nets named after their RTL names where they have
+        one; every constant tied to a port (:meth:`_tie_constants`), and output ports that share
+        a net given a ``buffer`` each first. Cells are named ``u<k>`` in the order of
+        :attr:`cells`."""
         self._tie_constants()
         self._separate_ports(buffer)
         net_name: dict[int, str] = {}
-        rtl: dict[str, str] = {}
         for name, port in self.ports.items():
             for i, bit in enumerate(port["bits"]):
                 if isinstance(bit, int):
@@ -380,9 +389,7 @@ class Netlist:
         used = set(self.ports)
         wires = []
 
-        def net(bit: Bit) -> str:
-            if not isinstance(bit, int):
-                return "1'b1" if bit == "1" else "1'b0"
+        def net(bit: int) -> str:
             if bit not in net_name:
                 label = self.names.get(bit)
                 base = _identifier(label) if label else f"n{bit}"
@@ -393,10 +400,7 @@ class Netlist:
                 used.add(name)
                 net_name[bit] = name
                 wires.append(name)
-            name = net_name[bit]
-            if bit in self.names:
-                rtl[name] = self.names[bit]
-            return name
+            return net_name[bit]
 
         lines = []
         for k, cell in enumerate(self.cells.values()):
@@ -409,13 +413,8 @@ class Netlist:
             width = len(port["bits"])
             rng = f" [{width - 1}:0]" if width > 1 else ""
             header.append(f"  {port['direction']}{rng} {name};")
-            if port["direction"] == "output":
-                for i, bit in enumerate(port["bits"]):
-                    if not isinstance(bit, int):
-                        target = f"{name}[{i}]" if width > 1 else name
-                        header.append(f"  assign {target} = {net(bit)};")
         header += [f"  wire {w};" for w in wires]
-        return "\n".join([*header, *lines, "endmodule", ""]), rtl
+        return "\n".join([*header, *lines, "endmodule", ""])
 
 
 def _signal_stats(function: Any, inputs: list[tuple[float, float]]) -> tuple[float, float]:
