@@ -197,3 +197,16 @@ def test_liberty_functions_compile():
     assert [aoi((a, b, c)) for a in (0, 1) for b in (0, 1) for c in (0, 1)] == [1] * 7 + [0]
     with pytest.raises(ValueError, match="unknown pin"):
         compile_function("A&Z", ("A",))
+
+
+@pytest.mark.parametrize("block", ["topk", "pq"])
+def test_bench_waves_need_verilator(block, tmp_path, capsys):
+    from prunesim.cli import main
+
+    argv = ["bench", block, "--waves", "--sims", "icarus", "--build-dir", str(tmp_path / "b")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "prunesim: error: --waves dumps Verilator's VCD: add verilator to --sims (not 'icarus')\n"
+    )
+    assert not (tmp_path / "b").exists()

@@ -73,8 +73,11 @@ def run_and_report(
     ``format_report(result)`` and writes ``result.to_dict()`` to ``<build_dir>/<block>_bench.json``
     under an ``"inputs"`` record (:func:`prunesim.provenance.bench_inputs` of the bench ``block``).
     Returns the result, or ``None`` after a one-line error on stderr when a simulator is missing
-    or the run fails (a build error, a mismatch with the golden model).
+    or the run fails (a build error, a mismatch with the golden model); raises
+    :class:`~prunesim.argtypes.CLIError` (exit status 2) for ``--waves`` without Verilator,
+    before any run.
     """
+    from prunesim.argtypes import CLIError
     from prunesim.bench import BENCHES
     from prunesim.provenance import bench_inputs
     from prunesim.toolchain import ToolchainError
@@ -83,12 +86,9 @@ def run_and_report(
     build_dir = Path(args.build_dir)
     waves = {"waves": True} if getattr(args, "waves", False) else {}
     if waves and "verilator" not in sims:
-        print(
-            f"prunesim: error: --waves dumps Verilator's VCD: add verilator to --sims "
-            f"(not {','.join(sims)!r})",
-            file=sys.stderr,
+        raise CLIError(
+            f"--waves dumps Verilator's VCD: add verilator to --sims (not {','.join(sims)!r})"
         )
-        return None
     try:
         result = run_bench(
             sims, int(args.frames), int(args.seed), bool(args.quick), build_dir, **waves
