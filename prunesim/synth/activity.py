@@ -1,13 +1,14 @@
 """Switching activity of a simulation, from its VCD waveform: toggles per clock cycle per net.
 
-:func:`activity_from_vcd` reads a VCD file (as Icarus' ``$dumpvars`` writes it; what ``prunesim
-bench topk|pq --waves`` leaves) in one streaming pass and returns an :class:`Activity`: for every
-bit of every dumped variable, its toggles per clock cycle (0 -> 1 and 1 -> 0 transitions between
-known values; changes to or from ``x``/``z`` are not toggles) and the fraction of the time it
-was 1, over the whole dump, and the clock cycles (rising edges of ``clock``).
+:func:`activity_from_vcd` reads a VCD file (Verilator's ``--trace``, what ``prunesim bench
+topk|pq --waves`` leaves, or Icarus' ``$dumpvars``) in one streaming pass and returns an
+:class:`Activity`: for every bit of every dumped variable, its toggles per clock cycle (0 -> 1
+and 1 -> 0 transitions between known values; changes to or from ``x``/``z`` are not toggles)
+and the fraction of the time it was 1, over the whole dump (reset and idle cycles included), and
+the clock cycles (rising edges of ``clock``).
 
-Names are the RTL hierarchy below the design's top scope (the outermost scope that holds the
-clock), joined by ``.``, with the bit index for vectors: ``keep_elim.o_sums[3]``, as Yosys names
+Names are the RTL hierarchy below the design's top scope (of the scopes that declare the clock,
+the one with the most variables below it), joined by ``.``, with the bit index for vectors: ``keep_elim.o_sums[3]``, as Yosys names
 the flattened design's nets (:class:`prunesim.synth.netlist.Netlist`), so a synthesized netlist's
 register outputs and ports find theirs.
 """
