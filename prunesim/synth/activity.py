@@ -8,9 +8,10 @@ and the fraction of the time it was 1, over the whole dump (reset and idle cycle
 the clock cycles (rising edges of ``clock``).
 
 Names are the RTL hierarchy below the design's top scope (of the scopes that declare the clock,
-the one with the most variables below it), joined by ``.``, with the bit index for vectors: ``keep_elim.o_sums[3]``, as Yosys names
-the flattened design's nets (:class:`prunesim.synth.netlist.Netlist`), so a synthesized netlist's
-register outputs and ports find theirs.
+the one with the most variables below it), joined by ``.``, with the bit index for vectors:
+``keep_elim.o_sums[3]``, as Yosys names the flattened design's nets
+(:class:`prunesim.synth.netlist.Netlist`), so a synthesized netlist's register outputs and ports
+find theirs.
 """
 
 from __future__ import annotations
