@@ -290,6 +290,8 @@ class Netlist:
                 out_bits = cell["connections"].get(lib.outputs[0], [])
                 if not out_bits or not isinstance(out_bits[0], int):
                     continue
+                if lib.outputs[0] not in lib.functions:
+                    continue
                 function = compile_function(lib.functions[lib.outputs[0]], lib.inputs)
                 free = [i for i, b in enumerate(pins) if isinstance(b, int)]
                 table = []
@@ -505,13 +507,16 @@ def propagate_activity(
             else:
                 inputs.append((0.0, 1.0 if bit == "1" else 0.0))
         for pin in lib.outputs:
-            key = (lib.name, pin)
-            if key not in compiled:
-                compiled[key] = compile_function(lib.functions[pin], lib.inputs)
             bit = cell["connections"].get(pin, ["0"])[0]
             if not isinstance(bit, int):
                 continue
-            stats[bit] = _signal_stats(compiled[key], inputs)
+            if pin not in lib.functions:  # no function in the Liberty: the default
+                stats[bit] = default
+            else:
+                key = (lib.name, pin)
+                if key not in compiled:
+                    compiled[key] = compile_function(lib.functions[pin], lib.inputs)
+                stats[bit] = _signal_stats(compiled[key], inputs)
             for follower in waiting.pop(bit, []):
                 missing[follower] -= 1
                 if missing[follower] == 0:
