@@ -262,3 +262,24 @@ def test_missing_and_failing_tools_are_one_line_errors(tmp_path, monkeypatch):
         get_target("asic").run(job)
     with pytest.raises(ValueError, match="clock_mhz"):
         get_target("asic").run(SynthJob("bad", {}, job.verilog, "bad", tmp_path, clock_mhz=0))
+
+
+def test_the_fanout_buffer_is_a_strong_one_with_a_light_input():
+    from prunesim.synth.cells import buffer_cell
+
+    def buf(name: str, area: float, cap: float | None) -> LibCell:
+        caps = {} if cap is None else {"A": cap}
+        return LibCell(name, area, 0.0, ("A",), ("X",), {"X": "A"}, capacitance=caps)
+
+    inv = LibCell("inv", 1.0, 0.0, ("A",), ("Y",), {"Y": "!A"}, capacitance={"A": 0.001})
+    cells = {
+        "inv": inv,
+        "buf_1": buf("buf_1", 3.75, 0.0021),
+        "buf_4": buf("buf_4", 7.5, 0.0024),
+        "buf_16": buf("buf_16", 20.0, 0.0087),
+    }
+    assert buffer_cell(cells).name == "buf_4"
+    no_caps = {name: buf(name, c.area, None) for name, c in cells.items() if name != "inv"}
+    assert buffer_cell(no_caps).name == "buf_16"
+    with pytest.raises(ValueError, match="no buffer"):
+        buffer_cell({"inv": inv})

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LibCell", "buffer_cell", "read_cells"]
+__all__ = ["BUFFER_LOAD_RATIO", "LibCell", "buffer_cell", "compile_function", "read_cells"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class LibCell:
     """A Liberty cell: ``area`` (the library's area unit, um^2 for sky130), ``leakage`` (the
     ``cell_leakage_power`` in the library's unit, ``None`` if absent), ``inputs`` and ``outputs``
     (pin names), ``functions`` (output pin -> its Boolean ``function``), ``sequential`` (the
-    cell has an ``ff`` or ``latch`` group)."""
+    cell has an ``ff`` or ``latch`` group), ``capacitance`` (input pin -> its ``capacitance``,
+    where given)."""
 
     name: str
     area: float
@@ -29,6 +30,7 @@ class LibCell:
     outputs: tuple[str, ...] = ()
     functions: dict[str, str] = field(default_factory=dict)
     sequential: bool = False
+    capacitance: dict[str, float] = field(default_factory=dict)
 
     @property
     def is_buffer(self) -> bool:
@@ -100,6 +102,7 @@ def read_cells(path: str | Path) -> dict[str, LibCell]:
             raise ValueError(f"{path}: cell {name} has no area")
         leakage = _attr(top, "cell_leakage_power")
         inputs, outputs, functions, sequential = [], [], {}, False
+        caps: dict[str, float] = {}
         inner = 0
         while True:
             sub = _GROUP.search(body, inner)
@@ -114,6 +117,9 @@ def read_cells(path: str | Path) -> dict[str, LibCell]:
                 pin = sub[2].strip()
                 if direction == "input":
                     inputs.append(pin)
+                    cap = _attr(pin_top, "capacitance")
+                    if cap is not None:
+                        caps[pin] = float(cap)
                 elif direction == "output":
                     outputs.append(pin)
                     function = _attr(pin_top, "function")
@@ -128,6 +134,7 @@ def read_cells(path: str | Path) -> dict[str, LibCell]:
             outputs=tuple(outputs),
             functions=functions,
             sequential=sequential,
+            capacitance=caps,
         )
         pos = end
     if not cells:
@@ -135,12 +142,24 @@ def read_cells(path: str | Path) -> dict[str, LibCell]:
     return cells
 
 
+#: The fanout step's buffer may load its driver with at most this many times the input
+#: capacitance of the library's lightest buffer.
+BUFFER_LOAD_RATIO = 1.5
+
+
 def buffer_cell(cells: dict[str, LibCell]) -> LibCell:
-    """The buffer the fanout step uses: the largest-area (strongest) buffer of the library;
+    """The buffer the fanout step uses: the largest (strongest) buffer whose input capacitance
+    is at most :data:`BUFFER_LOAD_RATIO` times the lightest buffer's (a tree of them loads each
+    driver with ``max_fanout`` such inputs; sky130_fd_sc_hd: ``buf_4``, whose input stage is
+    small, not ``buf_16``); the largest buffer when the library gives no capacitance.
     ``ValueError`` when the library has none."""
     buffers = [cell for cell in cells.values() if cell.is_buffer]
     if not buffers:
         raise ValueError("the Liberty file has no buffer cell (one input, function = input)")
+    caps = {cell.name: cell.capacitance.get(cell.inputs[0]) for cell in buffers}
+    if all(cap is not None for cap in caps.values()):
+        lightest = min(caps.values())
+        buffers = [c for c in buffers if caps[c.name] <= BUFFER_LOAD_RATIO * lightest]
     return max(buffers, key=lambda cell: (cell.area, cell.name))
 
 
