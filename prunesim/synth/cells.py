@@ -144,7 +144,7 @@ def read_cells(path: str | Path) -> dict[str, LibCell]:
 
 #: The fanout step's buffer may load its driver with at most this many times the input
 #: capacitance of the library's lightest buffer.
-BUFFER_LOAD_RATIO = 1.5
+BUFFER_LOAD_RATIO = 2.0
 
 
 def buffer_cell(cells: dict[str, LibCell]) -> LibCell:
