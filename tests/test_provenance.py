@@ -227,6 +227,7 @@ def test_rtl_bench_json_records_its_parameters(capsys, tmp_path, block):
             "seed": 1,
             "quick": False,
             "build_dir": str(tmp_path),
+            "waves": False,
         },
     }
 

@@ -64,7 +64,7 @@ def simulator_list(text: str) -> str:
 
 def add_rtl_arguments(parser: argparse.ArgumentParser, frames: int) -> None:
     """The options every RTL bench takes: ``--sims``, ``--frames`` (default ``frames``),
-    ``--seed``, ``--quick``, ``--build-dir``."""
+    ``--seed``, ``--quick``, ``--build-dir``, ``--waves``."""
     parser.add_argument(
         "--sims",
         type=simulator_list,
@@ -86,4 +86,13 @@ def add_rtl_arguments(parser: argparse.ArgumentParser, frames: int) -> None:
         default="build/bench",
         metavar="DIR",
         help="folder for the generated Verilog and simulator builds",
+    )
+    parser.add_argument(
+        "--waves",
+        action="store_true",
+        help=(
+            "dump a VCD waveform of the Verilator runs (Verilator --trace; needs verilator in "
+            "--sims) into the build folder; the results JSON gives each run's file "
+            "(prunesim.synth.activity reads it)"
+        ),
     )

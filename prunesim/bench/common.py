@@ -27,6 +27,7 @@ def run_bench_testcase(
     out_env: str,
     build_dir: str | os.PathLike[str],
     out_name: str,
+    waves: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """Run the ``bench`` cocotb test of ``test_module`` on ``sim`` and return ``(run, record)``.
 
@@ -34,7 +35,8 @@ def run_bench_testcase(
     writes its record (JSON) to the file named in ``out_env``:
     ``<build_dir>/<block>/<out_name>``. That file is deleted before and after the run, so a stale
     record is never read. ``run`` is what :func:`prunesim.verif.runner.build_and_run` returns
-    (it raises if the test fails or does not run).
+    (it raises if the test fails or does not run); with ``waves`` the simulator dumps a waveform
+    (``run.waves``).
     """
     out_path = Path(build_dir).resolve() / block / out_name
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,7 @@ def run_bench_testcase(
             testcase="bench",
             build_root=build_dir,
             extra_env={bench_env: json.dumps(settings), out_env: str(out_path)},
+            waves=waves,
         )
         record = json.loads(out_path.read_text())
     finally:
@@ -65,20 +68,31 @@ def run_and_report(
     """The common part of ``prunesim bench <block>``: run, print the report, save the JSON.
 
     Calls ``run_bench(sims, frames, seed, quick, build_dir)`` with the CLI's ``args`` (``sims``
-    comma-separated, ``frames``, ``seed``, ``quick``, ``build_dir``), prints
+    comma-separated, ``frames``, ``seed``, ``quick``, ``build_dir``; and ``waves=True`` when
+    ``args.waves``: then ``sims`` must include ``verilator``, whose runs dump the VCD), prints
     ``format_report(result)`` and writes ``result.to_dict()`` to ``<build_dir>/<block>_bench.json``
     under an ``"inputs"`` record (:func:`prunesim.provenance.bench_inputs` of the bench ``block``).
     Returns the result, or ``None`` after a one-line error on stderr when a simulator is missing
-    or the run fails (a build error, a mismatch with the golden model).
+    or the run fails (a build error, a mismatch with the golden model); raises
+    :class:`~prunesim.argtypes.CLIError` (exit status 2) for ``--waves`` without Verilator,
+    before any run.
     """
+    from prunesim.argtypes import CLIError
     from prunesim.bench import BENCHES
     from prunesim.provenance import bench_inputs
     from prunesim.toolchain import ToolchainError
 
     sims = [name.strip() for name in str(args.sims).split(",") if name.strip()]
     build_dir = Path(args.build_dir)
+    waves = {"waves": True} if getattr(args, "waves", False) else {}
+    if waves and "verilator" not in sims:
+        raise CLIError(
+            f"--waves dumps Verilator's VCD: add verilator to --sims (not {','.join(sims)!r})"
+        )
     try:
-        result = run_bench(sims, int(args.frames), int(args.seed), bool(args.quick), build_dir)
+        result = run_bench(
+            sims, int(args.frames), int(args.seed), bool(args.quick), build_dir, **waves
+        )
     except ToolchainError as exc:
         print(f"prunesim: error: {exc}", file=sys.stderr)
         return None

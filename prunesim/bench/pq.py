@@ -103,6 +103,7 @@ class BenchRun:
     bench_seconds: float  # wall time of the bench test itself
     prepare_seconds: float  # of which preparing frames (golden model, packing)
     sim_cycles: int  # clock cycles simulated by the bench test
+    waves: str | None = None  # the VCD of this launch (--waves, Verilator runs)
 
     @property
     def rate(self) -> float:
@@ -201,8 +202,11 @@ def run_bench(
     quick: bool,
     build_dir: str | os.PathLike[str],
     progress: TextIO | None = sys.stderr,
+    waves: bool = False,
 ) -> BenchResult:
-    """Run the grid on every simulator. Raises what :func:`build_and_run` raises."""
+    """Run the grid on every simulator; with ``waves``, the Verilator runs dump a VCD (each
+    run's ``waves``: every case and frame of that launch, reset included). Raises what
+    :func:`build_and_run` raises."""
     from prunesim.bench.common import run_bench_testcase
     from prunesim.rtl.pq import ProgressiveAttention
     from prunesim.verif.pq_tb import BENCH_ENV, BENCH_OUT_ENV
@@ -227,6 +231,7 @@ def run_bench(
             bench_env=BENCH_ENV,
             out_env=BENCH_OUT_ENV,
             build_dir=build_dir,
+            waves=waves and sim == "verilator",
             out_name=f"bench-{sim}-{param_tag(params)}.json",
         )
         result.cases[sim] = [
@@ -241,6 +246,7 @@ def run_bench(
             bench_seconds=record["wall_seconds"],
             prepare_seconds=record["prepare_seconds"],
             sim_cycles=record["total_cycles"],
+            waves=None if run.waves is None else str(run.waves),
         )
         result.runs.append(bench_run)
         if progress is not None:

@@ -113,6 +113,7 @@ class BenchRun:
     launch_seconds: float  # the whole simulator process, start-up included
     bench_seconds: float  # wall time of the bench test itself
     sim_cycles: int  # clock cycles simulated by the bench test
+    waves: str | None = None  # the VCD of this launch (--waves, Verilator runs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,8 +180,11 @@ def run_bench(
     quick: bool,
     build_dir: str | os.PathLike[str],
     progress: TextIO | None = sys.stderr,
+    waves: bool = False,
 ) -> BenchResult:
-    """Run the grid on every simulator. Raises what :func:`build_and_run` raises."""
+    """Run the grid on every simulator; with ``waves``, the Verilator runs dump a VCD (each
+    run's ``waves``: every case and frame of that launch, reset included). Raises what
+    :func:`build_and_run` raises."""
     from prunesim.bench.common import run_bench_testcase
     from prunesim.rtl.topk import TopK
     from prunesim.verif.topk_tb import BENCH_ENV, BENCH_OUT_ENV
@@ -207,6 +211,7 @@ def run_bench(
                 bench_env=BENCH_ENV,
                 out_env=BENCH_OUT_ENV,
                 build_dir=build_dir,
+                waves=waves and sim == "verilator",
                 out_name=f"bench-{sim}-lanes{lanes}.json",
             )
             for case in record["cases"]:
@@ -221,6 +226,7 @@ def run_bench(
                 launch_seconds=run.run_seconds,
                 bench_seconds=record["wall_seconds"],
                 sim_cycles=record["total_cycles"],
+                waves=None if run.waves is None else str(run.waves),
             )
             result.runs.append(bench_run)
             if progress is not None:

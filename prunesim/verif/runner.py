@@ -113,6 +113,7 @@ class SimRun:
     build_seconds: float
     run_seconds: float
     tests: list[TestOutcome] = field(default_factory=list)
+    waves: Path | None = None
 
     @property
     def ran(self) -> list[TestOutcome]:
@@ -126,6 +127,7 @@ class SimRun:
         out = asdict(self)
         for key in ("build_dir", "results_xml", "log_file"):
             out[key] = str(out[key])
+        out["waves"] = None if self.waves is None else str(self.waves)
         return out
 
 
@@ -323,6 +325,11 @@ def _build_stamp(sim: str, verilog_text: str, toplevel: str, waves: bool, tool: 
     )
 
 
+def _waves_file(build_dir: Path, sim: str, toplevel: str) -> Path:
+    """Where cocotb's runner has the simulator write the waveform of a ``waves`` run."""
+    return build_dir / ("dump.vcd" if sim == "verilator" else f"{toplevel}.fst")
+
+
 def _build_product(build_dir: Path, sim: str, toplevel: str) -> Path:
     """The file a successful build leaves: Icarus' ``sim.vvp`` or Verilator's executable."""
     return build_dir / ("sim.vvp" if sim == "icarus" else toplevel)
@@ -498,6 +505,10 @@ def build_and_run(
         change the design or its build folder.
     testcase :
         Name(s) of the cocotb tests to run; all when ``None``.
+    waves :
+        Record a waveform (cocotb's ``waves``): Verilator writes a VCD (``--trace``),
+        ``<build folder>/dump.vcd``; Icarus an FST, ``<build folder>/<toplevel>.fst``. The
+        returned run's ``waves`` is its path (``None`` without ``waves``).
     check :
         Raise :class:`AssertionError` when a test failed or no test ran (default); otherwise
         return the :class:`SimRun` and let the caller look.
@@ -552,6 +563,8 @@ def build_and_run(
     log_file = build_dir / f"{run_name}.log"
     results_xml = build_dir / f"{run_name}.results.xml"
     env = _tb_env(params, config, extra_env)
+    if waves:  # never report a previous run's waveform
+        _waves_file(build_dir, sim, toplevel).unlink(missing_ok=True)
     t0 = time.perf_counter()
     crashed = _run_tests(
         runner,
@@ -579,6 +592,7 @@ def build_and_run(
         build_seconds=build_seconds,
         run_seconds=run_seconds,
         tests=tests,
+        waves=_waves_file(build_dir, sim, toplevel) if waves else None,
     )
     if check:
         _check_run(run, crashed, testcase)

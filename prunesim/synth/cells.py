@@ -1,0 +1,238 @@
+"""What the ASIC flow needs to know of a Liberty file's cells: area, leakage, pins, functions.
+
+:func:`read_cells` reads the ``cell`` groups of a Liberty file (the subset of the format that
+standard-cell libraries use: ``cell (name) { area : A; pin (P) { direction : D; function : "F";
+... } ff (...) {...} }``); it is no general Liberty parser (no bus or bundle pins, no
+``library``-level defaults). Tables are skipped unread.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["BUFFER_LOAD_RATIO", "LibCell", "buffer_cell", "compile_function", "read_cells"]
+
+
+@dataclass(frozen=True)
+class LibCell:
+    """A Liberty cell: ``area`` (the library's area unit, um^2 for sky130), ``leakage`` (the
+    ``cell_leakage_power`` in the library's unit, ``None`` if absent), ``inputs`` and ``outputs``
+    (pin names), ``functions`` (output pin -> its Boolean ``function``), ``sequential`` (the
+    cell has an ``ff`` or ``latch`` group), ``capacitance`` (input pin -> its ``capacitance``,
+    where given)."""
+
+    name: str
+    area: float
+    leakage: float | None = None
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    functions: dict[str, str] = field(default_factory=dict)
+    sequential: bool = False
+    capacitance: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_buffer(self) -> bool:
+        """One input, one output whose function is that input."""
+        return (
+            len(self.inputs) == 1
+            and len(self.outputs) == 1
+            and self.functions.get(self.outputs[0], "").strip().strip("()") == self.inputs[0]
+        )
+
+
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_GROUP = re.compile(r"\b(cell|pin|ff|latch)\s*\(\s*\"?([^\")]*)\"?\s*\)\s*\{")
+
+
+def _group_end(text: str, start: int) -> int:
+    """The index just past the ``}`` closing the group whose ``{`` is at ``start - 1``, skipping
+    quoted strings."""
+    depth, i, n = 1, start, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            i = text.index('"', i + 1)
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError("unbalanced braces in Liberty file")
+
+
+def _top_level(body: str) -> str:
+    """``body`` without its nested groups (so ``area`` of a cell is not a pin's attribute)."""
+    out, i = [], 0
+    while True:
+        j = body.find("{", i)
+        if j < 0:
+            out.append(body[i:])
+            return "".join(out)
+        out.append(body[i:j])
+        i = _group_end(body, j + 1)
+
+
+def _attr(text: str, name: str) -> str | None:
+    match = re.search(rf"\b{name}\s*:\s*(\"[^\"]*\"|[^;\s]+)\s*;", text)
+    return None if match is None else match[1].strip('"')
+
+
+def read_cells(path: str | Path) -> dict[str, LibCell]:
+    """The cells of the Liberty file ``path`` by name. ``ValueError`` naming the file when it
+    holds no cell or a cell has no ``area``."""
+    text = _COMMENT.sub(" ", Path(path).read_text()).replace("\\\n", " ")
+    cells: dict[str, LibCell] = {}
+    pos = 0
+    while True:
+        match = _GROUP.search(text, pos)
+        if match is None:
+            break
+        end = _group_end(text, match.end())
+        if match[1] != "cell":
+            pos = end
+            continue
+        name, body = match[2].strip(), text[match.end() : end - 1]
+        top = _top_level(body)
+        area = _attr(top, "area")
+        if area is None:
+            raise ValueError(f"{path}: cell {name} has no area")
+        leakage = _attr(top, "cell_leakage_power")
+        inputs, outputs, functions, sequential = [], [], {}, False
+        caps: dict[str, float] = {}
+        inner = 0
+        while True:
+            sub = _GROUP.search(body, inner)
+            if sub is None:
+                break
+            sub_end = _group_end(body, sub.end())
+            if sub[1] in ("ff", "latch"):
+                sequential = True
+            elif sub[1] == "pin":
+                pin_top = _top_level(body[sub.end() : sub_end - 1])
+                direction = _attr(pin_top, "direction")
+                pin = sub[2].strip()
+                if direction == "input":
+                    inputs.append(pin)
+                    cap = _attr(pin_top, "capacitance")
+                    if cap is not None:
+                        caps[pin] = float(cap)
+                elif direction == "output":
+                    outputs.append(pin)
+                    function = _attr(pin_top, "function")
+                    if function is not None:
+                        functions[pin] = function
+            inner = sub_end
+        cells[name] = LibCell(
+            name=name,
+            area=float(area),
+            leakage=None if leakage is None else float(leakage),
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            functions=functions,
+            sequential=sequential,
+            capacitance=caps,
+        )
+        pos = end
+    if not cells:
+        raise ValueError(f"{path}: no cell groups (not a Liberty file?)")
+    return cells
+
+
+#: The fanout step's buffer may load its driver with at most this many times the input
+#: capacitance of the library's lightest buffer.
+BUFFER_LOAD_RATIO = 2.0
+
+
+def buffer_cell(cells: dict[str, LibCell]) -> LibCell:
+    """The buffer the fanout step uses: the largest (strongest) buffer whose input capacitance
+    is at most :data:`BUFFER_LOAD_RATIO` times the lightest buffer's (a tree of them loads each
+    driver with ``max_fanout`` such inputs; sky130_fd_sc_hd: ``buf_4``, whose input stage is
+    small, not ``buf_16``); the largest buffer when the library gives no capacitance.
+    ``ValueError`` when the library has none."""
+    buffers = [cell for cell in cells.values() if cell.is_buffer]
+    if not buffers:
+        raise ValueError("the Liberty file has no buffer cell (one input, function = input)")
+    caps = {cell.name: cell.capacitance.get(cell.inputs[0]) for cell in buffers}
+    if all(cap is not None for cap in caps.values()):
+        lightest = min(caps.values())
+        buffers = [c for c in buffers if caps[c.name] <= BUFFER_LOAD_RATIO * lightest]
+    return max(buffers, key=lambda cell: (cell.area, cell.name))
+
+
+_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_\[\]]*|[01]|[!'&*|+^()]|\S)")
+
+
+def compile_function(expr: str, inputs: tuple[str, ...]):
+    """A Liberty ``function`` string as a Python function of a tuple of input values (in
+    ``inputs`` order) returning 0 or 1. Operators: ``!`` and postfix ``'`` (not), ``&``, ``*``
+    and juxtaposition (and), ``^`` (xor), ``|`` and ``+`` (or), in that precedence.
+    ``ValueError`` naming the expression when it names an unknown pin or does not parse."""
+    tokens = [t for t in _TOKEN.findall(expr) if t.strip()]
+    pos = 0
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> str:
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def primary():
+        tok = take()
+        if tok == "!":
+            inner = primary()
+            return lambda v: 1 - inner(v)
+        if tok == "(":
+            inner = parse_or()
+            if take() != ")":
+                raise ValueError(f"unbalanced parentheses in Liberty function {expr!r}")
+            node = inner
+        elif tok in ("0", "1"):
+            const = int(tok)
+            node = lambda v: const  # noqa: E731
+        elif tok in inputs:
+            index = inputs.index(tok)
+            node = lambda v: v[index]  # noqa: E731
+        else:
+            raise ValueError(f"Liberty function {expr!r}: unknown pin or token {tok!r}")
+        while peek() == "'":
+            take()
+            node = (lambda n: lambda v: 1 - n(v))(node)
+        return node
+
+    def parse_and():
+        node = primary()
+        while peek() is not None and peek() not in ("|", "+", "^", ")"):
+            if peek() in ("&", "*"):
+                take()
+            right = primary()
+            node = (lambda a, b: lambda v: a(v) & b(v))(node, right)
+        return node
+
+    def parse_xor():
+        node = parse_and()
+        while peek() == "^":
+            take()
+            right = parse_and()
+            node = (lambda a, b: lambda v: a(v) ^ b(v))(node, right)
+        return node
+
+    def parse_or():
+        node = parse_xor()
+        while peek() in ("|", "+"):
+            take()
+            right = parse_xor()
+            node = (lambda a, b: lambda v: a(v) | b(v))(node, right)
+        return node
+
+    if not tokens:
+        raise ValueError(f"empty Liberty function {expr!r}")
+    result = parse_or()
+    if pos != len(tokens):
+        raise ValueError(f"Liberty function {expr!r}: unexpected {tokens[pos]!r}")
+    return result
