@@ -185,16 +185,16 @@ class TopK(wiring.Component):
        ``target - |R|`` elements equal to it (prefix sum over the equal flags plus a running
        count), zero-eliminates and re-packs them into full output rows.
 
-    Both datapaths are pipelined for clock speed (a block RAM's output goes straight into a
-    register; no path crosses more than one of: a comparator array, a prefix sum, the shift layers
-    of a zero eliminator, a re-packer). A round's rows go through S1 (the input beat or the FIFO's
-    read, registered as they are), P2 (select the row, compare it with the pivot), P3 (the zero
-    eliminators' prefix sums), P4 (their shift layers; count), S2 (into the re-packers) and the re-
-    packers' output register (into the FIFOs). The filter's rows go through F1 (the frame buffer's
-    read), F2 (compare with the threshold), F3 (the tie ranks' prefix sum: what to keep), F4 and F5
-    (the zero eliminator), F6 (into the output re-packer), all stages moving together when the
-    output re-packer takes a row. The decision after a round reads comparisons and pivot positions
-    registered one cycle ahead.
+    Both datapaths are pipelined for clock speed (at most a source selection between a block RAM's
+    output and a register; no path crosses more than one of: a comparator array, a prefix sum, the
+    shift layers of a zero eliminator, a re-packer). A round's rows go through S1 (select the input
+    beat or the FIFO's read), P2 (compare with the pivot), P3 (the zero eliminators' prefix sums),
+    P4 (their shift layers; count), S2 (into the re-packers) and the re-packers' output register
+    (into the FIFOs). The filter's rows go through F1 (the frame buffer's read), F2 (compare with
+    the threshold), F3 (the tie ranks' prefix sum: what to keep), F4 and F5 (the zero eliminator),
+    F6 (into the output re-packer), all stages moving together when the output re-packer takes a
+    row. The decision after a round reads comparisons and pivot positions registered one cycle
+    ahead; a round's pivot is taken from P2's copy of its row.
 
     Latency, from the frame's last input beat accepted to its last output beat, output always
     ready, for rounds over ``m_1 = n, m_2, ..., m_R`` elements::
@@ -327,24 +327,23 @@ class TopK(wiring.Component):
         split_lt: ZeroEliminator,
         split_gt: ZeroEliminator,
     ) -> tuple[Value, dict[str, Value]]:
-        """S1 registers the input beat and the FIFOs' reads into P2; P2 selects the row and flags
-        its elements below and above the pivot into P3; P3 feeds the two zero eliminators, whose
-        registered results (P4) count the smaller, equal and larger ones.
+        """S1 selects the row (input beat or a FIFO's read) into P2; P2 flags its elements below and
+        above the pivot into P3; P3 feeds the two zero eliminators, whose registered results (P4)
+        count the smaller, equal and larger ones.
 
         Returns "a row is in S1 to P4" and P4's ``valid`` and ``last``."""
         row_shape = data.ArrayLayout(unsigned(self.width), self.lanes)
         lane_bits = (self.lanes - 1).bit_length()
-        # The memories' outputs go straight into registers (a block RAM's output is slow).
-        rows = _stage(m, "p2", input=s.in_row, fifo_l=buffers.l_r.data, fifo_r=buffers.r_r.data)
-        p2 = _stage(m, "p2", valid=s.s1_valid, last=s.s1_last, count=s.s1_count)
-        p2["row"] = Signal(row_shape, name="p2_row")
+        # A block RAM's output is slow: only the source selection between it and a register.
+        s1_row = Signal(row_shape)
         with m.Switch(s.source):
             with m.Case(_Source.INPUT):
-                m.d.comb += p2["row"].eq(rows["input"])
+                m.d.comb += s1_row.eq(s.in_row)
             with m.Case(_Source.FIFO_L):
-                m.d.comb += p2["row"].eq(rows["fifo_l"])
+                m.d.comb += s1_row.eq(buffers.l_r.data)
             with m.Default():
-                m.d.comb += p2["row"].eq(rows["fifo_r"])
+                m.d.comb += s1_row.eq(buffers.r_r.data)
+        p2 = _stage(m, "p2", valid=s.s1_valid, last=s.s1_last, count=s.s1_count, row=s1_row)
         m.d.sync += [s.s1_valid.eq(0), s.s1_first.eq(0), s.s1_pivot.eq(0)]
         with m.If(s.s1_first):
             # The first pivot, from the frame's first beat (``rng`` was stepped when it came).
@@ -352,10 +351,8 @@ class TopK(wiring.Component):
             m.d.sync += s.pivot.eq(s.in_row[first_pos[:lane_bits] if lane_bits else 0])
         with m.If(s.s1_pivot):
             # A later round's pivot, from the row PIVOT read (registered: P2 uses it next).
-            chosen = Mux(
-                s.source == _Source.FIFO_L, Value.cast(rows["fifo_l"]), Value.cast(rows["fifo_r"])
-            )
-            m.d.sync += s.pivot.eq(chosen.word_select(s.pivot_lane, self.width))
+            row = Value.cast(p2["row"])
+            m.d.sync += s.pivot.eq(row.word_select(s.pivot_lane, self.width))
         lt = Signal(self.lanes, name="p2_lt")
         gt = Signal(self.lanes, name="p2_gt")
         for i in range(self.lanes):
@@ -662,8 +659,8 @@ class TopK(wiring.Component):
         ]
 
     def _take_pivot(self, m: Module, s: _State) -> None:
-        """PIVOT: the pivot's row comes out of the active FIFO (the pivot is taken from its
-        registered copy in the next cycle); read the FIFO's first row."""
+        """PIVOT: the pivot's row comes out of the active FIFO (the pivot is taken from P2's copy
+        of it in the next cycle); read the FIFO's first row."""
         m.d.comb += s.fifo_addr.eq(0)
         m.d.sync += [
             s.s1_pivot.eq(1),
