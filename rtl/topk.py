@@ -135,6 +135,7 @@ class _State:
         self.s1_last = Signal(name=_UNNAMED)
         self.s1_count = Signal(range(lanes + 1))
         self.s1_first = Signal()  # S1 holds a frame's first beat: draw the first pivot from it
+        self.first_pos = Signal(range(lanes))  # the first pivot's lane in that beat
         self.s1_pivot = Signal()  # the FIFO's row of the round's pivot is registered: take it
         self.in_row = Signal(data.ArrayLayout(unsigned(width), lanes))  # last cycle's input beat
         # Filter pipeline, stage F1.
@@ -346,9 +347,8 @@ class TopK(wiring.Component):
         p2 = _stage(m, "p2", valid=s.s1_valid, last=s.s1_last, count=s.s1_count, row=s1_row)
         m.d.sync += [s.s1_valid.eq(0), s.s1_first.eq(0), s.s1_pivot.eq(0)]
         with m.If(s.s1_first):
-            # The first pivot, from the frame's first beat (``rng`` was stepped when it came).
-            first_pos = (s.rng * s.s1_count) >> 16
-            m.d.sync += s.pivot.eq(s.in_row[first_pos[:lane_bits] if lane_bits else 0])
+            # The first pivot, from the frame's first beat (its lane drawn when the beat came).
+            m.d.sync += s.pivot.eq(s.in_row[s.first_pos if lane_bits else 0])
         with m.If(s.s1_pivot):
             # A later round's pivot, from the row PIVOT read (registered: P2 uses it next).
             row = Value.cast(p2["row"])
@@ -572,11 +572,14 @@ class TopK(wiring.Component):
                 m.next = "DECIDE"
 
     def _start_frame(self, s: _State, beat) -> list:
-        """On a frame's first beat: sample ``k``, step the pivot generator (S1 draws the first
-        pivot from the beat in the next cycle), clear the round's counts and FIFOs."""
+        """On a frame's first beat: sample ``k``, draw the first pivot's lane in the beat (S1 takes
+        the pivot from it in the next cycle), clear the round's counts and FIFOs."""
+        lane_bits = (self.lanes - 1).bit_length()
+        first_pos = (s.rng_next * beat.count) >> 16
         return [
             s.target.eq(self.k),
             s.rng.eq(s.rng_next),
+            s.first_pos.eq(first_pos[:lane_bits] if lane_bits else 0),
             s.source.eq(_Source.INPUT),
             s.qs_rounds.eq(0),
             s.n_lt.eq(0),
