@@ -44,7 +44,7 @@ Cycle model
 ready: the cycles from the frame's last input beat being accepted to its last output beat being
 transferred,
 
-    ``(3 + o_1) + sum_{r >= 2} (ceil(m_r / lanes) + 3 + o_r) + ceil(n / lanes) + 3 + o_f``
+    ``(6 + o_1) + sum_{r >= 2} (ceil(m_r / lanes) + 6 + o_r) + ceil(n / lanes) + 7 + o_f``
 
 where ``m_r`` is the size of round ``r``'s active set and each ``o`` is 1 when a re-packer's last
 input row overflows into a second output row (one more cycle to flush), else 0: ``o_r`` for the
@@ -68,6 +68,12 @@ __all__ = [
     "QuickSelectEngine",
     "TopKRun",
 ]
+
+
+#: Cycles of a quick-select round besides its rows and overflow (the ``6`` of the cycle model).
+ROUND_CYCLES = 6
+#: Cycles of the filter pass besides its rows and overflow (the ``7`` of the cycle model).
+FILTER_CYCLES = 7
 
 
 def _check_scores(scores: torch.Tensor) -> None:
@@ -202,9 +208,9 @@ class QuickSelectEngine:
                 active, lambda x, p=pivot: x > p
             )
             if run.rounds == 1:
-                run.cycles += 3 + overflow
+                run.cycles += ROUND_CYCLES + overflow
             else:
-                run.cycles += self._rows(len(active)) + 3 + overflow
+                run.cycles += self._rows(len(active)) + ROUND_CYCLES + overflow
             if target == 0:
                 run.mode = "none"
                 break
@@ -236,7 +242,8 @@ class QuickSelectEngine:
                     kept.append(i)
                     eq_left -= 1
         kept_set = set(kept)
-        run.cycles += self._rows(n) + 3 + self._overflows(range(n), kept_set.__contains__)
+        run.cycles += self._rows(n) + FILTER_CYCLES
+        run.cycles += self._overflows(range(n), kept_set.__contains__)
         run.indices = torch.tensor(kept, dtype=torch.int64)
         run.scores = torch.tensor([values[i] for i in kept], dtype=torch.int64)
         return run

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -60,6 +60,22 @@ def _xorshift16(state):
     return state
 
 
+def _stage(m: Module, name: str, en: Value | None = None, **values) -> dict[str, Value]:
+    """Pipeline registers: for each ``key=value``, a register named ``{name}_{key}`` that loads
+    ``value`` in every cycle (``en`` None) or in the cycles where ``en`` is high. Returns them by
+    key."""
+    regs = {}
+    for key, value in values.items():
+        reg = Signal(value.shape(), name=f"{name}_{key}")
+        if en is None:
+            m.d.sync += reg.eq(value)
+        else:
+            with m.If(en):
+                m.d.sync += reg.eq(value)
+        regs[key] = reg
+    return regs
+
+
 class _Source(enum.Enum, shape=2):
     INPUT = 0
     FIFO_L = 1
@@ -109,7 +125,7 @@ class _State:
         self.source = Signal(_Source)
         self.pivot_lane = Signal(range(lanes))
         self.keep_mode = Signal(_Keep)
-        self.eq_keep = Signal(count_shape)  # elements equal to the pivot to keep
+        self.eq_room = Signal(count_shape)  # elements equal to the pivot still to keep
         self.rd_row = Signal(range(rows + 1))  # next row to read (round or filter pass)
         self.rd_left = Signal(count_shape)  # elements left to read
         self.l_wr_row = Signal(range(rows + 1))
@@ -118,6 +134,9 @@ class _State:
         self.s1_valid = Signal(name=_UNNAMED)
         self.s1_last = Signal(name=_UNNAMED)
         self.s1_count = Signal(range(lanes + 1))
+        self.s1_first = Signal()  # S1 holds a frame's first beat: draw the first pivot from it
+        self.first_pos = Signal(range(lanes))  # the first pivot's lane in that beat
+        self.s1_pivot = Signal()  # the FIFO's row of the round's pivot is registered: take it
         self.in_row = Signal(data.ArrayLayout(unsigned(width), lanes))  # last cycle's input beat
         # Filter pipeline, stage F1.
         self.f_advance = Signal()  # the filter pipeline moves this cycle
@@ -125,7 +144,6 @@ class _State:
         self.f1_last = Signal()
         self.f1_count = Signal(range(lanes + 1))
         self.f1_row = Signal(range(rows))
-        self.eq_seen = Signal(count_shape)  # equal elements met in earlier rows
         # Read address of both FIFOs.
         self.fifo_addr = Signal(range(rows + 1))
 
@@ -162,20 +180,31 @@ class TopK(wiring.Component):
        (see :mod:`prunesim.golden.topk`) whether the k-th largest is found or which FIFO is the
        next active set; the next pivot is the element at a pseudo-random position of that FIFO
        (16-bit xorshift, stepped once per draw, state kept across frames). A round over ``m``
-       elements takes ``ceil(m/lanes) + 3`` cycles, one more when a re-packer's last row
+       elements takes ``ceil(m/lanes) + 6`` cycles, one more when a re-packer's last row
        overflows into a second row.
     3. *Filter*: one pass over the frame buffer keeps elements above the threshold and the first
        ``target - |R|`` elements equal to it (prefix sum over the equal flags plus a running
        count), zero-eliminates and re-packs them into full output rows.
 
+    Both datapaths are pipelined for clock speed (at most a source selection between a block RAM's
+    output and a register; no path crosses more than one of: a comparator array, a prefix sum, the
+    shift layers of a zero eliminator, a re-packer). A round's rows go through S1 (select the input
+    beat or the FIFO's read), P2 (compare with the pivot), P3 (the zero eliminators' prefix sums),
+    P4 (their shift layers; count), S2 (into the re-packers) and the re-packers' output register
+    (into the FIFOs). The filter's rows go through F1 (the frame buffer's read), F2 (compare with
+    the threshold), F3 (the tie ranks' prefix sum: what to keep), F4 and F5 (the zero eliminator),
+    F6 (into the output re-packer), all stages moving together when the output re-packer takes a
+    row. The decision after a round reads comparisons and pivot positions registered one cycle
+    ahead; a round's pivot is taken from P2's copy of its row.
+
     Latency, from the frame's last input beat accepted to its last output beat, output always
     ready, for rounds over ``m_1 = n, m_2, ..., m_R`` elements::
 
-        (3 + o_1) + sum_{r >= 2} (ceil(m_r/lanes) + 3 + o_r) + ceil(n/lanes) + 3 + o_f
+        (6 + o_1) + sum_{r >= 2} (ceil(m_r/lanes) + 6 + o_r) + ceil(n/lanes) + 7 + o_f
 
     with each ``o`` 0 or 1 (a re-packer overflow). :class:`prunesim.golden.topk.QuickSelectEngine`
     computes it exactly; with random pivots the rounds stream about ``2.4 n`` elements after the
-    first, so the mean is about ``3.4 n/lanes + 3.5 R``; ``prunesim bench topk`` measures it.
+    first, so the mean is about ``3.4 n/lanes + 6.5 R``; ``prunesim bench topk`` measures it.
     The input is not ready from the last input beat of a frame until the frame's last output beat.
 
     The internal register ``qs_rounds`` holds the number of quick-select rounds of the latest frame
@@ -275,19 +304,21 @@ class TopK(wiring.Component):
         r_r = fifo_r.read_port(transparent_for=(r_w,))
         return _Buffers(buf_w, buf_r, l_w, l_r, r_w, r_r)
 
-    # ---- Partition datapath: S1 compares a row with the pivot, S2 feeds the repackers. ----
+    # ---- Partition datapath: S1 selects a row, P2 compares it with the pivot, P3 and P4 split it
+    # (two zero eliminators, registered inside), S2 feeds the repackers. ----
 
     def _add_partition(self, m: Module, s: _State, buffers: _Buffers) -> Value:
         """Add the partition datapath; return "the round has drained into the FIFOs"."""
         width, lanes = self.width, self.lanes
-        m.submodules.split_lt = split_lt = ZeroEliminator(unsigned(width), lanes)
-        m.submodules.split_gt = split_gt = ZeroEliminator(unsigned(width), lanes)
+        m.submodules.split_lt = split_lt = ZeroEliminator(unsigned(width), lanes, registered=True)
+        m.submodules.split_gt = split_gt = ZeroEliminator(unsigned(width), lanes, registered=True)
         m.submodules.pack_lt = pack_lt = Repacker(unsigned(width), lanes)
         m.submodules.pack_gt = pack_gt = Repacker(unsigned(width), lanes)
-        self._compare_with_pivot(m, s, buffers, split_lt, split_gt)
-        s2_valid = self._push_to_fifos(m, s, buffers, (split_lt, split_gt), (pack_lt, pack_gt))
+        busy, p4 = self._compare_with_pivot(m, s, buffers, split_lt, split_gt)
+        splits, packs = (split_lt, split_gt), (pack_lt, pack_gt)
+        s2_valid = self._push_to_fifos(m, s, buffers, p4, splits, packs)
         # The round's last FIFO write happens in this cycle at the latest.
-        return ~s.s1_valid & ~s2_valid & ~pack_lt.busy & ~pack_gt.busy
+        return ~busy & ~s2_valid & ~pack_lt.busy & ~pack_gt.busy
 
     def _compare_with_pivot(
         self,
@@ -296,10 +327,16 @@ class TopK(wiring.Component):
         buffers: _Buffers,
         split_lt: ZeroEliminator,
         split_gt: ZeroEliminator,
-    ) -> None:
-        """S1: select the row (input beat or a FIFO row), flag its elements below and above the
-        pivot for the two zero eliminators, count the smaller, equal and larger ones."""
-        s1_row = Signal(data.ArrayLayout(unsigned(self.width), self.lanes))
+    ) -> tuple[Value, dict[str, Value]]:
+        """S1 selects the row (input beat or a FIFO's read) into P2; P2 flags its elements below and
+        above the pivot into P3; P3 feeds the two zero eliminators, whose registered results (P4)
+        count the smaller, equal and larger ones.
+
+        Returns "a row is in S1 to P4" and P4's ``valid`` and ``last``."""
+        row_shape = data.ArrayLayout(unsigned(self.width), self.lanes)
+        lane_bits = (self.lanes - 1).bit_length()
+        # A block RAM's output is slow: only the source selection between it and a register.
+        s1_row = Signal(row_shape)
         with m.Switch(s.source):
             with m.Case(_Source.INPUT):
                 m.d.comb += s1_row.eq(s.in_row)
@@ -307,38 +344,61 @@ class TopK(wiring.Component):
                 m.d.comb += s1_row.eq(buffers.l_r.data)
             with m.Default():
                 m.d.comb += s1_row.eq(buffers.r_r.data)
+        p2 = _stage(m, "p2", valid=s.s1_valid, last=s.s1_last, count=s.s1_count, row=s1_row)
+        m.d.sync += [s.s1_valid.eq(0), s.s1_first.eq(0), s.s1_pivot.eq(0)]
+        with m.If(s.s1_first):
+            # The first pivot, from the frame's first beat (its lane drawn when the beat came).
+            m.d.sync += s.pivot.eq(s.in_row[s.first_pos if lane_bits else 0])
+        with m.If(s.s1_pivot):
+            # A later round's pivot, from the row PIVOT read (registered: P2 uses it next).
+            row = Value.cast(p2["row"])
+            m.d.sync += s.pivot.eq(row.word_select(s.pivot_lane, self.width))
+        lt = Signal(self.lanes, name="p2_lt")
+        gt = Signal(self.lanes, name="p2_gt")
         for i in range(self.lanes):
-            present = i < s.s1_count
+            present = i < p2["count"]
             m.d.comb += [
-                split_lt.i_valid[i].eq(present & (s1_row[i] < s.pivot)),
-                split_gt.i_valid[i].eq(present & (s1_row[i] > s.pivot)),
+                lt[i].eq(present & (p2["row"][i] < s.pivot)),
+                gt[i].eq(present & (p2["row"][i] > s.pivot)),
             ]
-        m.d.comb += [split_lt.i_data.eq(s1_row), split_gt.i_data.eq(s1_row)]
-        with m.If(s.s1_valid):
+        p3 = _stage(m, "p3", valid=p2["valid"], last=p2["last"], count=p2["count"], row=p2["row"])
+        p3 |= _stage(m, "p3", lt=lt, gt=gt)
+        m.d.comb += [
+            split_lt.i_data.eq(p3["row"]),
+            split_gt.i_data.eq(p3["row"]),
+            split_lt.i_valid.eq(p3["lt"]),
+            split_gt.i_valid.eq(p3["gt"]),
+            split_lt.en.eq(1),
+            split_gt.en.eq(1),
+        ]
+        p4 = _stage(m, "p4", valid=p3["valid"], last=p3["last"], count=p3["count"])
+        with m.If(p4["valid"]):
             m.d.sync += [
                 s.n_lt.eq(s.n_lt + split_lt.o_count),
                 s.n_gt.eq(s.n_gt + split_gt.o_count),
-                s.n_eq.eq(s.n_eq + s.s1_count - split_lt.o_count - split_gt.o_count),
+                s.n_eq.eq(s.n_eq + p4["count"] - split_lt.o_count - split_gt.o_count),
             ]
-        m.d.sync += s.s1_valid.eq(0)
+        return s.s1_valid | p2["valid"] | p3["valid"] | p4["valid"], p4
 
     def _push_to_fifos(
         self,
         m: Module,
         s: _State,
         buffers: _Buffers,
+        p4: dict[str, Value],
         splits: tuple[ZeroEliminator, ...],
         packs: tuple[Repacker, ...],
     ) -> Signal:
-        """S2: register the zero eliminators' rows (``splits``, less-than side first) into their
-        repackers (``packs``) and write the repacked full rows into FIFO L and FIFO R.
+        """S2: register the zero eliminators' rows (``splits``, less-than side first; ``p4``: their
+        stage's ``valid`` and ``last``) into their repackers (``packs``) and write the repacked
+        full rows into FIFO L and FIFO R.
 
         Returns S2's valid register.
         """
         row_shape = data.ArrayLayout(unsigned(self.width), self.lanes)
         s2_valid = Signal(name=_UNNAMED)
         s2_last = Signal()
-        m.d.sync += [s2_valid.eq(s.s1_valid), s2_last.eq(s.s1_last)]
+        m.d.sync += [s2_valid.eq(p4["valid"]), s2_last.eq(p4["last"])]
         for side, split, pack in zip(("lt", "gt"), splits, packs, strict=True):
             s2_row = Signal(row_shape, name=f"s2_{side}_row")
             s2_count = Signal(range(self.lanes + 1), name=f"s2_{side}_count")
@@ -358,58 +418,81 @@ class TopK(wiring.Component):
                 m.d.sync += wr_row.eq(wr_row + 1)
         return s2_valid
 
-    # ---- Filter datapath: F1 decides what to keep, F2 feeds the output repacker. ----
+    # ---- Filter datapath: F1 is the frame buffer's row, F2 registers it, F3 compares it with the
+    # threshold, F4 decides what to keep, F5 (inside the zero eliminator) compacts it, F6 feeds
+    # the output repacker. All stages move together, when F6 is empty or the repacker takes it.
 
     def _add_filter(self, m: Module, s: _State, frame_r: memory.ReadPort) -> None:
         """Add the filter datapath, from the frame buffer's read port to :attr:`o_topk`."""
         lanes = self.lanes
         elem_out = data.StructLayout({"score": unsigned(self.width), "index": range(self.max_n)})
         m.submodules.tie_rank = tie_rank = PrefixSum(lanes)
-        m.submodules.keep_elim = keep_elim = ZeroEliminator(elem_out, lanes)
+        m.submodules.keep_elim = keep_elim = ZeroEliminator(elem_out, lanes, registered=True)
         m.submodules.pack_out = pack_out = Repacker(elem_out, lanes)
-        f2_valid = Signal()
-        f2_payload = Signal.like(pack_out.i.payload)
-        m.d.comb += s.f_advance.eq(~f2_valid | pack_out.i.ready)
-        self._select_kept(m, s, frame_r.data, tie_rank, keep_elim)
-        with m.If(s.f_advance):
-            m.d.sync += [
-                f2_valid.eq(s.f1_valid),
-                f2_payload.data.eq(keep_elim.o_data),
-                f2_payload.count.eq(keep_elim.o_count),
-                f2_payload.last.eq(s.f1_last),
-                s.f1_valid.eq(0),
+        f6_valid = Signal()
+        f6_payload = Signal.like(pack_out.i.payload)
+        m.d.comb += s.f_advance.eq(~f6_valid | pack_out.i.ready)
+        go = s.f_advance
+        f1 = {"valid": s.f1_valid, "last": s.f1_last, "count": s.f1_count, "row": s.f1_row}
+        f2 = _stage(m, "f2", go, **f1, data=frame_r.data)
+        with m.If(go):
+            m.d.sync += s.f1_valid.eq(0)
+        above, equal = self._compare_with_threshold(m, s, f2)
+        f3 = _stage(m, "f3", go, **f2)
+        f3 |= _stage(m, "f3", go, above=above, equal=equal)
+        keep = self._select_kept(m, s, f3, tie_rank)
+        f4 = _stage(m, "f4", go, **{key: f3[key] for key in ("valid", "last", "row", "data")})
+        f4 |= _stage(m, "f4", go, keep=keep)
+        lane_bits = (lanes - 1).bit_length()
+        for i in range(lanes):
+            m.d.comb += [
+                keep_elim.i_data[i].score.eq(f4["data"][i]),
+                keep_elim.i_data[i].index.eq(Cat(Const(i, lane_bits), f4["row"])),
             ]
-            with m.If(s.f1_valid):
-                m.d.sync += s.eq_seen.eq(s.eq_seen + tie_rank.o_total)
+        m.d.comb += [keep_elim.i_valid.eq(f4["keep"]), keep_elim.en.eq(go)]
+        f5 = _stage(m, "f5", go, valid=f4["valid"], last=f4["last"])
+        with m.If(go):
+            m.d.sync += [
+                f6_valid.eq(f5["valid"]),
+                f6_payload.data.eq(keep_elim.o_data),
+                f6_payload.count.eq(keep_elim.o_count),
+                f6_payload.last.eq(f5["last"]),
+            ]
         m.d.comb += [
-            pack_out.i.valid.eq(f2_valid),
-            pack_out.i.payload.eq(f2_payload),
-            frame_r.en.eq(s.f_advance),
+            pack_out.i.valid.eq(f6_valid),
+            pack_out.i.payload.eq(f6_payload),
+            frame_r.en.eq(go),
         ]
         self._drive_output(m, pack_out)
 
-    def _select_kept(
-        self, m: Module, s: _State, row_data, tie_rank: PrefixSum, keep_elim: ZeroEliminator
-    ) -> None:
-        """F1: flag the elements of a frame-buffer row to keep (all of them, or those above the
-        threshold and the first ``eq_keep`` equal to it, ranked by ``tie_rank``) and give each its
-        frame index."""
-        lane_bits = (self.lanes - 1).bit_length()
+    def _compare_with_threshold(self, m: Module, s: _State, f2: dict) -> tuple[Signal, Signal]:
+        """F2: flag the elements of a frame-buffer row above and equal to the threshold."""
+        above = Signal(self.lanes, name="f2_above")
+        equal = Signal(self.lanes, name="f2_equal")
         for i in range(self.lanes):
-            m.d.comb += tie_rank.i_flags[i].eq((i < s.f1_count) & (row_data[i] == s.pivot))
+            present = i < f2["count"]
+            m.d.comb += [
+                above[i].eq(present & (f2["data"][i] > s.pivot)),
+                equal[i].eq(present & (f2["data"][i] == s.pivot)),
+            ]
+        return above, equal
+
+    def _select_kept(self, m: Module, s: _State, f3: dict, tie_rank: PrefixSum) -> Signal:
+        """F3: flag the elements of a row to keep (all of them, or those above the threshold and
+        the first ``eq_room`` equal to it, ranked by ``tie_rank``); count down ``eq_room``."""
+        keep = Signal(self.lanes, name="f3_keep")
+        m.d.comb += tie_rank.i_flags.eq(f3["equal"])
         for i in range(self.lanes):
-            present = i < s.f1_count
-            above = row_data[i] > s.pivot
-            tie_kept = tie_rank.i_flags[i] & (s.eq_seen + tie_rank.o_sums[i] < s.eq_keep)
+            tie_kept = f3["equal"][i] & (tie_rank.o_sums[i] < s.eq_room)
             with m.Switch(s.keep_mode):
                 with m.Case(_Keep.ALL):
-                    m.d.comb += keep_elim.i_valid[i].eq(present)
+                    m.d.comb += keep[i].eq(i < f3["count"])
                 with m.Case(_Keep.THRESHOLD):
-                    m.d.comb += keep_elim.i_valid[i].eq(present & (above | tie_kept))
-            m.d.comb += [
-                keep_elim.i_data[i].score.eq(row_data[i]),
-                keep_elim.i_data[i].index.eq(Cat(Const(i, lane_bits), s.f1_row)),
-            ]
+                    m.d.comb += keep[i].eq(f3["above"][i] | tie_kept)
+        with m.If(s.f_advance & f3["valid"]):
+            total = tie_rank.o_total
+            m.d.sync += s.eq_room.eq(Mux(total < s.eq_room, s.eq_room - total, 0))
+        return keep
 
     def _drive_output(self, m: Module, pack_out: Repacker) -> None:
         """Connect the output repacker's stream to :attr:`o_topk`."""
@@ -435,15 +518,16 @@ class TopK(wiring.Component):
             buffers.frame_r.addr.eq(s.rd_row),
         ]
         m.d.comb += s.fifo_addr.eq(s.rd_row)
+        pre = self._prepare_decision(m, s)
         with m.FSM(name="topk_fsm"):
             with m.State("LOAD"):
                 self._load(m, s, buffers.frame_w)
             with m.State("DECIDE"):
                 # Wait for the round to drain into the FIFOs, then act on its counts.
                 with m.If(partition_idle):
-                    self._decide(m, s)
+                    self._decide(m, s, pre)
             with m.State("PIVOT"):
-                self._take_pivot(m, s, buffers)
+                self._take_pivot(m, s)
             with m.State("ROUND"):
                 self._issue_round_row(m, s, s.rd_row, s.rd_left)
             with m.State("FILTER"):
@@ -476,6 +560,7 @@ class TopK(wiring.Component):
                 s.load_row.eq(s.load_row + 1),
                 s.frame_n.eq(received),
                 s.in_frame.eq(~beat.last),
+                s.s1_first.eq(~s.in_frame),
             ]
             with m.If(~s.in_frame):
                 m.d.sync += self._start_frame(s, beat)
@@ -487,14 +572,14 @@ class TopK(wiring.Component):
                 m.next = "DECIDE"
 
     def _start_frame(self, s: _State, beat) -> list:
-        """On a frame's first beat: sample ``k``, draw the first pivot from the beat, clear the
-        round's counts and FIFOs."""
+        """On a frame's first beat: sample ``k``, draw the first pivot's lane in the beat (S1 takes
+        the pivot from it in the next cycle), clear the round's counts and FIFOs."""
         lane_bits = (self.lanes - 1).bit_length()
         first_pos = (s.rng_next * beat.count) >> 16
         return [
             s.target.eq(self.k),
             s.rng.eq(s.rng_next),
-            s.pivot.eq(beat.data[first_pos[:lane_bits] if lane_bits else 0]),
+            s.first_pos.eq(first_pos[:lane_bits] if lane_bits else 0),
             s.source.eq(_Source.INPUT),
             s.qs_rounds.eq(0),
             s.n_lt.eq(0),
@@ -504,36 +589,62 @@ class TopK(wiring.Component):
             s.r_wr_row.eq(0),
         ]
 
-    def _decide(self, m: Module, s: _State) -> None:
+    def _prepare_decision(self, m: Module, s: _State) -> dict[str, Value]:
+        """The comparisons, pivot positions and new targets :meth:`_decide` needs, registered
+        every cycle from the registers of the cycle before (off the critical path).
+
+        Exact when DECIDE acts: the counts, ``target``, ``active_n`` and the pivot generator are
+        then at least two cycles old (the counts are final when P4 has counted the round's last
+        row; it then still has to pass S2 before the round has drained), so their registered
+        copies, one cycle old, see the same values."""
+        position = range(self.max_n)
+        draws = {  # the element at position (r * size) >> 16 of the next active set
+            f"pos_{side}": ((s.rng_next * size) >> 16)[: Shape.cast(position).width]
+            for side, size in (("gt", s.n_gt), ("lt", s.n_lt))
+        }
+        return _stage(
+            m,
+            "pre",
+            none=s.target == 0,
+            all=s.target >= s.active_n,
+            gt_is=s.n_gt == s.target,
+            gt_over=s.n_gt > s.target,
+            eq_reach=s.n_gt + s.n_eq >= s.target,
+            eq_keep=(s.target - s.n_gt)[: len(s.target)],
+            target_lt=(s.target - s.n_gt - s.n_eq)[: len(s.target)],
+            **draws,
+        )
+
+    def _decide(self, m: Module, s: _State, pre: dict[str, Value]) -> None:
         """DECIDE, once the round has drained: finish (start the filter) or start the next round
-        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`)."""
+        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`), from ``pre``
+        (:meth:`_prepare_decision`)."""
         m.d.sync += s.qs_rounds.eq(s.qs_rounds + 1)
-        with m.If(s.target == 0):
+        with m.If(pre["none"]):
             m.d.sync += self._start_filter(s, _Keep.NONE)
             m.next = "FILTER"
-        with m.Elif(s.target >= s.active_n):
+        with m.Elif(pre["all"]):
             m.d.sync += self._start_filter(s, _Keep.ALL)
             m.next = "FILTER"
-        with m.Elif(s.n_gt == s.target):
+        with m.Elif(pre["gt_is"]):
             m.d.sync += self._start_filter(s, _Keep.THRESHOLD)
             m.next = "FILTER"
-        with m.Elif(s.n_gt > s.target):
-            m.d.sync += self._start_round(m, s, s.n_gt)
+        with m.Elif(pre["gt_over"]):
+            m.d.sync += self._start_round(m, s, s.n_gt, pre["pos_gt"])
             m.d.sync += s.source.eq(_Source.FIFO_R)
             m.next = "PIVOT"
-        with m.Elif(s.n_gt + s.n_eq >= s.target):
-            m.d.sync += self._start_filter(s, _Keep.THRESHOLD, s.target - s.n_gt)
+        with m.Elif(pre["eq_reach"]):
+            m.d.sync += self._start_filter(s, _Keep.THRESHOLD, pre["eq_keep"])
             m.next = "FILTER"
         with m.Else():
-            m.d.sync += self._start_round(m, s, s.n_lt)
-            m.d.sync += [s.source.eq(_Source.FIFO_L), s.target.eq(s.target - s.n_gt - s.n_eq)]
+            m.d.sync += self._start_round(m, s, s.n_lt, pre["pos_lt"])
+            m.d.sync += [s.source.eq(_Source.FIFO_L), s.target.eq(pre["target_lt"])]
             m.next = "PIVOT"
 
-    def _start_round(self, m: Module, s: _State, size) -> list:
-        """Draw the pivot position among ``size`` FIFO elements; issue its read."""
+    def _start_round(self, m: Module, s: _State, size, position) -> list:
+        """Start a round over ``size`` FIFO elements, its pivot at ``position``; issue the read of
+        the pivot's row."""
         lane_bits = (self.lanes - 1).bit_length()
-        position = Signal(range(self.max_n), name="pivot_position")
-        m.d.comb += position.eq((s.rng_next * size) >> 16)
         m.d.comb += s.fifo_addr.eq(position >> lane_bits)
         return [
             s.rng.eq(s.rng_next),
@@ -545,20 +656,17 @@ class TopK(wiring.Component):
         """Set up the filter pass over the whole frame with the decided keep rule."""
         return [
             s.keep_mode.eq(mode),
-            s.eq_keep.eq(keep_equal),
-            s.eq_seen.eq(0),
+            s.eq_room.eq(keep_equal),
             s.rd_row.eq(0),
             s.rd_left.eq(s.frame_n),
         ]
 
-    def _take_pivot(self, m: Module, s: _State, buffers: _Buffers) -> None:
-        """PIVOT: take the pivot and read the active FIFO's first row."""
-        chosen = Mux(
-            s.source == _Source.FIFO_L, Value.cast(buffers.l_r.data), Value.cast(buffers.r_r.data)
-        )
+    def _take_pivot(self, m: Module, s: _State) -> None:
+        """PIVOT: the pivot's row comes out of the active FIFO (the pivot is taken from P2's copy
+        of it in the next cycle); read the FIFO's first row."""
         m.d.comb += s.fifo_addr.eq(0)
         m.d.sync += [
-            s.pivot.eq(chosen.word_select(s.pivot_lane, self.width)),
+            s.s1_pivot.eq(1),
             s.n_lt.eq(0),
             s.n_eq.eq(0),
             s.n_gt.eq(0),

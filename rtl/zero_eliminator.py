@@ -15,8 +15,9 @@ __all__ = ["ZeroEliminator"]
 class ZeroEliminator(wiring.Component):
     """Moves the valid elements of a row to lanes ``0 .. count-1``, in their original order.
 
-    Combinational. SpAtten's structure: a :class:`~prunesim.rtl.prefix_sum.PrefixSum` counts, for
-    every lane, the invalid lanes below it (how far its element must move down); then
+    Combinational by default. SpAtten's structure: a
+    :class:`~prunesim.rtl.prefix_sum.PrefixSum` counts, for every lane, the invalid lanes below
+    it (how far its element must move down); then
     ``log2(lanes)`` shift layers move an element by ``2**j`` in layer ``j`` when bit ``j`` of its
     distance is set. Valid elements never collide: their distances never decrease from lane to
     lane by more than their gaps, so their order is kept at every layer.
@@ -27,6 +28,8 @@ class ZeroEliminator(wiring.Component):
         Shape of one element.
     lanes : int
         Elements per row, a power of two >= 1.
+    registered : bool
+        Register between the prefix sum and the shift layers (default ``False``: combinational).
 
     Members
     -------
@@ -38,19 +41,25 @@ class ZeroEliminator(wiring.Component):
         The kept elements in lanes ``0 .. o_count-1``; the lanes above are zero.
     o_count : ``Out(range(lanes + 1))``
         Number of kept elements.
+    en : ``In(1)``, only when ``registered``
+        Load the stage register in this cycle.
     """
 
-    def __init__(self, elem_shape, lanes: int) -> None:
+    def __init__(self, elem_shape, lanes: int, *, registered: bool = False) -> None:
         self.lanes = check_lanes(lanes)
         self.elem_shape = elem_shape
-        super().__init__(
-            {
-                "i_data": In(data.ArrayLayout(elem_shape, lanes)),
-                "i_valid": In(lanes),
-                "o_data": Out(data.ArrayLayout(elem_shape, lanes)),
-                "o_count": Out(range(lanes + 1)),
-            }
-        )
+        if not isinstance(registered, bool):
+            raise TypeError(f"registered must be a bool, not {registered!r}")
+        self.registered = registered
+        members = {
+            "i_data": In(data.ArrayLayout(elem_shape, lanes)),
+            "i_valid": In(lanes),
+            "o_data": Out(data.ArrayLayout(elem_shape, lanes)),
+            "o_count": Out(range(lanes + 1)),
+        }
+        if registered:
+            members["en"] = In(1)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -63,6 +72,21 @@ class ZeroEliminator(wiring.Component):
         elems = [Value.cast(self.i_data[i]) for i in range(lanes)]
         valid = [self.i_valid[i] for i in range(lanes)]
         dist = [gaps.o_sums[i] for i in range(lanes)]
+        count = lanes - gaps.o_total
+        if self.registered:  # the pipeline stage: everything the shift layers need
+            staged = []
+            for i in range(lanes):
+                e = Signal(width, name=f"r_elem{i}")
+                v = Signal(name=f"r_valid{i}")
+                d = Signal.like(gaps.o_sums[i], name=f"r_dist{i}")
+                with m.If(self.en):
+                    m.d.sync += [e.eq(elems[i]), v.eq(valid[i]), d.eq(dist[i])]
+                staged.append((e, v, d))
+            elems, valid, dist = (list(x) for x in zip(*staged, strict=True))
+            r_count = Signal(range(lanes + 1), name="r_count")
+            with m.If(self.en):
+                m.d.sync += r_count.eq(count)
+            count = r_count
         layer = 0
         while (1 << layer) < lanes:
             step = 1 << layer
@@ -84,5 +108,5 @@ class ZeroEliminator(wiring.Component):
 
         for i in range(lanes):
             m.d.comb += self.o_data[i].eq(Mux(valid[i], elems[i], 0))
-        m.d.comb += self.o_count.eq(lanes - gaps.o_total)
+        m.d.comb += self.o_count.eq(count)
         return m

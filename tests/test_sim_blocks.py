@@ -136,10 +136,10 @@ def test_topk_trivial_frames(lanes: int) -> None:
     # k = 0 and k >= n: the first round only; n <= lanes + 1: no re-packer overflow in it.
     n = np.arange(1, lanes + 2)
     rows = np.ceil(n / lanes)
-    np.testing.assert_array_equal(topk_cycles(n, 0, lanes), 6 + rows)
-    np.testing.assert_array_equal(topk_cycles(n, n, lanes), 6 + rows + (n > lanes))
+    np.testing.assert_array_equal(topk_cycles(n, 0, lanes), 13 + rows)
+    np.testing.assert_array_equal(topk_cycles(n, n, lanes), 13 + rows + (n > lanes))
     np.testing.assert_array_equal(topk_cycles(n, n + 5, lanes), topk_cycles(n, n, lanes))
-    assert topk_cycles(1, 1, lanes) == 7
+    assert topk_cycles(1, 1, lanes) == 14
 
 
 # ---- Top-k engine: Monte Carlo ---------------------------------------------------------------
