@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["pq_cycles", "topk_cycles"]
+__all__ = ["SPATTEN_FILTER_CYCLES", "SPATTEN_ROUND_CYCLES", "pq_cycles", "topk_cycles"]
 
 _EULER_GAMMA = 0.5772156649015329
 _SHIFT = 8  # asymptotic series evaluated at x + 8, shifted back: error < 1e-10 for x >= 0
@@ -95,6 +95,13 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
 #: tests check the model against the golden model).
 _ROUND_CYCLES = 6
 _FILTER_CYCLES = 7
+#: SpAtten's own engine (1 GHz in TSMC 40 nm): each quick-select round costs ``ceil(m/P) + 3``
+#: cycles (the authors' analytic model, mit-han-lab/spatten; ``../shared/reference/PAPERS.md``),
+#: as prunesim's RTL did before it was pipelined for FPGA clock rates; the accelerator cost
+#: model prices SpAtten-class engines with these (``topk_cycles(..., round_cycles=3,
+#: filter_cycles=3)``).
+SPATTEN_ROUND_CYCLES = 3
+SPATTEN_FILTER_CYCLES = 3
 
 
 def _overflow_rate(lanes: int) -> float:
@@ -110,8 +117,19 @@ def _round_overflow(s: NDArray[np.float64], lanes: int) -> NDArray[np.float64]:
     return s / lanes - 2 * np.maximum(s - 2, 0) / (lanes * (s + 1))
 
 
-def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
+def topk_cycles(
+    n: ArrayLike,
+    k: ArrayLike,
+    lanes: int,
+    *,
+    round_cycles: int = _ROUND_CYCLES,
+    filter_cycles: int = _FILTER_CYCLES,
+) -> NDArray[np.float64]:
     """Expected latency of :class:`prunesim.rtl.topk.TopK` with ``lanes`` comparators per array.
+
+    ``round_cycles`` and ``filter_cycles`` are the engine's pipeline overheads per quick-select
+    round and for the filter pass (below: 6 and 7, prunesim's pipelined RTL, the defaults; 3 and
+    3 for SpAtten's engine, :data:`SPATTEN_ROUND_CYCLES`, which the accelerator cost model uses).
 
     Contract
     --------
@@ -195,7 +213,9 @@ def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
     s = np.mod(n_arr - 1, L) + 1  # occupancy of the frame's last input row
 
     # First round and filter pass: always there.
-    cycles = _ROUND_CYCLES + _FILTER_CYCLES + np.ceil(n_arr / L)
+    round_cycles = _positive_int("round_cycles", round_cycles)
+    filter_cycles = _positive_int("filter_cycles", filter_cycles)
+    cycles = round_cycles + filter_cycles + np.ceil(n_arr / L)
     cycles = cycles + np.where(n_arr >= L + 2, _round_overflow(s, lanes), 0.0)
     keep_all = k_arr >= n_arr
     cycles = cycles + np.where(keep_all & (n_arr > L), 1.0, 0.0)
@@ -226,7 +246,7 @@ def topk_cycles(n: ArrayLike, k: ArrayLike, lanes: int) -> NDArray[np.float64]:
         short_rounding += rounds_m * (math.ceil(m / L) - m / L)
     long_rounds = rounds - 1 - short_rounds
     later = (
-        _ROUND_CYCLES * (rounds - 1)
+        round_cycles * (rounds - 1)
         + streamed / L
         + short_rounding
         + long_rounds * ((L - 1) / (2 * L) + _overflow_rate(lanes))

@@ -244,3 +244,24 @@ def test_topk_shape_mismatch() -> None:
         topk_cycles([1, 2, 3], [1, 2], 4)
     with pytest.raises(ValueError, match="n and need_lsb must broadcast together"):
         pq_cycles([1, 2, 3], [True, False])
+
+
+def test_topk_overheads_are_parameters_spattens_engine_pays_3_and_3():
+    """The accelerator prices SpAtten's engine (3 cycles per round, 3 for the filter); our
+    pipelined RTL pays 6 and 7: the two differ by 7 + 3 (E[rounds] - 1)."""
+    from prunesim.sim.blocks import SPATTEN_FILTER_CYCLES, SPATTEN_ROUND_CYCLES
+
+    assert (SPATTEN_ROUND_CYCLES, SPATTEN_FILTER_CYCLES) == (3, 3)
+    n, lanes = 1024, 16
+    for k in (0, 1, 200, 512, 1023, 1024):
+        ours = float(topk_cycles(n, k, lanes))
+        spatten = float(topk_cycles(n, k, lanes, round_cycles=3, filter_cycles=3))
+        if 1 <= k <= n - 1:
+            rounds = (
+                sum(1 / i for i in range(1, k + 2)) + sum(1 / i for i in range(1, n - k + 2)) - 2
+            )
+            assert ours - spatten == pytest.approx(7 + 3 * (rounds - 1), rel=1e-9)
+        else:
+            assert ours - spatten == pytest.approx(7)
+    with pytest.raises(ValueError, match="round_cycles"):
+        topk_cycles(n, 1, lanes, round_cycles=0)

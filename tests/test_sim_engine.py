@@ -31,7 +31,7 @@ from prunesim.sim import (
     load_hardware,
     simulate,
 )
-from prunesim.sim.blocks import topk_cycles
+from prunesim.sim.blocks import SPATTEN_FILTER_CYCLES, SPATTEN_ROUND_CYCLES, topk_cycles
 from prunesim.sim.costs.accelerator import Accelerator
 from prunesim.sim.costs.processor import Processor
 from prunesim.sim.costs.published import Published
@@ -50,6 +50,8 @@ UNPIPELINED = dataclasses.replace(SPATTEN, name="spatten-unpipelined", softmax_p
 TARGETS = {**PRESETS, UNPIPELINED.name: UNPIPELINED}
 #: Pipeline fill of SpAtten per (step, layer): Q.K 11 + softmax 87 + prob.V 3.
 SPATTEN_FILL = 11 + 87 + 3
+# SpAtten's top-k engine overheads, as the accelerator cost model prices them.
+SPATTEN_TOPK = {"round_cycles": SPATTEN_ROUND_CYCLES, "filter_cycles": SPATTEN_FILTER_CYCLES}
 
 REL = 1e-9
 PROPERTY = settings(max_examples=40, deadline=None)
@@ -305,7 +307,7 @@ def test_local_v_pruning_trades_cycles_for_dram_on_spatten_gpt2() -> None:
     assert pruned.cycles > unpruned.cycles
     workload = get_method("spatten").workload(GPT2_SMALL, Generate(992, 32))
     rows = workload.attention
-    topk_stage = np.ceil(rows.keys / 16) + topk_cycles(rows.keys, rows.values, 16)
+    topk_stage = np.ceil(rows.keys / 16) + topk_cycles(rows.keys, rows.values, 16, **SPATTEN_TOPK)
     groups = len(np.unique(rows.step * 100 + rows.layer))
     assert pruned.cycles == pytest.approx(topk_stage.sum() + groups * SPATTEN_FILL, rel=0.02)
     # With 32-bit data the fetch dominates instead, and local V pruning does save time.
@@ -517,7 +519,7 @@ def test_lsb_plane_with_reuse_is_fetched_once_per_needing_row() -> None:
 def test_local_v_pruning_adds_the_topk_engine_stage() -> None:
     r = evaluate(one_row(Generate(1023, 1), values=204), SPATTEN)
     assert r.dram_bytes_by_tensor["v"] == 204 * 64 * 6 // 8  # 9792, a whole number of 32 B
-    topk = 1024 / 16 + float(topk_cycles(1024, 204, 16)[()])
+    topk = 1024 / 16 + float(topk_cycles(1024, 204, 16, **SPATTEN_TOPK)[()])
     fetch = (128 + 49152 + 9792) / 512
     assert r.cycles == pytest.approx(max(fetch, topk, 128) + SPATTEN_FILL, rel=1e-12)
 

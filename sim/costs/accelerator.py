@@ -79,7 +79,9 @@ overlap; one query occupies each module for:
   module costing :func:`prunesim.sim.blocks.pq_cycles`;
 * local-V top-k (only when ``values < keys``): the engine takes the probabilities in
   ``ceil(keys / topk_comparators)`` beats, then :func:`prunesim.sim.blocks.topk_cycles` until its
-  last output: it holds one frame at a time;
+  last output, with SpAtten's engine's overheads (3 cycles per quick-select round and 3 for the
+  filter, :data:`~prunesim.sim.blocks.SPATTEN_ROUND_CYCLES`; prunesim's RTL, pipelined for FPGA
+  clocks, takes 6 and 7): it holds one frame at a time;
 * prob.V: ``ceil(values / (pv_multipliers // d))``.
 
 A row costs ``queries x max(those)`` (or ``max(fetch, queries x max(compute))`` with reuse), and
@@ -126,7 +128,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from prunesim.sim.blocks import pq_cycles, topk_cycles
+from prunesim.sim.blocks import (
+    SPATTEN_FILTER_CYCLES,
+    SPATTEN_ROUND_CYCLES,
+    pq_cycles,
+    topk_cycles,
+)
 from prunesim.sim.costs import register_kind
 from prunesim.sim.costs.common import (
     DRAM_LAYOUT,
@@ -585,7 +592,18 @@ def _topk(att: AttentionRows, hw: _Designs) -> np.ndarray:
     if not pruned_v.any():
         return np.zeros((len(hw.targets), len(k)))
     distinct = {count: i for i, count in enumerate(dict.fromkeys(hw.comparators))}
-    latency = np.stack([topk_cycles(k, v, count) for count in distinct])
+    latency = np.stack(
+        [
+            topk_cycles(
+                k,
+                v,
+                count,
+                round_cycles=SPATTEN_ROUND_CYCLES,
+                filter_cycles=SPATTEN_FILTER_CYCLES,
+            )
+            for count in distinct
+        ]
+    )
     latency = latency[[distinct[count] for count in hw.comparators]]
     lanes = np.array(hw.comparators, dtype=np.int64).reshape(-1, 1)
     return np.where(pruned_v, np.ceil(k / lanes) + latency, 0.0)
