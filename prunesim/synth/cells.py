@@ -42,101 +42,33 @@ class LibCell:
         )
 
 
-_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-_GROUP = re.compile(r"\b(cell|pin|ff|latch)\s*\(\s*\"?([^\")]*)\"?\s*\)\s*\{")
-
-
-def _group_end(text: str, start: int) -> int:
-    """The index just past the ``}`` closing the group whose ``{`` is at ``start - 1``, skipping
-    quoted strings."""
-    depth, i, n = 1, start, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            i = text.index('"', i + 1)
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    raise ValueError("unbalanced braces in Liberty file")
-
-
-def _top_level(body: str) -> str:
-    """``body`` without its nested groups (so ``area`` of a cell is not a pin's attribute)."""
-    out, i = [], 0
-    while True:
-        j = body.find("{", i)
-        if j < 0:
-            out.append(body[i:])
-            return "".join(out)
-        out.append(body[i:j])
-        i = _group_end(body, j + 1)
-
-
-def _attr(text: str, name: str) -> str | None:
-    match = re.search(rf"\b{name}\s*:\s*(\"[^\"]*\"|[^;\s]+)\s*;", text)
-    return None if match is None else match[1].strip('"')
-
-
 def read_cells(path: str | Path) -> dict[str, LibCell]:
-    """The cells of the Liberty file ``path`` by name. ``ValueError`` naming the file when it
+    """The cells of the Liberty file ``path`` by name, read with
+    :func:`prunesim.synth.liberty.parse.parse_liberty`. ``ValueError`` naming the file when it
     holds no cell or a cell has no ``area``."""
-    text = _COMMENT.sub(" ", Path(path).read_text()).replace("\\\n", " ")
+    from prunesim.synth.liberty.parse import parse_liberty
+
+    library = parse_liberty(Path(path).read_text())
     cells: dict[str, LibCell] = {}
-    pos = 0
-    while True:
-        match = _GROUP.search(text, pos)
-        if match is None:
-            break
-        end = _group_end(text, match.end())
-        if match[1] != "cell":
-            pos = end
-            continue
-        name, body = match[2].strip(), text[match.end() : end - 1]
-        top = _top_level(body)
-        area = _attr(top, "area")
-        if area is None:
-            raise ValueError(f"{path}: cell {name} has no area")
-        leakage = _attr(top, "cell_leakage_power")
-        inputs, outputs, functions, sequential = [], [], {}, False
-        caps: dict[str, float] = {}
-        inner = 0
-        while True:
-            sub = _GROUP.search(body, inner)
-            if sub is None:
-                break
-            sub_end = _group_end(body, sub.end())
-            if sub[1] in ("ff", "latch"):
-                sequential = True
-            elif sub[1] == "pin":
-                pin_top = _top_level(body[sub.end() : sub_end - 1])
-                direction = _attr(pin_top, "direction")
-                pin = sub[2].strip()
-                if direction == "input":
-                    inputs.append(pin)
-                    cap = _attr(pin_top, "capacitance")
-                    if cap is not None:
-                        caps[pin] = float(cap)
-                elif direction == "output":
-                    outputs.append(pin)
-                    function = _attr(pin_top, "function")
-                    if function is not None:
-                        functions[pin] = function
-            inner = sub_end
-        cells[name] = LibCell(
-            name=name,
-            area=float(area),
+    for cell in library.all("cell"):
+        if "area" not in cell.attrs:
+            raise ValueError(f"{path}: cell {cell.name} has no area")
+        pins = cell.all("pin")
+        inputs = [pin for pin in pins if pin.attrs.get("direction") == "input"]
+        outputs = [pin for pin in pins if pin.attrs.get("direction") == "output"]
+        leakage = cell.attrs.get("cell_leakage_power")
+        cells[cell.name] = LibCell(
+            name=cell.name,
+            area=float(cell.attrs["area"]),
             leakage=None if leakage is None else float(leakage),
-            inputs=tuple(inputs),
-            outputs=tuple(outputs),
-            functions=functions,
-            sequential=sequential,
-            capacitance=caps,
+            inputs=tuple(pin.name for pin in inputs),
+            outputs=tuple(pin.name for pin in outputs),
+            functions={p.name: p.attrs["function"] for p in outputs if "function" in p.attrs},
+            sequential=any(g.kind in ("ff", "latch") for g in cell.groups),
+            capacitance={
+                p.name: float(p.attrs["capacitance"]) for p in inputs if "capacitance" in p.attrs
+            },
         )
-        pos = end
     if not cells:
         raise ValueError(f"{path}: no cell groups (not a Liberty file?)")
     return cells
