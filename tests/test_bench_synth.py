@@ -26,6 +26,18 @@ def test_grid_is_the_documented_one():
     assert len(bench_synth.grid(quick=True)) == 3
 
 
+def test_every_block_of_the_grid_has_a_bench():
+    benches = bench_synth.BLOCK_BENCHES
+    assert set(benches) == set(bench_synth.BLOCKS)
+    # top-k engine and sorter: one case of n = max_n keys, k = n / 2; n keys a frame
+    assert benches["topk"].cases({"max_n": 256}) == [[256, 128]]
+    assert benches["sorter"].operations_per_frame({"max_n": 256}) == 256
+    # PQ: as many frames without as with the LSB pass: n and 2 n scores, 1.5 n on average
+    assert benches["pq"].cases({"max_n": 64}) == [[64, False], [64, True]]
+    assert benches["pq"].operations_per_frame({"max_n": 64}) == 96
+    assert benches["pq"].lsb_pair and not benches["topk"].lsb_pair
+
+
 @pytest.mark.parametrize(
     ("args", "pattern"),
     [

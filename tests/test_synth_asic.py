@@ -170,6 +170,24 @@ def test_pq_through_the_asic_target(tmp_path):
     assert report.area_um2 == pytest.approx(sum(areas[c] * n for c, n in cells.items()))
     assert report.power.dynamic_w > 0 and report.power.leakage_w > 0
     assert report.energy_per_frame_j is None  # no bench activity: no frame
+    # area and power by sub-block: the parts add up to the totals ...
+    assert sum(report.area_by_block.values()) == pytest.approx(report.area_um2)
+    assert sum(report.power_by_block.values()) == pytest.approx(report.power.total_w, rel=1e-3)
+    assert {"dot", "exp", "reciprocal", "pq"} <= set(report.area_by_block)
+    # ... the dot product's area is the Liberty sum of Yosys' cells named after it (read from
+    # the netlist JSON here, before the fanout step, which only adds buffers of its own) ...
+    module = json.loads((tmp_path / "netlist.json").read_text())["modules"]["pq"]
+    dot = [
+        c["type"]
+        for name, c in module["cells"].items()
+        if re.match(r"(\$flatten\\dot\.|dot\.)", name) and c["type"] in areas
+    ]
+    assert dot and report.area_by_block["dot"] == pytest.approx(sum(areas[c] for c in dot))
+    # ... and the power split is OpenSTA's per-instance report, summed
+    section = log.split("PRUNESIM_INSTANCES")[1]
+    rows = re.findall(r"^\s*\S+\s+\S+\s+\S+\s+(\S+)\s+u\d+\s*$", section, flags=re.M)
+    assert len(rows) == sum(cells.values())
+    assert sum(report.power_by_block.values()) == pytest.approx(sum(map(float, rows)))
 
 
 FANOUT_DESIGN = """module fan (clk, en, b, q);

@@ -29,13 +29,23 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from prunesim.bench import Bench, register_bench
 
-__all__ = ["Config", "Row", "format_table", "grid", "main", "run_configs"]
+__all__ = [
+    "BLOCK_BENCHES",
+    "BlockBench",
+    "Config",
+    "Row",
+    "format_table",
+    "grid",
+    "main",
+    "run_configs",
+]
 
 #: The blocks of the grid, in order.
 BLOCKS = ("topk", "pq", "sorter")
@@ -114,9 +124,45 @@ class Row:
         return {**asdict(self), "frame_us": self.frame_us}
 
 
+@dataclass(frozen=True)
+class BlockBench:
+    """How ``prunesim bench synth`` runs one block's cocotb bench: its testbench module (which
+    defines ``BENCH_ENV`` and ``BENCH_OUT_ENV``), the bench's cases for the block's parameters,
+    what one operation is, and the mean operations per frame over those cases."""
+
+    test_module: str
+    cases: Callable[[Mapping[str, Any]], list[list[Any]]]
+    operation: str
+    operations_per_frame: Callable[[Mapping[str, Any]], float]
+    #: True: the cases are (without, with) the LSB pass, reported as two cycle counts.
+    lsb_pair: bool = False
+
+
+def _keys(params: Mapping[str, Any]) -> list[list[Any]]:
+    return [[params["max_n"], params["max_n"] // 2]]  # n = max_n, k = n / 2
+
+
+#: Each benched block (a block of :mod:`prunesim.rtl.blocks`) and its bench; a new block adds
+#: an entry here.
+BLOCK_BENCHES: dict[str, BlockBench] = {
+    "topk": BlockBench("prunesim.verif.topk_tb", _keys, "key", lambda p: float(p["max_n"])),
+    "sorter": BlockBench("prunesim.verif.sorter_tb", _keys, "key", lambda p: float(p["max_n"])),
+    # as many frames without the LSB pass (n scores) as with it (2 n: the scores again)
+    "pq": BlockBench(
+        "prunesim.verif.pq_tb",
+        lambda p: [[p["max_n"], False], [p["max_n"], True]],
+        "score",
+        lambda p: 1.5 * p["max_n"],
+        lsb_pair=True,
+    ),
+}
+
+
 def _bench_cycles(config: Config, frames: int, seed: int, build_dir: Path) -> tuple[Any, ...]:
     """``(cycles per frame, cycles with the LSB pass or None, activity)`` of ``config``'s bench
     on Verilator (module docstring)."""
+    import importlib
+
     from prunesim.bench.common import run_bench_testcase
     from prunesim.rtl.blocks import get_block
     from prunesim.synth.activity import activity_from_vcd
@@ -124,33 +170,24 @@ def _bench_cycles(config: Config, frames: int, seed: int, build_dir: Path) -> tu
 
     spec = get_block(config.block)
     params = {**spec.defaults(), **config.params}
-    if config.block == "pq":
-        from prunesim.verif.pq_tb import BENCH_ENV, BENCH_OUT_ENV
-
-        cases: list[list[Any]] = [[params["max_n"], False], [params["max_n"], True]]
-    elif config.block == "topk":
-        from prunesim.verif.topk_tb import BENCH_ENV, BENCH_OUT_ENV
-
-        cases = [[params["max_n"], params["max_n"] // 2]]
-    else:
-        from prunesim.verif.sorter_tb import BENCH_ENV, BENCH_OUT_ENV
-
-        cases = [[params["max_n"], params["max_n"] // 2]]
+    bench = BLOCK_BENCHES[config.block]
+    tb = importlib.import_module(bench.test_module)
+    cases = bench.cases(params)
     run, record = run_bench_testcase(
         spec.component_class(),
         block=config.block,
         sim="verilator",
-        test_module=f"prunesim.verif.{config.block}_tb",
+        test_module=bench.test_module,
         params=params,
         settings={"cases": cases, "frames": frames, "seed": seed},
-        bench_env=BENCH_ENV,
-        out_env=BENCH_OUT_ENV,
+        bench_env=tb.BENCH_ENV,
+        out_env=tb.BENCH_OUT_ENV,
         build_dir=build_dir / "bench",
         out_name=f"synth-bench-{param_tag(params)}.json",
         waves=True,
     )
     means = [sum(case["cycles"]) / len(case["cycles"]) for case in record["cases"]]
-    if config.block == "pq":
+    if bench.lsb_pair:
         cycles, cycles_lsb = means[0], means[1]
     else:
         cycles, cycles_lsb = math.ceil(params["max_n"] / params["lanes"]) + means[0], None

@@ -41,11 +41,13 @@ from prunesim.synth.targets import SynthJob, SynthToolError, register_target
 from prunesim.toolchain import ToolchainError
 
 __all__ = [
+    "BUFFERS_KEY",
     "DEFAULT_ACTIVITY",
     "MAX_FANOUT",
     "SRAM_UM2_PER_BIT",
     "AsicTarget",
     "parse_critical_path",
+    "parse_instance_power",
     "parse_power",
 ]
 
@@ -206,7 +208,8 @@ class AsicTarget:
             "yosys": _version([_tool("yosys"), "-V"], r"Yosys \S+"),
             "sta": _version([_tool("sta"), "-version"], r"\S+") if shutil.which("sta") else "",
             "liberty": f"{lib.name} sha256:{digest}",
-            "flow": f"asic max_fanout={self.max_fanout}",
+            # the flow's own version: a change of what the report holds re-runs cached jobs
+            "flow": f"asic v2 max_fanout={self.max_fanout}",
         }
 
     # ---- steps ----
@@ -309,6 +312,8 @@ class AsicTarget:
                 f"source activity_{tag}.tcl",
                 "puts PRUNESIM_POWER",
                 "report_power -digits 6",
+                "puts PRUNESIM_INSTANCES",
+                "report_power -instances [get_cells *] -digits 6",
                 "exit",
                 "",
             ]
@@ -336,6 +341,7 @@ class AsicTarget:
         sta_default = self._sta(job, design, lib_path, period_ns, default_stats, "default")
         path = parse_critical_path(sta_default, _instance_blocks(netlist), _instance_names(netlist))
         rate, duty = DEFAULT_ACTIVITY
+        sta_used = sta_default
         power = _power(
             sta_default,
             f"default: {rate} toggles/cycle, P(1) = {duty} at every register output and input, "
@@ -376,8 +382,13 @@ class AsicTarget:
                 f"{DEFAULT_ACTIVITY[0]}, propagated",
             )
             logs["sta_bench"] = str(job.workdir / "sta_bench.log")
+            sta_used = sta_bench
 
         area = sum(cells[c["type"]].area for c in netlist.cells.values())
+        cell_area = {f"u{k}": cells[c["type"]].area for k, c in enumerate(netlist.cells.values())}
+        power_by_block = _by_block(
+            netlist, parse_instance_power(sta_used.split("PRUNESIM_INSTANCES")[-1])
+        )
         memories = [
             Memory(m.name, m.depth, m.width, "macro", area_um2=m.depth * m.width * SRAM_UM2_PER_BIT)
             for m in netlist.memories
@@ -397,10 +408,12 @@ class AsicTarget:
             cells=counts,
             resources={"cells": sum(counts.values()), "flip_flops": flops},
             area_um2=area,
+            area_by_block=_by_block(netlist, cell_area),
             memories=memories,
             critical_path=path,
             fmax_mhz=None if path is None or path.delay_ns <= 0 else 1000.0 / path.delay_ns,
             power=power,
+            power_by_block=power_by_block,
             tools=self.tool_versions(),
             logs=logs,
             notes=notes,
@@ -417,8 +430,34 @@ class AsicTarget:
 
 
 def _power(sta_text: str, activity: str) -> Power:
-    internal, switching, leakage = parse_power(sta_text.split("PRUNESIM_POWER")[-1])
+    internal, switching, leakage = parse_power(
+        sta_text.split("PRUNESIM_POWER")[-1].split("PRUNESIM_INSTANCES")[0]
+    )
     return Power(dynamic_w=internal + switching, leakage_w=leakage, activity=activity)
+
+
+_INSTANCE_POWER = re.compile(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(u\d+)\s*$", re.M)
+
+
+def parse_instance_power(text: str) -> dict[str, float]:
+    """Each instance's total power (W) from ``report_power -instances`` in ``text`` (the lines
+    ``internal switching leakage total u<k>``); empty when there are none."""
+    return {m.group(5): float(m.group(4)) for m in _INSTANCE_POWER.finditer(text)}
+
+
+#: The ``area_by_block``/``power_by_block`` key of the cells the fanout step added.
+BUFFERS_KEY = "(fanout buffers)"
+
+
+def _by_block(netlist: Netlist, per_instance: Mapping[str, float]) -> dict[str, float]:
+    """``per_instance`` (``u<k>`` -> a figure) summed by the instance's first-level RTL
+    sub-block (the top module's own cells under the top's name, the fanout step's buffers under
+    :data:`BUFFERS_KEY`), largest first."""
+    out: dict[str, float] = {}
+    for inst, block in _instance_blocks(netlist).items():
+        key = BUFFERS_KEY if not block else block.split(".")[0]
+        out[key] = out.get(key, 0.0) + per_instance.get(inst, 0.0)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def _driver_pins(netlist: Netlist) -> dict[int, tuple[bool, str]]:

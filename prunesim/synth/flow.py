@@ -119,6 +119,16 @@ def cache_key(
     }
 
 
+def verilog_sha256(block: str, params: Mapping[str, Any] | None = None) -> str:
+    """The sha256 of the Verilog that :func:`synthesize_block` writes for ``block`` with
+    ``params`` (the cache key's ``verilog_sha256``): a record of a run is of today's RTL exactly
+    when they match."""
+    from prunesim.rtl.verilog import to_verilog
+
+    spec, values = resolve_params(block, params)
+    return _sha256(to_verilog(spec.build(**values), name=spec.name))
+
+
 def work_folder(build_dir: str | os.PathLike[str], key: Mapping[str, Any]) -> Path:
     """``<build_dir>/synth/<block>-<target>-<first 12 hex digits of the key's sha256>``."""
     digest = _sha256(json.dumps(key, sort_keys=True))[:12]

@@ -85,6 +85,10 @@ class SynthReport:
         reports them used; ASIC: ``cells``, ``flip_flops``).
     area_um2:
         ASIC only: standard-cell area from the Liberty (memories excluded, see ``memories``).
+    area_by_block:
+        ASIC only: ``area_um2`` split by the RTL's first-level sub-blocks (``{"dot": ...,
+        "exp": ..., "pq": <the top module's own cells>, "(fanout buffers)": ...}``); the parts
+        add up to ``area_um2``.
     memories:
         Every memory and what it was mapped to.
     critical_path, fmax_mhz:
@@ -92,6 +96,9 @@ class SynthReport:
         ASIC: static timing at the Liberty's corner, no wires).
     power:
         ``None`` where the target estimates none (``notes`` says so).
+    power_by_block:
+        ASIC only: ``power``'s total split the same way (OpenSTA's power per instance, summed);
+        the parts add up to the total within the report's rounding.
     energy_per_frame_j:
         Energy of one frame of the block (power x cycles of a bench frame / clock), where both
         are known.
@@ -113,10 +120,12 @@ class SynthReport:
     cells: dict[str, int] = field(default_factory=dict)
     resources: dict[str, int] = field(default_factory=dict)
     area_um2: float | None = None
+    area_by_block: dict[str, float] = field(default_factory=dict)
     memories: list[Memory] = field(default_factory=list)
     critical_path: CriticalPath | None = None
     fmax_mhz: float | None = None
     power: Power | None = None
+    power_by_block: dict[str, float] = field(default_factory=dict)
     energy_per_frame_j: float | None = None
     tools: dict[str, str] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
