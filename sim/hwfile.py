@@ -68,9 +68,12 @@ points are bounded too: sizes by their unit (``_bits`` for multiply and add widt
 SRAM capacities), energies by ``_pj``. A field that declares no range (a kind written
 elsewhere) gets :data:`ANY` (1e-6 .. 1e9).
 
-Optional groups. A kind may declare a group of its layout optional (:class:`OptionalGroup`,
-e.g. the ``area:`` and ``static:`` figures): a file without it loads, and every field of the
-group is None; a file with it must give all its fields.
+Optional groups and fields. A kind may declare a group of its layout optional
+(:class:`OptionalGroup`, e.g. the ``area:`` and ``static:`` figures): a file without it loads,
+and every field of the group is None; a file with it must give all its fields. A scalar field
+may be optional on its own (``Field(..., optional=True)``, e.g. the accelerator's
+``energy.softmax_pj_per_score``), at any depth: a file without it loads with the field None; a
+file with it is checked as for any field (a ``cited`` one must name its source).
 
 Validation. Every field must be present and of its type; numbers positive and finite (a mapping
 field may allow zero), within their range; integers integral; unknown fields are refused with a
@@ -259,6 +262,8 @@ class Field:
     number (of a table: its energies; ``sizes``: the range of its sizes); :data:`ANY` if None.
     ``check``, if given, is called with the value read and the values read before it (earlier
     fields of the layout) and returns a problem to report at this field, or None.
+    ``optional``: a file may leave the field out (it is None then; the dataclass field must
+    default to None).
     """
 
     attr: str
@@ -267,6 +272,7 @@ class Field:
     check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
     bounds: Range | None = None
     sizes: Range | None = None
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,6 +304,19 @@ Layout = dict[str, "Field | MappingField | Layout"]
 class OptionalGroup(dict):
     """A group of a layout (a nested layout, as a plain ``dict`` is) that a file may leave out:
     then every field under it is None. When the group is there, all its fields must be."""
+
+
+def _optional(spec: Field | MappingField | Layout) -> bool:
+    """Whether a file may leave ``spec`` out (an :class:`OptionalGroup`, an optional field)."""
+    return isinstance(spec, OptionalGroup) or (isinstance(spec, Field) and spec.optional)
+
+
+def _split(layout: Layout) -> tuple[list[str], list[str]]:
+    """The keys of ``layout`` a file must give, and those it may leave out."""
+    return (
+        [k for k, v in layout.items() if not _optional(v)],
+        [k for k, v in layout.items() if _optional(v)],
+    )
 
 
 def _attrs(layout: Layout) -> list[str]:
@@ -681,13 +700,8 @@ class Reader:
             self.fail(kind_node, "kind", f"must be one of {', '.join(names)}, not {_show(kind)}")
         cls = kinds[kind]
         layout = cls.LAYOUT
-        required = [
-            "name",
-            "kind",
-            "description",
-            *(k for k, v in layout.items() if not isinstance(v, OptionalGroup)),
-        ]
-        optional = [k for k, v in layout.items() if isinstance(v, OptionalGroup)]
+        required, optional = _split(layout)
+        required = ["name", "kind", "description", *required]
         self.check_keys(entries, "", root, required, (*optional, "sources"))
 
         values: dict[str, Any] = {
@@ -712,12 +726,12 @@ class Reader:
         """Read the fields of ``layout`` from ``entries`` (already checked: all there, no other)."""
         for key, spec in layout.items():
             path = _join(prefix, key)
-            if key not in entries:  # an optional group the file leaves out
+            if key not in entries:  # an optional group or field the file leaves out
                 values.update(dict.fromkeys(_attrs({key: spec})))
                 continue
             key_node, value_node = entries[key]
             if isinstance(spec, dict):
-                fields, source = self.group(key_node, value_node, path, list(spec))
+                fields, source = self.group(key_node, value_node, path, *_split(spec))
                 self.read_layout(fields, spec, path, source or group_source, values)
             elif isinstance(spec, MappingField):
                 values[spec.attr] = self.named_numbers(key_node, value_node, path, spec)

@@ -19,6 +19,7 @@ from prunesim.sim.hardware import (
     hardware_names,
     load_hardware,
 )
+from prunesim.sim.hwfile import Field, layout_paths
 
 PRESET_DIR = Path(hw_module.__file__).parent / "hardware"
 PRESETS = {
@@ -56,6 +57,11 @@ def test_preset_loads_with_positive_fields(name):
     assert hw.name == name  # the file stem
     assert hw.kind == PRESETS[name].kind  # the class attribute holds the default
     assert hw.description
+    optional = {
+        spec.attr
+        for spec in layout_paths(hw.LAYOUT).values()
+        if isinstance(spec, Field) and spec.optional
+    }
     for f in dataclasses.fields(hw):
         value = getattr(hw, f.name)
         if isinstance(value, bool) or isinstance(value, str):
@@ -70,8 +76,8 @@ def test_preset_loads_with_positive_fields(name):
             assert all(isinstance(c, int) and c >= 0 for c in value.values())
         elif f.name == "peak_tflops":
             assert value and all(p > 0 for p in value.values())
-        elif value is None:  # only the optional area:/static: groups may be left out
-            assert f.name.startswith(("area_", "static_")), f.name
+        elif value is None:  # only optional fields and the optional area:/static: groups
+            assert f.name in optional or f.name.startswith(("area_", "static_")), f.name
         else:
             assert f.name == "sources"
             assert all(isinstance(s, str) and s for s in value.values())

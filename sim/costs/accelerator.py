@@ -23,6 +23,12 @@ the names):
 ``energy.sram_read_bits``              ``sram_read_bits``
 ``energy.sram_pj_per_read``            ``sram_pj_per_read`` (an energy table, by KB)
 ``energy.mult_pj`` / ``.add_pj``       ``mult_pj`` / ``add_pj`` (energy tables, by bits)
+``energy.softmax_pj_per_score``        ``softmax_pj_per_score`` (optional, with its source):
+                                       one score through the softmax unit (exponential,
+                                       accumulation, normalisation)
+``energy.topk_pj_per_key``             ``topk_pj_per_key`` (optional, with its source): one
+                                       key of a local-V top-k frame through the top-k engine
+                                       (its load, quick-select rounds and filter, per key)
 ``area.multiplier_um2``                ``area_multiplier_um2``: one multiplier with its adder
                                        (reduction tree or accumulator), at ``multipliers.bits``
 ``area.softmax_lane_um2``              ``area_softmax_lane_um2``: one softmax lane
@@ -106,10 +112,22 @@ layer's roofline label compares ``2 x macs`` per DRAM byte with the ridge point
 Energy (picojoule tables of the hardware file, each with its source): DRAM bits x pJ/bit; SRAM:
 every element written into and read out of the K/V SRAM at ``sram_word_bits`` per element, priced
 per ``sram_read_bits`` read at the SRAM's capacity; compute: every multiply at
-``multiplier_bits``, every add at twice that (the accumulators), recomputes included, and the
-softmax's exponential as 5 multiply-adds per score (5th-order Taylor, as SpAtten computes it).
-With ``static:`` figures, ``static_w x seconds`` is added (breakdown entry ``static``; each layer
-its share by time).
+``multiplier_bits``, every add at twice that (the accumulators), recomputes included (breakdown
+entries ``compute_qk``, ``compute_pv``, and ``compute_linear`` for linear rows). The softmax
+(``compute_softmax``): every score through it, ``queries x keys`` per row and again for the
+fraction ``lsb_fraction`` that recompute with the LSBs, each at ``energy.softmax_pj_per_score``
+where the file gives it; without it, as :data:`EXP_MACS_PER_SCORE` (5) multiply-adds per score
+(SpAtten's 5th-order Taylor exponential; its accumulation and division are not priced). The
+local-V top-k engine (``compute_topk``, only where the file gives ``energy.topk_pj_per_key``; 0
+when no row prunes values): one frame of the row's ``keys`` per query of each row that keeps
+fewer values than keys (the rows whose top-k cycles are counted above), each key at that figure;
+without it the engine costs no dynamic energy and the breakdown has no ``compute_topk``. The
+cascade token/head top-k engine is not priced (nor, as above, timed): it runs once per layer
+over the surviving keys (heads), not per query, and the attention rows record neither where
+the method prunes tokens or heads nor the frame it selects from (only the keys that survive),
+so its frames cannot be counted from a workload. Nor are the importance accumulators. With
+``static:`` figures, ``static_w x seconds`` is added (breakdown entry ``static``; each layer its
+share by time).
 
 Batches. The arithmetic runs on P targets of this kind at once: the hardware's numbers are
 ``(P, 1)`` arrays against the workload's rows (``(R,)``), every per-row figure a ``(P, R)``
@@ -163,6 +181,7 @@ from prunesim.sim.hwfile import (
     COUNT,
     CYCLES,
     MM2_PER_KB,
+    PJ,
     SRAM_KB,
     STATIC_MW,
     STATIC_UW,
@@ -245,6 +264,10 @@ class Accelerator(DramChannels):
     static_comparator_uw: float | None = None
     static_sram_uw_per_kb: float | None = None
     static_fixed_mw: float | None = None
+    # energy.softmax_pj_per_score and energy.topk_pj_per_key (optional; None when the file has
+    # none: the softmax is priced as EXP_MACS_PER_SCORE multiply-adds, the top-k engine as free)
+    softmax_pj_per_score: float | None = None
+    topk_pj_per_key: float | None = None
 
     LAYOUT: ClassVar[Layout] = {
         "clock_ghz": Field("clock_ghz", "float", bounds=CLOCK_GHZ),
@@ -264,7 +287,13 @@ class Accelerator(DramChannels):
             "word_bits": Field("sram_word_bits", "int", bounds=BITS),
         },
         "dram": DRAM_LAYOUT,
-        "energy": ENERGY_LAYOUT,
+        "energy": {
+            **ENERGY_LAYOUT,
+            "softmax_pj_per_score": Field(
+                "softmax_pj_per_score", "cited", bounds=PJ, optional=True
+            ),
+            "topk_pj_per_key": Field("topk_pj_per_key", "cited", bounds=PJ, optional=True),
+        },
         "latency_cycles": MappingField(
             "latency_cycles",
             "int",
@@ -391,6 +420,10 @@ class _Designs:
     mac_pj: np.ndarray  # a multiply at multiplier_bits and an add at twice that
     dram_pj_per_bit: np.ndarray
     seconds_per_cycle: np.ndarray  # shape (P,)
+    softmax_pj: np.ndarray  # softmax_pj_per_score, 0 where the target has none
+    topk_pj: np.ndarray  # topk_pj_per_key, 0 where the target has none
+    has_softmax_pj: np.ndarray  # (P, 1) booleans: the target has softmax_pj_per_score
+    has_topk_pj: np.ndarray  # (P, 1) booleans: the target has topk_pj_per_key
     pipelined: list[bool]  # softmax_pipelined
     comparators: list[int]  # topk_comparators
 
@@ -438,10 +471,18 @@ class _Designs:
         ).reshape(len(ts), 8)
         columns = [counts[:, i : i + 1] for i in range(6)]
         columns += [numbers[:, i : i + 1] for i in range(7)]
+        units = [(t.softmax_pj_per_score, t.topk_pj_per_key) for t in ts]
+        has = np.array([[pj is not None for pj in u] for u in units], dtype=bool)
+        unit_pj = np.array([[pj or 0.0 for pj in u] for u in units], dtype=np.float64)
+        has, unit_pj = has.reshape(len(ts), 2), unit_pj.reshape(len(ts), 2)
         return cls(
             ts,
             *columns,
             seconds_per_cycle=numbers[:, 7],
+            softmax_pj=unit_pj[:, 0:1],
+            topk_pj=unit_pj[:, 1:2],
+            has_softmax_pj=has[:, 0:1],
+            has_topk_pj=has[:, 1:2],
             pipelined=[bool(t.softmax_pipelined) for t in ts],
             comparators=[int(t.topk_comparators) for t in ts],
         )
@@ -497,7 +538,9 @@ class _Energy:
 
     mac_pj: np.ndarray  # one multiply and one accumulate, (P, 1)
     qk_macs: np.ndarray  # per attention row, recomputes included
-    softmax_macs: np.ndarray
+    scores: np.ndarray  # per attention row: scores through the softmax, recomputes included
+    softmax_macs: np.ndarray  # scores x EXP_MACS_PER_SCORE
+    topk_keys: np.ndarray  # per attention row: keys through the local-V top-k engine
     pv_macs: np.ndarray
     sram_pj: np.ndarray  # per target and attention row
     dram_pj_att: np.ndarray
@@ -676,16 +719,30 @@ def _energy(
     sram_pj = (k_reads + k_writes) * hw.k_read_pj + (v_reads + v_writes) * hw.v_read_pj
     mac_pj = hw.mac_pj
     qk_macs = q * k * d * (1.0 + f)
-    softmax_macs = q * k * (1.0 + f) * EXP_MACS_PER_SCORE
+    scores = q * k * (1.0 + f)
+    softmax_macs = scores * EXP_MACS_PER_SCORE
+    topk_keys = np.where(v < k, q * k, 0)  # one frame of the row's keys per query (as _topk)
     pv_macs = q * v * d
+    # With softmax_pj_per_score the softmax is priced per score instead of as multiply-adds; with
+    # topk_pj_per_key the local-V engine per key. Without them, the MAC-only figures as they are.
+    compute_pj_att = np.where(
+        hw.has_softmax_pj,
+        (qk_macs + pv_macs) * mac_pj + scores * hw.softmax_pj,
+        (qk_macs + softmax_macs + pv_macs) * mac_pj,
+    )
+    compute_pj_att = np.where(
+        hw.has_topk_pj, compute_pj_att + topk_keys * hw.topk_pj, compute_pj_att
+    )
     return _Energy(
         mac_pj=mac_pj,
         qk_macs=qk_macs,
+        scores=scores,
         softmax_macs=softmax_macs,
+        topk_keys=topk_keys,
         pv_macs=pv_macs,
         sram_pj=sram_pj,
         dram_pj_att=traffic.row_bytes * 8 * hw.dram_pj_per_bit,
-        compute_pj_att=(qk_macs + softmax_macs + pv_macs) * mac_pj,
+        compute_pj_att=compute_pj_att,
         dram_pj_lin=linear.row_bytes * 8 * hw.dram_pj_per_bit,
         compute_pj_lin=lin.macs * mac_pj,
     )
@@ -705,11 +762,21 @@ def _totals(
     total_cycles = cycles.rows.sum(axis=1) + cycles.fill.sum(axis=1) + linear.cycles.sum(axis=1)
     total_bytes = traffic.row_bytes.sum(axis=1) + linear.row_bytes.sum(axis=1)
     mac_pj = energy.mac_pj[:, 0]
+    has_softmax_pj, has_topk_pj = hw.has_softmax_pj[:, 0], hw.has_topk_pj[:, 0]
     breakdown = {
         "dram": (energy.dram_pj_att.sum(axis=1) + energy.dram_pj_lin.sum(axis=1)) * 1e-12,
         "sram": energy.sram_pj.sum(axis=1) * 1e-12,
         "compute_qk": energy.qk_macs.sum() * mac_pj * 1e-12,
-        "compute_softmax": energy.softmax_macs.sum() * mac_pj * 1e-12,
+        "compute_softmax": np.where(
+            has_softmax_pj,
+            energy.scores.sum() * hw.softmax_pj[:, 0] * 1e-12,
+            energy.softmax_macs.sum() * mac_pj * 1e-12,
+        ),
+        # 0 where the target has no topk_pj_per_key (adding it changes no sum; the result
+        # leaves the entry out)
+        "compute_topk": np.where(
+            has_topk_pj, energy.topk_keys.sum() * hw.topk_pj[:, 0] * 1e-12, 0.0
+        ),
         "compute_pv": energy.pv_macs.sum() * mac_pj * 1e-12,
         "compute_linear": energy.compute_pj_lin.sum(axis=1) * 1e-12,
     }
@@ -829,10 +896,11 @@ def _result(workload: Workload, cost: _Cost, p: int) -> SimResult:
     by_tensor["weights"] = float(linear.w_bytes[p].sum())
     by_tensor["activations"] = float(linear.a_bytes[p].sum())
     design = cost.design[p]
+    absent = {"static": design.static_w is None, "compute_topk": hw.topk_pj_per_key is None}
     breakdown = {
         name: float(value[p])
         for name, value in totals.breakdown.items()
-        if name != "static" or design.static_w is not None
+        if not absent.get(name, False)
     }
     layers = _layers(workload, cost, p)
     apply_bounds(layers, UNITS, by_unit := _unit_cycles(workload, cost)[p])
