@@ -523,6 +523,12 @@ class TopK(wiring.Component):
             with m.State("LOAD"):
                 self._load(m, s, buffers.frame_w)
             with m.State("DECIDE"):
+                # Read the next pivot's row in every cycle (only the acting cycle's read is used;
+                # no read of a FIFO is consumed while DECIDE waits): the address does not wait for
+                # the drain or the decision, only on registers.
+                lane_bits = (self.lanes - 1).bit_length()
+                pivot_pos = Mux(pre["gt_over"], pre["pos_gt"], pre["pos_lt"])
+                m.d.comb += s.fifo_addr.eq(pivot_pos >> lane_bits)
                 # Wait for the round to drain into the FIFOs, then act on its counts.
                 with m.If(partition_idle):
                     self._decide(m, s, pre)
@@ -630,22 +636,21 @@ class TopK(wiring.Component):
             m.d.sync += self._start_filter(s, _Keep.THRESHOLD)
             m.next = "FILTER"
         with m.Elif(pre["gt_over"]):
-            m.d.sync += self._start_round(m, s, s.n_gt, pre["pos_gt"])
+            m.d.sync += self._start_round(s, s.n_gt, pre["pos_gt"])
             m.d.sync += s.source.eq(_Source.FIFO_R)
             m.next = "PIVOT"
         with m.Elif(pre["eq_reach"]):
             m.d.sync += self._start_filter(s, _Keep.THRESHOLD, pre["eq_keep"])
             m.next = "FILTER"
         with m.Else():
-            m.d.sync += self._start_round(m, s, s.n_lt, pre["pos_lt"])
+            m.d.sync += self._start_round(s, s.n_lt, pre["pos_lt"])
             m.d.sync += [s.source.eq(_Source.FIFO_L), s.target.eq(pre["target_lt"])]
             m.next = "PIVOT"
 
-    def _start_round(self, m: Module, s: _State, size, position) -> list:
-        """Start a round over ``size`` FIFO elements, its pivot at ``position``; issue the read of
-        the pivot's row."""
+    def _start_round(self, s: _State, size, position) -> list:
+        """Start a round over ``size`` FIFO elements, its pivot at ``position`` (DECIDE reads the
+        pivot's row)."""
         lane_bits = (self.lanes - 1).bit_length()
-        m.d.comb += s.fifo_addr.eq(position >> lane_bits)
         return [
             s.rng.eq(s.rng_next),
             s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
