@@ -581,7 +581,12 @@ class TopK(wiring.Component):
         """On a frame's first beat: sample ``k``, draw the first pivot's lane in the beat (S1 takes
         the pivot from it in the next cycle), clear the round's counts and FIFOs."""
         lane_bits = (self.lanes - 1).bit_length()
-        first_pos = (s.rng_next * beat.count) >> 16
+        # (rng_next * count) >> 16 as shifted partial products: a multiplier block here (its
+        # operand straight from the input port) makes Yosys' ABC9 mapping fail on ECP5.
+        product = sum(
+            Mux(beat.count[j], s.rng_next << j, 0) for j in range(len(beat.count))
+        )
+        first_pos = product >> 16
         return [
             s.target.eq(self.k),
             s.rng.eq(s.rng_next),
