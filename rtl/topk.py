@@ -60,6 +60,15 @@ def _xorshift16(state):
     return state
 
 
+def _popcount(bits: Value) -> Value:
+    """The number of set bits of ``bits``, as a balanced tree of adders."""
+    counts = [bit.as_unsigned() for bit in bits]
+    while len(counts) > 1:
+        pairs = [counts[i] + counts[i + 1] for i in range(0, len(counts) - 1, 2)]
+        counts = pairs + counts[len(pairs) * 2 :]
+    return counts[0] if counts else Const(0, 1)
+
+
 def _stage(m: Module, name: str, en: Value | None = None, **values) -> dict[str, Value]:
     """Pipeline registers: for each ``key=value``, a register named ``{name}_{key}`` that loads
     ``value`` in every cycle (``en`` None) or in the cycles where ``en`` is high. Returns them by
@@ -439,7 +448,8 @@ class TopK(wiring.Component):
             m.d.sync += s.f1_valid.eq(0)
         above, equal = self._compare_with_threshold(m, s, f2)
         f3 = _stage(m, "f3", go, **f2)
-        f3 |= _stage(m, "f3", go, above=above, equal=equal)
+        # The row's count of equal elements, for the running ``eq_room`` (off F3's prefix sum).
+        f3 |= _stage(m, "f3", go, above=above, equal=equal, ties=_popcount(equal))
         keep = self._select_kept(m, s, f3, tie_rank)
         f4 = _stage(m, "f4", go, **{key: f3[key] for key in ("valid", "last", "row", "data")})
         f4 |= _stage(m, "f4", go, keep=keep)
@@ -490,8 +500,9 @@ class TopK(wiring.Component):
                 with m.Case(_Keep.THRESHOLD):
                     m.d.comb += keep[i].eq(f3["above"][i] | tie_kept)
         with m.If(s.f_advance & f3["valid"]):
-            total = tie_rank.o_total
-            m.d.sync += s.eq_room.eq(Mux(total < s.eq_room, s.eq_room - total, 0))
+            left = Signal(len(s.eq_room) + 1)  # eq_room - ties; its top bit set when negative
+            m.d.comb += left.eq(s.eq_room - f3["ties"])
+            m.d.sync += s.eq_room.eq(Mux(left[-1], 0, left[: len(s.eq_room)]))
         return keep
 
     def _drive_output(self, m: Module, pack_out: Repacker) -> None:
@@ -583,9 +594,7 @@ class TopK(wiring.Component):
         lane_bits = (self.lanes - 1).bit_length()
         # (rng_next * count) >> 16 as shifted partial products: a multiplier block here (its
         # operand straight from the input port) makes Yosys' ABC9 mapping fail on ECP5.
-        product = sum(
-            Mux(beat.count[j], s.rng_next << j, 0) for j in range(len(beat.count))
-        )
+        product = sum(Mux(beat.count[j], s.rng_next << j, 0) for j in range(len(beat.count)))
         first_pos = product >> 16
         return [
             s.target.eq(self.k),
