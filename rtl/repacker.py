@@ -38,6 +38,11 @@ class Repacker(wiring.Component):
     overflows into a second row (the input is not ready during that second cycle). Both streams
     follow Amaranth's stream rules; ``i.ready`` depends combinationally on ``o.ready``.
 
+    Structure (for clock speed): the held elements sit in the lanes they will take in their output
+    row; an input row is rotated by the number held (``log2(lanes)`` mux layers) and each lane it
+    fills is written; the output register loads ``held`` below the held count and the rotated row
+    above it whenever the output can change. Every data select depends on registers only.
+
     Parameters
     ----------
     elem_shape : shape-like

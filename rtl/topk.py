@@ -201,10 +201,11 @@ class TopK(wiring.Component):
     beat or the FIFO's read), P2 (compare with the pivot), P3 (the zero eliminators' prefix sums),
     P4 (their shift layers; count), S2 (into the re-packers) and the re-packers' output register
     (into the FIFOs). The filter's rows go through F1 (the frame buffer's read), F2 (compare with
-    the threshold), F3 (the tie ranks' prefix sum: what to keep), F4 and F5 (the zero eliminator),
-    F6 (into the output re-packer), all stages moving together when the output re-packer takes a
-    row. The decision after a round reads comparisons and pivot positions registered one cycle
-    ahead; a round's pivot is taken from P2's copy of its row.
+    the threshold; count the ties), F3 (the tie ranks' prefix sum: what to keep), F4 and F5 (the
+    zero eliminator), F6 (into the output re-packer), all stages moving together when the output
+    re-packer takes a row. The decision after a round reads comparisons and pivot positions
+    registered one cycle ahead (so does the FIFOs' read address in DECIDE, in every cycle); a
+    round's pivot is taken from P2's copy of its row.
 
     Latency, from the frame's last input beat accepted to its last output beat, output always
     ready, for rounds over ``m_1 = n, m_2, ..., m_R`` elements::

@@ -20,7 +20,9 @@ class ZeroEliminator(wiring.Component):
     it (how far its element must move down); then
     ``log2(lanes)`` shift layers move an element by ``2**j`` in layer ``j`` when bit ``j`` of its
     distance is set. Valid elements never collide: their distances never decrease from lane to
-    lane by more than their gaps, so their order is kept at every layer.
+    lane by more than their gaps, so their order is kept at every layer. A lane without an
+    element enters the layers with zero data and distance, so a layer ORs the element that stays
+    with the one that moves in (one LUT4 per bit on an FPGA).
 
     Parameters
     ----------
