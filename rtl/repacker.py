@@ -87,6 +87,7 @@ class Repacker(wiring.Component):
         # Every select depends on registers only (``held_count``), none on the cycle's decision.
         held = Signal(data.ArrayLayout(width, lanes))
         held_count = Signal(range(lanes + 1))  # lanes: a full row held back
+        held_any = Signal()  # held_count != 0, registered (for ``busy``)
         flush = Signal()  # the held elements end the packet: send them next
         wp = held_count[:lane_bits]  # the lane of the input row's first element
 
@@ -106,7 +107,7 @@ class Repacker(wiring.Component):
         take = can_send & ~flush & self.i.valid
         m.d.comb += [
             self.i.ready.eq(can_send & ~flush),
-            self.busy.eq(flush | (held_count != 0) | (self.o.valid & ~self.o.ready)),
+            self.busy.eq(flush | held_any | (self.o.valid & ~self.o.ready)),
         ]
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
@@ -133,14 +134,15 @@ class Repacker(wiring.Component):
         with m.If(can_send):
             with m.If(flush):
                 m.d.sync += send(held_count, 1)
-                m.d.sync += [held_count.eq(0), flush.eq(0)]
+                m.d.sync += [held_count.eq(0), held_any.eq(0), flush.eq(0)]
             with m.Elif(self.i.valid):
                 with m.If(total > lanes):
                     m.d.sync += send(lanes, 0)
-                    m.d.sync += [held_count.eq(total - lanes), flush.eq(self.i.payload.last)]
+                    m.d.sync += [held_count.eq(total - lanes), held_any.eq(1)]
+                    m.d.sync += flush.eq(self.i.payload.last)
                 with m.Elif(self.i.payload.last):
                     m.d.sync += send(total, 1)
-                    m.d.sync += held_count.eq(0)
+                    m.d.sync += [held_count.eq(0), held_any.eq(0)]
                 with m.Else():
-                    m.d.sync += held_count.eq(total)
+                    m.d.sync += [held_count.eq(total), held_any.eq(total != 0)]
         return m

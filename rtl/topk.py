@@ -623,63 +623,50 @@ class TopK(wiring.Component):
             f"pos_{side}": ((s.rng_next * size) >> 16)[: Shape.cast(position).width]
             for side, size in (("gt", s.n_gt), ("lt", s.n_lt))
         }
+        none, everything = s.target == 0, s.target >= s.active_n
+        gt_is, gt_over = s.n_gt == s.target, s.n_gt > s.target
+        eq_reach = s.n_gt + s.n_eq >= s.target
+        eq_keep = (s.target - s.n_gt)[: len(s.target)]
+        # The table of :mod:`prunesim.golden.topk`, decided here: finish (and with which keep
+        # rule), else a round on FIFO R when ``gt_over``, on FIFO L otherwise.
+        mode = Mux(none, _Keep.NONE.value, Mux(everything, _Keep.ALL.value, _Keep.THRESHOLD.value))
         return _stage(
             m,
             "pre",
-            none=s.target == 0,
-            all=s.target >= s.active_n,
-            gt_is=s.n_gt == s.target,
-            gt_over=s.n_gt > s.target,
-            eq_reach=s.n_gt + s.n_eq >= s.target,
-            eq_keep=(s.target - s.n_gt)[: len(s.target)],
+            gt_over=gt_over,
+            finish=none | everything | gt_is | (~gt_over & eq_reach),
+            mode=mode,
+            eq_room=Mux(none | everything, 0, eq_keep),
             target_lt=(s.target - s.n_gt - s.n_eq)[: len(s.target)],
             **draws,
         )
 
     def _decide(self, m: Module, s: _State, pre: dict[str, Value]) -> None:
         """DECIDE, once the round has drained: finish (start the filter) or start the next round
-        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`), from ``pre``
-        (:meth:`_prepare_decision`)."""
+        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`), as ``pre``
+        (:meth:`_prepare_decision`) decided it."""
+        lane_bits = (self.lanes - 1).bit_length()
         m.d.sync += s.qs_rounds.eq(s.qs_rounds + 1)
-        with m.If(pre["none"]):
-            m.d.sync += self._start_filter(s, _Keep.NONE)
-            m.next = "FILTER"
-        with m.Elif(pre["all"]):
-            m.d.sync += self._start_filter(s, _Keep.ALL)
-            m.next = "FILTER"
-        with m.Elif(pre["gt_is"]):
-            m.d.sync += self._start_filter(s, _Keep.THRESHOLD)
-            m.next = "FILTER"
-        with m.Elif(pre["gt_over"]):
-            m.d.sync += self._start_round(s, s.n_gt, pre["pos_gt"])
-            m.d.sync += s.source.eq(_Source.FIFO_R)
-            m.next = "PIVOT"
-        with m.Elif(pre["eq_reach"]):
-            m.d.sync += self._start_filter(s, _Keep.THRESHOLD, pre["eq_keep"])
+        with m.If(pre["finish"]):
+            m.d.sync += [
+                s.keep_mode.as_value().eq(pre["mode"]),
+                s.eq_room.eq(pre["eq_room"]),
+                s.rd_row.eq(0),
+                s.rd_left.eq(s.frame_n),
+            ]
             m.next = "FILTER"
         with m.Else():
-            m.d.sync += self._start_round(s, s.n_lt, pre["pos_lt"])
-            m.d.sync += [s.source.eq(_Source.FIFO_L), s.target.eq(pre["target_lt"])]
+            on_r = pre["gt_over"]  # the larger side, FIFO R, holds the k-th largest
+            position = Mux(on_r, pre["pos_gt"], pre["pos_lt"])
+            source = Mux(on_r, _Source.FIFO_R.value, _Source.FIFO_L.value)
+            m.d.sync += [
+                s.rng.eq(s.rng_next),
+                s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
+                s.active_n.eq(Mux(on_r, s.n_gt, s.n_lt)),
+                s.source.as_value().eq(source),
+                s.target.eq(Mux(on_r, s.target, pre["target_lt"])),
+            ]
             m.next = "PIVOT"
-
-    def _start_round(self, s: _State, size, position) -> list:
-        """Start a round over ``size`` FIFO elements, its pivot at ``position`` (DECIDE reads the
-        pivot's row)."""
-        lane_bits = (self.lanes - 1).bit_length()
-        return [
-            s.rng.eq(s.rng_next),
-            s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
-            s.active_n.eq(size),
-        ]
-
-    def _start_filter(self, s: _State, mode: _Keep, keep_equal=0) -> list:
-        """Set up the filter pass over the whole frame with the decided keep rule."""
-        return [
-            s.keep_mode.eq(mode),
-            s.eq_room.eq(keep_equal),
-            s.rd_row.eq(0),
-            s.rd_left.eq(s.frame_n),
-        ]
 
     def _take_pivot(self, m: Module, s: _State) -> None:
         """PIVOT: the pivot's row comes out of the active FIFO (the pivot is taken from P2's copy
