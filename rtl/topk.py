@@ -69,6 +69,11 @@ def _popcount(bits: Value) -> Value:
     return counts[0] if counts else Const(0, 1)
 
 
+def _at_most(value: Value, limit: int) -> Value:
+    """``min(value, limit)`` of an unsigned ``value``, in ``range(limit + 1)``."""
+    return Mux(value > limit, limit, value)[: Shape.cast(range(limit + 1)).width]
+
+
 def _stage(m: Module, name: str, en: Value | None = None, **values) -> dict[str, Value]:
     """Pipeline registers: for each ``key=value``, a register named ``{name}_{key}`` that loads
     ``value`` in every cycle (``en`` None) or in the cycles where ``en`` is high. Returns them by
@@ -135,6 +140,7 @@ class _State:
         self.pivot_lane = Signal(range(lanes))
         self.keep_mode = Signal(_Keep)
         self.eq_room = Signal(count_shape)  # elements equal to the pivot still to keep
+        self.eq_room_row = Signal(range(lanes + 1))  # min(eq_room, lanes): all a row can use
         self.rd_row = Signal(range(rows + 1))  # next row to read (round or filter pass)
         self.rd_left = Signal(count_shape)  # elements left to read
         self.l_wr_row = Signal(range(rows + 1))
@@ -494,7 +500,7 @@ class TopK(wiring.Component):
         keep = Signal(self.lanes, name="f3_keep")
         m.d.comb += tie_rank.i_flags.eq(f3["equal"])
         for i in range(self.lanes):
-            tie_kept = f3["equal"][i] & (tie_rank.o_sums[i] < s.eq_room)
+            tie_kept = f3["equal"][i] & (tie_rank.o_sums[i] < s.eq_room_row)
             with m.Switch(s.keep_mode):
                 with m.Case(_Keep.ALL):
                     m.d.comb += keep[i].eq(i < f3["count"])
@@ -503,7 +509,10 @@ class TopK(wiring.Component):
         with m.If(s.f_advance & f3["valid"]):
             left = Signal(len(s.eq_room) + 1)  # eq_room - ties; its top bit set when negative
             m.d.comb += left.eq(s.eq_room - f3["ties"])
-            m.d.sync += s.eq_room.eq(Mux(left[-1], 0, left[: len(s.eq_room)]))
+            m.d.sync += [
+                s.eq_room.eq(Mux(left[-1], 0, left[: len(s.eq_room)])),
+                s.eq_room_row.eq(Mux(left[-1], 0, _at_most(left, self.lanes))),
+            ]
         return keep
 
     def _drive_output(self, m: Module, pack_out: Repacker) -> None:
@@ -637,6 +646,7 @@ class TopK(wiring.Component):
             finish=none | everything | gt_is | (~gt_over & eq_reach),
             mode=mode,
             eq_room=Mux(none | everything, 0, eq_keep),
+            eq_room_row=Mux(none | everything, 0, _at_most(eq_keep, self.lanes)),
             target_lt=(s.target - s.n_gt - s.n_eq)[: len(s.target)],
             **draws,
         )
@@ -651,6 +661,7 @@ class TopK(wiring.Component):
             m.d.sync += [
                 s.keep_mode.as_value().eq(pre["mode"]),
                 s.eq_room.eq(pre["eq_room"]),
+                s.eq_room_row.eq(pre["eq_room_row"]),
                 s.rd_row.eq(0),
                 s.rd_left.eq(s.frame_n),
             ]
