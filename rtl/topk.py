@@ -10,7 +10,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from prunesim.golden.pivot import PIVOT_SEED
+from prunesim.golden.pivot import PIVOT_SEED, xorshift16
 
 from .params import Limit, check_int
 from .prefix_sum import PrefixSum
@@ -74,6 +74,11 @@ def _at_most(value: Value, limit: int) -> Value:
     return Mux(value > limit, limit, value)[: Shape.cast(range(limit + 1)).width]
 
 
+def _step_rng(s: _State) -> list:
+    """Step the pivot generator: ``rng`` and its registered next state ``rng_next``."""
+    return [s.rng.eq(s.rng_next), s.rng_next.eq(_xorshift16(s.rng_next))]
+
+
 def _stage(m: Module, name: str, en: Value | None = None, **values) -> dict[str, Value]:
     """Pipeline registers: for each ``key=value``, a register named ``{name}_{key}`` that loads
     ``value`` in every cycle (``en`` None) or in the cycles where ``en`` is high. Returns them by
@@ -125,7 +130,8 @@ class _State:
         rows = -(-max_n // lanes)
         count_shape = range(max_n + 1)
         self.rng = Signal(16, init=PIVOT_SEED)  # pivot generator, kept across frames
-        self.rng_next = Signal(16)
+        # Its next state, a register stepped with it (no XORs before the draws' multipliers).
+        self.rng_next = Signal(16, init=xorshift16(PIVOT_SEED))
         self.qs_rounds = Signal(count_shape, name="qs_rounds")
         self.in_frame = Signal()  # a frame's first beat has been accepted
         self.frame_n = Signal(count_shape)  # scores received so far
@@ -296,7 +302,6 @@ class TopK(wiring.Component):
         m = Module()
         buffers = self._add_buffers(m)
         s = _State(self.width, self.lanes, self.max_n)
-        m.d.comb += s.rng_next.eq(_xorshift16(s.rng))
         partition_idle = self._add_partition(m, s, buffers)
         self._add_filter(m, s, buffers.frame_r)
         self._add_control(m, s, buffers, partition_idle)
@@ -608,7 +613,7 @@ class TopK(wiring.Component):
         first_pos = product >> 16
         return [
             s.target.eq(self.k),
-            s.rng.eq(s.rng_next),
+            *_step_rng(s),
             s.first_pos.eq(first_pos[:lane_bits] if lane_bits else 0),
             s.source.eq(_Source.INPUT),
             s.qs_rounds.eq(0),
@@ -671,7 +676,7 @@ class TopK(wiring.Component):
             position = Mux(on_r, pre["pos_gt"], pre["pos_lt"])
             source = Mux(on_r, _Source.FIFO_R.value, _Source.FIFO_L.value)
             m.d.sync += [
-                s.rng.eq(s.rng_next),
+                *_step_rng(s),
                 s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
                 s.active_n.eq(Mux(on_r, s.n_gt, s.n_lt)),
                 s.source.as_value().eq(source),
