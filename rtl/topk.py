@@ -10,7 +10,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, unsigned
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from prunesim.golden.pivot import PIVOT_SEED
+from prunesim.golden.pivot import PIVOT_SEED, xorshift16
 
 from .params import Limit, check_int
 from .prefix_sum import PrefixSum
@@ -58,6 +58,25 @@ def _xorshift16(state):
     state = state ^ (state >> 9)
     state = state ^ (state << 8)[:16]
     return state
+
+
+def _popcount(bits: Value) -> Value:
+    """The number of set bits of ``bits``, as a balanced tree of adders."""
+    counts = [bit.as_unsigned() for bit in bits]
+    while len(counts) > 1:
+        pairs = [counts[i] + counts[i + 1] for i in range(0, len(counts) - 1, 2)]
+        counts = pairs + counts[len(pairs) * 2 :]
+    return counts[0] if counts else Const(0, 1)
+
+
+def _at_most(value: Value, limit: int) -> Value:
+    """``min(value, limit)`` of an unsigned ``value``, in ``range(limit + 1)``."""
+    return Mux(value > limit, limit, value)[: Shape.cast(range(limit + 1)).width]
+
+
+def _step_rng(s: _State) -> list:
+    """Step the pivot generator: ``rng`` and its registered next state ``rng_next``."""
+    return [s.rng.eq(s.rng_next), s.rng_next.eq(_xorshift16(s.rng_next))]
 
 
 def _stage(m: Module, name: str, en: Value | None = None, **values) -> dict[str, Value]:
@@ -111,7 +130,8 @@ class _State:
         rows = -(-max_n // lanes)
         count_shape = range(max_n + 1)
         self.rng = Signal(16, init=PIVOT_SEED)  # pivot generator, kept across frames
-        self.rng_next = Signal(16)
+        # Its next state, a register stepped with it (no XORs before the draws' multipliers).
+        self.rng_next = Signal(16, init=xorshift16(PIVOT_SEED))
         self.qs_rounds = Signal(count_shape, name="qs_rounds")
         self.in_frame = Signal()  # a frame's first beat has been accepted
         self.frame_n = Signal(count_shape)  # scores received so far
@@ -126,6 +146,7 @@ class _State:
         self.pivot_lane = Signal(range(lanes))
         self.keep_mode = Signal(_Keep)
         self.eq_room = Signal(count_shape)  # elements equal to the pivot still to keep
+        self.eq_room_row = Signal(range(lanes + 1))  # min(eq_room, lanes): all a row can use
         self.rd_row = Signal(range(rows + 1))  # next row to read (round or filter pass)
         self.rd_left = Signal(count_shape)  # elements left to read
         self.l_wr_row = Signal(range(rows + 1))
@@ -192,10 +213,11 @@ class TopK(wiring.Component):
     beat or the FIFO's read), P2 (compare with the pivot), P3 (the zero eliminators' prefix sums),
     P4 (their shift layers; count), S2 (into the re-packers) and the re-packers' output register
     (into the FIFOs). The filter's rows go through F1 (the frame buffer's read), F2 (compare with
-    the threshold), F3 (the tie ranks' prefix sum: what to keep), F4 and F5 (the zero eliminator),
-    F6 (into the output re-packer), all stages moving together when the output re-packer takes a
-    row. The decision after a round reads comparisons and pivot positions registered one cycle
-    ahead; a round's pivot is taken from P2's copy of its row.
+    the threshold; count the ties), F3 (the tie ranks' prefix sum: what to keep), F4 and F5 (the
+    zero eliminator), F6 (into the output re-packer), all stages moving together when the output
+    re-packer takes a row. The decision after a round reads comparisons and pivot positions
+    registered one cycle ahead (so does the FIFOs' read address in DECIDE, in every cycle); a
+    round's pivot is taken from P2's copy of its row.
 
     Latency, from the frame's last input beat accepted to its last output beat, output always
     ready, for rounds over ``m_1 = n, m_2, ..., m_R`` elements::
@@ -280,7 +302,6 @@ class TopK(wiring.Component):
         m = Module()
         buffers = self._add_buffers(m)
         s = _State(self.width, self.lanes, self.max_n)
-        m.d.comb += s.rng_next.eq(_xorshift16(s.rng))
         partition_idle = self._add_partition(m, s, buffers)
         self._add_filter(m, s, buffers.frame_r)
         self._add_control(m, s, buffers, partition_idle)
@@ -439,7 +460,8 @@ class TopK(wiring.Component):
             m.d.sync += s.f1_valid.eq(0)
         above, equal = self._compare_with_threshold(m, s, f2)
         f3 = _stage(m, "f3", go, **f2)
-        f3 |= _stage(m, "f3", go, above=above, equal=equal)
+        # The row's count of equal elements, for the running ``eq_room`` (off F3's prefix sum).
+        f3 |= _stage(m, "f3", go, above=above, equal=equal, ties=_popcount(equal))
         keep = self._select_kept(m, s, f3, tie_rank)
         f4 = _stage(m, "f4", go, **{key: f3[key] for key in ("valid", "last", "row", "data")})
         f4 |= _stage(m, "f4", go, keep=keep)
@@ -483,15 +505,19 @@ class TopK(wiring.Component):
         keep = Signal(self.lanes, name="f3_keep")
         m.d.comb += tie_rank.i_flags.eq(f3["equal"])
         for i in range(self.lanes):
-            tie_kept = f3["equal"][i] & (tie_rank.o_sums[i] < s.eq_room)
+            tie_kept = f3["equal"][i] & (tie_rank.o_sums[i] < s.eq_room_row)
             with m.Switch(s.keep_mode):
                 with m.Case(_Keep.ALL):
                     m.d.comb += keep[i].eq(i < f3["count"])
                 with m.Case(_Keep.THRESHOLD):
                     m.d.comb += keep[i].eq(f3["above"][i] | tie_kept)
         with m.If(s.f_advance & f3["valid"]):
-            total = tie_rank.o_total
-            m.d.sync += s.eq_room.eq(Mux(total < s.eq_room, s.eq_room - total, 0))
+            left = Signal(len(s.eq_room) + 1)  # eq_room - ties; its top bit set when negative
+            m.d.comb += left.eq(s.eq_room - f3["ties"])
+            m.d.sync += [
+                s.eq_room.eq(Mux(left[-1], 0, left[: len(s.eq_room)])),
+                s.eq_room_row.eq(Mux(left[-1], 0, _at_most(left, self.lanes))),
+            ]
         return keep
 
     def _drive_output(self, m: Module, pack_out: Repacker) -> None:
@@ -523,6 +549,12 @@ class TopK(wiring.Component):
             with m.State("LOAD"):
                 self._load(m, s, buffers.frame_w)
             with m.State("DECIDE"):
+                # Read the next pivot's row in every cycle (only the acting cycle's read is used;
+                # no read of a FIFO is consumed while DECIDE waits): the address does not wait for
+                # the drain or the decision, only on registers.
+                lane_bits = (self.lanes - 1).bit_length()
+                pivot_pos = Mux(pre["gt_over"], pre["pos_gt"], pre["pos_lt"])
+                m.d.comb += s.fifo_addr.eq(pivot_pos >> lane_bits)
                 # Wait for the round to drain into the FIFOs, then act on its counts.
                 with m.If(partition_idle):
                     self._decide(m, s, pre)
@@ -575,10 +607,13 @@ class TopK(wiring.Component):
         """On a frame's first beat: sample ``k``, draw the first pivot's lane in the beat (S1 takes
         the pivot from it in the next cycle), clear the round's counts and FIFOs."""
         lane_bits = (self.lanes - 1).bit_length()
-        first_pos = (s.rng_next * beat.count) >> 16
+        # (rng_next * count) >> 16 as shifted partial products: a multiplier block here (its
+        # operand straight from the input port) makes Yosys' ABC9 mapping fail on ECP5.
+        product = sum(Mux(beat.count[j], s.rng_next << j, 0) for j in range(len(beat.count)))
+        first_pos = product >> 16
         return [
             s.target.eq(self.k),
-            s.rng.eq(s.rng_next),
+            *_step_rng(s),
             s.first_pos.eq(first_pos[:lane_bits] if lane_bits else 0),
             s.source.eq(_Source.INPUT),
             s.qs_rounds.eq(0),
@@ -602,64 +637,52 @@ class TopK(wiring.Component):
             f"pos_{side}": ((s.rng_next * size) >> 16)[: Shape.cast(position).width]
             for side, size in (("gt", s.n_gt), ("lt", s.n_lt))
         }
+        none, everything = s.target == 0, s.target >= s.active_n
+        gt_is, gt_over = s.n_gt == s.target, s.n_gt > s.target
+        eq_reach = s.n_gt + s.n_eq >= s.target
+        eq_keep = (s.target - s.n_gt)[: len(s.target)]
+        # The table of :mod:`prunesim.golden.topk`, decided here: finish (and with which keep
+        # rule), else a round on FIFO R when ``gt_over``, on FIFO L otherwise.
+        mode = Mux(none, _Keep.NONE.value, Mux(everything, _Keep.ALL.value, _Keep.THRESHOLD.value))
         return _stage(
             m,
             "pre",
-            none=s.target == 0,
-            all=s.target >= s.active_n,
-            gt_is=s.n_gt == s.target,
-            gt_over=s.n_gt > s.target,
-            eq_reach=s.n_gt + s.n_eq >= s.target,
-            eq_keep=(s.target - s.n_gt)[: len(s.target)],
+            gt_over=gt_over,
+            finish=none | everything | gt_is | (~gt_over & eq_reach),
+            mode=mode,
+            eq_room=Mux(none | everything, 0, eq_keep),
+            eq_room_row=Mux(none | everything, 0, _at_most(eq_keep, self.lanes)),
             target_lt=(s.target - s.n_gt - s.n_eq)[: len(s.target)],
             **draws,
         )
 
     def _decide(self, m: Module, s: _State, pre: dict[str, Value]) -> None:
         """DECIDE, once the round has drained: finish (start the filter) or start the next round
-        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`), from ``pre``
-        (:meth:`_prepare_decision`)."""
+        on FIFO R or FIFO L (the table in :mod:`prunesim.golden.topk`), as ``pre``
+        (:meth:`_prepare_decision`) decided it."""
+        lane_bits = (self.lanes - 1).bit_length()
         m.d.sync += s.qs_rounds.eq(s.qs_rounds + 1)
-        with m.If(pre["none"]):
-            m.d.sync += self._start_filter(s, _Keep.NONE)
-            m.next = "FILTER"
-        with m.Elif(pre["all"]):
-            m.d.sync += self._start_filter(s, _Keep.ALL)
-            m.next = "FILTER"
-        with m.Elif(pre["gt_is"]):
-            m.d.sync += self._start_filter(s, _Keep.THRESHOLD)
-            m.next = "FILTER"
-        with m.Elif(pre["gt_over"]):
-            m.d.sync += self._start_round(m, s, s.n_gt, pre["pos_gt"])
-            m.d.sync += s.source.eq(_Source.FIFO_R)
-            m.next = "PIVOT"
-        with m.Elif(pre["eq_reach"]):
-            m.d.sync += self._start_filter(s, _Keep.THRESHOLD, pre["eq_keep"])
+        with m.If(pre["finish"]):
+            m.d.sync += [
+                s.keep_mode.as_value().eq(pre["mode"]),
+                s.eq_room.eq(pre["eq_room"]),
+                s.eq_room_row.eq(pre["eq_room_row"]),
+                s.rd_row.eq(0),
+                s.rd_left.eq(s.frame_n),
+            ]
             m.next = "FILTER"
         with m.Else():
-            m.d.sync += self._start_round(m, s, s.n_lt, pre["pos_lt"])
-            m.d.sync += [s.source.eq(_Source.FIFO_L), s.target.eq(pre["target_lt"])]
+            on_r = pre["gt_over"]  # the larger side, FIFO R, holds the k-th largest
+            position = Mux(on_r, pre["pos_gt"], pre["pos_lt"])
+            source = Mux(on_r, _Source.FIFO_R.value, _Source.FIFO_L.value)
+            m.d.sync += [
+                *_step_rng(s),
+                s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
+                s.active_n.eq(Mux(on_r, s.n_gt, s.n_lt)),
+                s.source.as_value().eq(source),
+                s.target.eq(Mux(on_r, s.target, pre["target_lt"])),
+            ]
             m.next = "PIVOT"
-
-    def _start_round(self, m: Module, s: _State, size, position) -> list:
-        """Start a round over ``size`` FIFO elements, its pivot at ``position``; issue the read of
-        the pivot's row."""
-        lane_bits = (self.lanes - 1).bit_length()
-        m.d.comb += s.fifo_addr.eq(position >> lane_bits)
-        return [
-            s.rng.eq(s.rng_next),
-            s.pivot_lane.eq(position[:lane_bits] if lane_bits else 0),
-            s.active_n.eq(size),
-        ]
-
-    def _start_filter(self, s: _State, mode: _Keep, keep_equal=0) -> list:
-        """Set up the filter pass over the whole frame with the decided keep rule."""
-        return [
-            s.keep_mode.eq(mode),
-            s.eq_room.eq(keep_equal),
-            s.rd_row.eq(0),
-            s.rd_left.eq(s.frame_n),
-        ]
 
     def _take_pivot(self, m: Module, s: _State) -> None:
         """PIVOT: the pivot's row comes out of the active FIFO (the pivot is taken from P2's copy

@@ -20,7 +20,9 @@ class ZeroEliminator(wiring.Component):
     it (how far its element must move down); then
     ``log2(lanes)`` shift layers move an element by ``2**j`` in layer ``j`` when bit ``j`` of its
     distance is set. Valid elements never collide: their distances never decrease from lane to
-    lane by more than their gaps, so their order is kept at every layer.
+    lane by more than their gaps, so their order is kept at every layer. A lane without an
+    element enters the layers with zero data and distance, so a layer ORs the element that stays
+    with the one that moves in (one LUT4 per bit on an FPGA).
 
     Parameters
     ----------
@@ -68,21 +70,22 @@ class ZeroEliminator(wiring.Component):
         m.submodules.gaps = gaps = PrefixSum(lanes)
         m.d.comb += gaps.i_flags.eq(~self.i_valid)
 
-        # Each lane carries (element, valid, remaining distance) through the layers.
-        elems = [Value.cast(self.i_data[i]) for i in range(lanes)]
-        valid = [self.i_valid[i] for i in range(lanes)]
-        dist = [gaps.o_sums[i] for i in range(lanes)]
+        # Each lane carries (element, remaining distance) through the layers. A lane without an
+        # element carries zero for both: it stays where it is and adds nothing, so each layer
+        # can OR the element that stays with the one that moves in (valid elements never meet):
+        # one LUT4 per bit and layer, no valid flags to track.
+        elems = [Mux(self.i_valid[i], Value.cast(self.i_data[i]), 0) for i in range(lanes)]
+        dist = [Mux(self.i_valid[i], gaps.o_sums[i], 0) for i in range(lanes)]
         count = lanes - gaps.o_total
         if self.registered:  # the pipeline stage: everything the shift layers need
             staged = []
             for i in range(lanes):
                 e = Signal(width, name=f"r_elem{i}")
-                v = Signal(name=f"r_valid{i}")
                 d = Signal.like(gaps.o_sums[i], name=f"r_dist{i}")
                 with m.If(self.en):
-                    m.d.sync += [e.eq(elems[i]), v.eq(valid[i]), d.eq(dist[i])]
-                staged.append((e, v, d))
-            elems, valid, dist = (list(x) for x in zip(*staged, strict=True))
+                    m.d.sync += [e.eq(elems[i]), d.eq(dist[i])]
+                staged.append((e, d))
+            elems, dist = (list(x) for x in zip(*staged, strict=True))
             r_count = Signal(range(lanes + 1), name="r_count")
             with m.If(self.en):
                 m.d.sync += r_count.eq(count)
@@ -90,23 +93,24 @@ class ZeroEliminator(wiring.Component):
         layer = 0
         while (1 << layer) < lanes:
             step = 1 << layer
-            n_elems, n_valid, n_dist = [], [], []
+            n_elems, n_dist = [], []
             for i in range(lanes):
                 e = Signal(width, name=f"l{layer}_elem{i}")
-                v = Signal(name=f"l{layer}_valid{i}")
                 d = Signal.like(gaps.o_sums[i], name=f"l{layer}_dist{i}")
-                with m.If(valid[i] & ~dist[i][layer]):  # stays in this layer
-                    m.d.comb += [e.eq(elems[i]), v.eq(1), d.eq(dist[i])]
+                stays = ~dist[i][layer]
+                m.d.comb += [e.eq(Mux(stays, elems[i], 0)), d.eq(Mux(stays, dist[i], 0))]
                 if i + step < lanes:  # the element from lane i + step moves down here
-                    with m.If(valid[i + step] & dist[i + step][layer]):
-                        m.d.comb += [e.eq(elems[i + step]), v.eq(1), d.eq(dist[i + step])]
+                    moves = dist[i + step][layer]
+                    m.d.comb += [
+                        e.eq(Mux(stays, elems[i], 0) | Mux(moves, elems[i + step], 0)),
+                        d.eq(Mux(stays, dist[i], 0) | Mux(moves, dist[i + step], 0)),
+                    ]
                 n_elems.append(e)
-                n_valid.append(v)
                 n_dist.append(d)
-            elems, valid, dist = n_elems, n_valid, n_dist
+            elems, dist = n_elems, n_dist
             layer += 1
 
         for i in range(lanes):
-            m.d.comb += self.o_data[i].eq(Mux(valid[i], elems[i], 0))
+            m.d.comb += self.o_data[i].eq(elems[i])
         m.d.comb += self.o_count.eq(count)
         return m
