@@ -422,7 +422,7 @@ def test_a_build_folder_inside_the_figures_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "pattern"),
     [
-        ("", r"no section chosen \(choose from rtl, paper"),
+        ("", r"no section chosen \(choose from rtl, synth, paper"),
         (",", r"empty section name \(choose from rtl"),
         ("rtl,,paper", r"empty section name"),
         ("fedtiny,fedtiny", r"section 'fedtiny' chosen twice"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,18 @@ SCORES = (1280, 2200)  # per layer
 TOPK_KEYS = (1024, 1000)  # per layer
 
 
+FIGURES = ("softmax_pj_per_score", "topk_pj_per_key")
+
+
+def _cleared(hw: Accelerator) -> Accelerator:
+    """``hw`` without the two figures (the SpAtten presets give them, from our synthesis)."""
+    sources = {k: v for k, v in hw.sources.items() if k not in FIGURES}
+    return dataclasses.replace(hw, sources=sources, softmax_pj_per_score=None, topk_pj_per_key=None)
+
+
 def _spatten() -> Accelerator:
-    return load_hardware("spatten")
+    """The spatten preset without the two figures: the model before them."""
+    return _cleared(load_hardware("spatten"))
 
 
 def test_softmax_pj_per_score_replaces_the_five_macs():
@@ -148,14 +159,15 @@ def test_a_file_without_the_figures_prices_as_before(preset):
     """Setting the figures and taking them away again gives the preset's own result, every
     figure and layer of it (the model without them is the multiply-add one, checked by hand
     above)."""
-    base = load_hardware(preset)
+    preset_hw = load_hardware(preset)
+    assert preset_hw.softmax_pj_per_score and preset_hw.topk_pj_per_key  # from our synthesis
+    base = _cleared(preset_hw)
     hw = variant(base, {SOFTMAX: SOFTMAX_PJ, TOPK: TOPK_PJ})
-    cleared = dataclasses.replace(
-        hw, name=base.name, sources=base.sources, softmax_pj_per_score=None, topk_pj_per_key=None
-    )
+    cleared = dataclasses.replace(_cleared(hw), name=base.name, sources=base.sources)
     assert cleared == base
     workload = make_workload("gpt2-small", "spatten", stage=Generate(prompt=300, generate=6))
     assert hw.price(workload).to_dict() != base.price(workload).to_dict()
+    assert preset_hw.price(workload).to_dict() != base.price(workload).to_dict()
     assert cleared.price(workload).to_dict() == base.price(workload).to_dict()
 
 
@@ -202,8 +214,12 @@ def test_the_figures_are_sweepable():
 
 
 def _with_energy(tmp_path: Path, *lines: str) -> Path:
-    """spatten.yaml with ``lines`` added under its ``energy:`` group; the path written."""
+    """spatten.yaml without its two figures, with ``lines`` added under its ``energy:`` group;
+    the path written."""
     text = (HARDWARE_DIR / "spatten.yaml").read_text()
+    for figure in FIGURES:  # the entry: its key line and the lines indented under it
+        text, count = re.subn(rf"^  {figure}:\n(?:^    .*\n)+", "", text, flags=re.M)
+        assert count == 1, figure
     head, _, tail = text.partition("energy:\n")
     path = tmp_path / "units.yaml"
     path.write_text(head + "energy:\n" + "".join(f"  {line}\n" for line in lines) + tail)

@@ -46,6 +46,13 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("rtl", "RTL blocks", "prunesim.report.rtl:blocks", "Verilog of the default blocks"),
     Section(
+        "synth",
+        "RTL: area, Fmax, power",
+        "prunesim.report.rtl:synthesis",
+        "the blocks synthesized (ECP5, sky130 ASIC), the SpAtten file's units from them, "
+        "Batcher sorter vs top-k engine",
+    ),
+    Section(
         "paper",
         "SpAtten: ours beside the paper",
         "prunesim.report.spatten:paper",

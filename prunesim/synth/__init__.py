@@ -6,6 +6,8 @@
 - :mod:`prunesim.synth.flow`: :func:`synthesize_block`, one block through one target, cached
   under ``build/synth/``.
 - :mod:`prunesim.synth.fpga`: the FPGA targets ``fpga-ecp5`` and ``fpga-ice40``.
+- :mod:`prunesim.synth.records`: the committed records of the default blocks' runs and the
+  SpAtten hardware files' unit figures derived from them (:func:`unit_figures`).
 - :mod:`prunesim.synth.targets`: the registry of targets (``fpga-ecp5``, ``fpga-ice40``,
   ``asic``), each a module that registers a :class:`~prunesim.synth.targets.Target`.
 """

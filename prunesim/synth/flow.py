@@ -38,6 +38,7 @@ __all__ = [
     "check_clock",
     "resolve_params",
     "synthesize_block",
+    "verilog_sha256",
     "work_folder",
 ]
 
