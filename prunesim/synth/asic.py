@@ -19,7 +19,9 @@ Steps, each with its log in the work folder (the names are ``job.progress`` step
    Fmax = 1 / its delay) and ``report_power`` with per-net activity computed here
    (:func:`prunesim.synth.netlist.propagate_activity`, because this OpenSTA does not propagate
    activity annotated by the user): from the bench's measured rates where ``job.activity`` gives
-   them (flip-flop outputs and ports keep their RTL names), else :data:`DEFAULT_ACTIVITY`.
+   them (flip-flop outputs and ports keep their RTL names), else :data:`DEFAULT_ACTIVITY`;
+   then ``report_power -instances``, summed by RTL sub-block into the report's
+   ``power_by_block`` (``area_by_block`` likewise from the Liberty's cell areas).
 
 Figures are estimates: typical corner, no wires (no placement or routing), memories as macros
 of an assumed density.
