@@ -125,3 +125,24 @@ def test_layout_codec_round_trip() -> None:
         codec.pack({"data": [16, 0]})
     with pytest.raises(ValueError):
         codec.pack({"data": [1]})
+
+
+def test_unspecified_lanes_are_those_at_and_above_count() -> None:
+    """The output sink accepts X/Z only in the lanes the contract leaves unspecified: the mask
+    covers every index and score bit of lanes >= count and nothing else; X/Z bits read as 0."""
+    from cocotb.types import LogicArray
+
+    from prunesim.rtl.topk import topk_layout
+    from prunesim.verif.streams import LayoutCodec, _known_bits
+    from prunesim.verif.topk_tb import unspecified_lanes
+
+    layout = topk_layout(5, 4, 200)
+    codec, mask = LayoutCodec(layout), unspecified_lanes(layout)
+    full = {"index": [255] * 4, "score": [31] * 4, "count": 0, "last": 0}
+    for count in range(5):
+        raw = codec.pack({"index": [0] * 4, "score": [0] * 4, "count": count, "last": 1})
+        lanes = [0] * count + [255] * (4 - count), [0] * count + [31] * (4 - count)
+        expected = codec.pack({**full, "index": lanes[0], "score": lanes[1]})
+        assert mask(raw) == expected
+    assert _known_bits(LogicArray("10X1Z0")) == (0b100100, 0b001010)
+    assert _known_bits(LogicArray("0110")) == (0b0110, 0)

@@ -41,7 +41,12 @@ from prunesim.golden.topk import topk_reference
 from prunesim.rtl.topk import scores_layout, topk_layout
 from prunesim.verif.runner import tb_config, tb_params
 from prunesim.verif.streams import Beat, LayoutCodec, StreamSink, StreamSource
-from prunesim.verif.topk_tb import adversarial_cases, capped_runs, gen_scores
+from prunesim.verif.topk_tb import (
+    adversarial_cases,
+    capped_runs,
+    gen_scores,
+    unspecified_lanes,
+)
 
 PERIOD_NS = 10
 BENCH_ENV = "PRUNESIM_SORTER_BENCH"
@@ -96,7 +101,12 @@ class TB:
             rng=random.Random(self.rng.getrandbits(64)),
         )
         self.sink = StreamSink.from_dut(
-            dut, "o_topk", dut.clk, period_steps=steps, rng=random.Random(self.rng.getrandbits(64))
+            dut,
+            "o_topk",
+            dut.clk,
+            period_steps=steps,
+            rng=random.Random(self.rng.getrandbits(64)),
+            unspecified=unspecified_lanes(topk_layout(self.width, self.lanes, self.max_n)),
         )
         self.model = SorterModel(self.lanes, self.max_n, self.width)
         self.frames_checked = 0

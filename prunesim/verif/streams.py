@@ -366,6 +366,16 @@ class StreamSource(_Driver):
                         self.on_transfer(beat)
 
 
+def _known_bits(value: Any) -> tuple[int, int]:
+    """``(value with X/Z bits as 0, mask of its X/Z bits)`` of a cocotb ``LogicArray``."""
+    text = str(value)
+    if set(text) <= {"0", "1"}:
+        return int(text, 2), 0
+    known = "".join(c if c in "01" else "0" for c in text)
+    unknown = "".join("0" if c in "01" else "1" for c in text)
+    return int(known, 2), int(unknown, 2)
+
+
 class StreamSink(_Driver):
     """Drives ``ready`` of a stream and collects the transferred beats.
 
@@ -380,6 +390,11 @@ class StreamSink(_Driver):
     not write signals) sees each beat first.
 
     :meth:`set_reset` discards whatever happens while the design is in reset.
+
+    A transferred or offered payload must be all 0/1 bits, except those that ``unspecified``
+    (called with the payload, its X/Z bits read as 0) returns as the mask of bits the stream's
+    contract leaves unspecified (e.g. lanes at and above ``count``): there X/Z (a simulator's
+    uninitialised memory) reads as 0; anywhere else it fails the test.
     """
 
     def __init__(
@@ -394,11 +409,13 @@ class StreamSink(_Driver):
         backpressure_gen: Iterable[bool] | None = None,
         rng: random.Random | None = None,
         on_transfer: Callable[[Beat], None] | None = None,
+        unspecified: Callable[[int], int] | None = None,
         name: str = "sink",
     ) -> None:
         super().__init__(clk, valid, ready, payload, period_steps=period_steps, rng=rng, name=name)
         self._set_pattern(backpressure_prob, backpressure_gen)
         self.on_transfer = on_transfer
+        self.unspecified = unspecified
         self._received: deque[Beat] = deque()
         self._arrived = Event()
         self._hold: int | None = None
@@ -478,7 +495,15 @@ class StreamSink(_Driver):
             if self.in_reset:
                 continue
             if valid.value:
-                raw = int(payload.value)
+                raw, unknown = _known_bits(payload.value)
+                if unknown:
+                    allowed = self.unspecified(raw) if self.unspecified is not None else 0
+                    if unknown & ~allowed:
+                        raise AssertionError(
+                            f"{self.name}: payload bits {unknown & ~allowed:#x} are X/Z where "
+                            f"the stream's contract specifies them (before edge "
+                            f"{self._next_edge()})"
+                        )
                 hold = self._hold
                 if hold is not None and raw != hold:
                     raise AssertionError(

@@ -136,6 +136,7 @@ class TB:
             period_steps=self.period_steps,
             rng=random.Random(self.rng.getrandbits(64)),
             on_transfer=self._on_output,
+            unspecified=unspecified_lanes(topk_layout(self.width, self.lanes, self.max_n)),
         )
         self.engine = QuickSelectEngine(self.lanes, self.max_n, self.width)
         self.frames_checked = 0
@@ -365,6 +366,31 @@ class TB:
             )
         with open(self.failure_file, "w") as f:
             json.dump(record, f)
+
+
+def unspecified_lanes(layout: Any) -> Any:
+    """For a :func:`~prunesim.rtl.topk.topk_layout` beat: a function of the payload (X/Z bits as
+    0) giving the mask of its ``index`` and ``score`` lanes at and above its ``count``, which the
+    contract leaves unspecified (the sink then accepts X/Z there, e.g. an uninitialised FIFO
+    row's lanes on Icarus)."""
+    from amaranth.hdl import Shape
+
+    count = layout["count"]
+    count_width = Shape.cast(count.shape).width
+    lanes = []  # (offset, element width, lanes) of index and score
+    for name in ("index", "score"):
+        arr = layout[name]
+        lanes.append((arr.offset, Shape.cast(arr.shape.elem_shape).width, arr.shape.length))
+
+    def mask(raw: int) -> int:
+        n = (raw >> count.offset) & ((1 << count_width) - 1)
+        out = 0
+        for offset, width, length in lanes:
+            for lane in range(n, length):
+                out |= ((1 << width) - 1) << (offset + lane * width)
+        return out
+
+    return mask
 
 
 def _short(values: list[int], limit: int = 24) -> str:
