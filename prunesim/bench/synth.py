@@ -197,7 +197,6 @@ def _bench_cycles(config: Config, frames: int, seed: int, build_dir: Path) -> tu
 
 def _row(config: Config, target: str, report: Any, cycles: float, cycles_lsb: Any) -> Row:
     res = report.resources
-    memory = [m.area_um2 for m in report.memories if m.area_um2 is not None]
     return Row(
         block=config.block,
         params=dict(report.params),
@@ -210,7 +209,7 @@ def _row(config: Config, target: str, report: Any, cycles: float, cycles_lsb: An
         brams=res.get("BRAM"),
         dsps=res.get("DSP"),
         area_um2=report.area_um2,
-        memory_um2=sum(memory) if memory else None,
+        memory_um2=report.memory_area_um2 or None,
         power_w=None if report.power is None else report.power.total_w,
         energy_per_frame_j=report.energy_per_frame_j,
         report=report.to_dict(),

@@ -74,7 +74,7 @@ def synthesis(ctx: ReportContext) -> str:
         r = rec.report
         if target == "asic":
             size = f"{r.area_um2 / 1e6:.3f} mm^2 cells"
-            memory = sum(m.area_um2 or 0.0 for m in r.memories)
+            memory = r.memory_area_um2
             size += f" + {memory / 1e6:.3f} mm^2 memories" if memory else ""
             power = f"{r.power.total_w * 1e3:.1f} mW at {r.clock_mhz:g} MHz"
             energy = f"{r.energy_per_frame_j * 1e9:.1f} nJ"
@@ -244,8 +244,8 @@ def synthesis(ctx: ReportContext) -> str:
                     ],
                     [
                         "area (mm^2, cells + memories)",
-                        f"{(tr.area_um2 + sum(m.area_um2 or 0 for m in tr.memories)) / 1e6:.3f}",
-                        f"{(sr.area_um2 + sum(m.area_um2 or 0 for m in sr.memories)) / 1e6:.3f}",
+                        f"{(tr.area_um2 + tr.memory_area_um2) / 1e6:.3f}",
+                        f"{(sr.area_um2 + sr.memory_area_um2) / 1e6:.3f}",
                         "-",
                         "-",
                     ],

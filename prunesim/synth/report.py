@@ -132,6 +132,11 @@ class SynthReport:
     runtimes_s: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def memory_area_um2(self) -> float:
+        """The memories' estimated area, summed (0 where none has one: FPGA, or no memory)."""
+        return sum(m.area_um2 or 0.0 for m in self.memories)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: every member; ``power`` gains ``total_w``, each memory ``bits``."""
         out = asdict(self)
